@@ -1,0 +1,141 @@
+package dev.sluice.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link SimConfig} and {@link SimStats} as the snake_case JSON of the control endpoints, and a config patched
+ * from such JSON. Stateless apart from the mapper it is given.
+ */
+final class SimJson {
+  static final List<String> CONFIG_KEYS = List.of("rpm", "burst", "rate_algorithm", "max_concurrent", "tpm",
+      "ttft_millis", "per_token_millis", "completion_tokens", "error_rate", "reset_rate", "stall_rate",
+      "stall_millis", "seed", "models");
+
+  private final ObjectMapper mapper;
+
+  SimJson(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  ObjectNode config(SimConfig c) {
+    ObjectNode node = mapper.createObjectNode();
+    node.put("rpm", c.rpm());
+    node.put("burst", c.burst());
+    node.put("effective_burst", c.effectiveBurst());
+    node.put("rate_algorithm", c.rateAlgorithm().jsonName());
+    node.put("max_concurrent", c.maxConcurrent());
+    node.put("tpm", c.tpm());
+    node.put("ttft_millis", c.ttftMillis());
+    node.put("per_token_millis", c.perTokenMillis());
+    node.put("completion_tokens", c.completionTokens());
+    node.put("error_rate", c.errorRate());
+    node.put("reset_rate", c.resetRate());
+    node.put("stall_rate", c.stallRate());
+    node.put("stall_millis", c.stallMillis());
+    node.put("seed", c.seed());
+    ArrayNode models = node.putArray("models");
+    c.models().forEach(models::add);
+    return node;
+  }
+
+  ObjectNode stats(SimStats s) {
+    ObjectNode node = mapper.createObjectNode();
+    node.put("accepted", s.accepted());
+    node.put("rejected_429", s.rejected429());
+    node.put("rejected_by_rate", s.rejectedByRate());
+    node.put("rejected_by_concurrency", s.rejectedByConcurrency());
+    node.put("rejected_by_tokens", s.rejectedByTokens());
+    node.put("server_errors", s.serverErrors());
+    node.put("resets", s.resets());
+    node.put("stalls", s.stalls());
+    node.put("client_disconnects", s.clientDisconnects());
+    node.put("in_flight", s.inFlight());
+    node.put("accepted_tokens", s.acceptedTokens());
+    return node;
+  }
+
+  /**
+   * {@code base} with the fields {@code patch} names replaced.
+   *
+   * @throws IllegalArgumentException for a patch that is not an object, an unknown key, a value of the wrong type
+   *     or out of range; the message names the key as {@code sim.<key>}
+   */
+  static SimConfig patch(SimConfig base, JsonNode patch) {
+    if (patch == null || !patch.isObject()) {
+      throw new IllegalArgumentException("sim config: expected a JSON object with any of " + CONFIG_KEYS);
+    }
+    SimConfig c = base;
+    for (Iterator<Map.Entry<String, JsonNode>> it = patch.properties().iterator(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      String key = field.getKey();
+      JsonNode value = field.getValue();
+      c = switch (key) {
+        case "rpm" -> c.withRpm(intValue(key, value, SimConfig.MAX_RPM));
+        case "burst" -> c.withBurst(intValue(key, value, SimConfig.MAX_RPM));
+        case "rate_algorithm" -> c.withRateAlgorithm(RateAlgorithm.fromName(text(key, value)));
+        case "max_concurrent" -> c.withMaxConcurrent(intValue(key, value, SimConfig.MAX_CONCURRENT));
+        case "tpm" -> c.withTpm(intValue(key, value, SimConfig.MAX_TPM));
+        case "ttft_millis" -> c.withTtftMillis(longValue(key, value));
+        case "per_token_millis" -> c.withPerTokenMillis(longValue(key, value));
+        case "completion_tokens" -> c.withCompletionTokens(intValue(key, value, SimConfig.MAX_COMPLETION_TOKENS));
+        case "error_rate" -> c.withErrorRate(doubleValue(key, value));
+        case "reset_rate" -> c.withResetRate(doubleValue(key, value));
+        case "stall_rate" -> c.withStallRate(doubleValue(key, value));
+        case "stall_millis" -> c.withStallMillis(longValue(key, value));
+        case "seed" -> c.withSeed(longValue(key, value));
+        case "models" -> c.withModels(models(key, value));
+        case "effective_burst" -> c; // read-only, echoed back by GET /sim/config
+        default -> throw new IllegalArgumentException("sim." + key + ": unknown option; known: "
+            + String.join(", ", CONFIG_KEYS));
+      };
+    }
+    return c;
+  }
+
+  private static int intValue(String key, JsonNode value, int max) {
+    long v = longValue(key, value);
+    if (v < 0 || v > max) {
+      throw new IllegalArgumentException("sim." + key + ": " + v + " is outside 0.." + max);
+    }
+    return (int) v;
+  }
+
+  private static long longValue(String key, JsonNode value) {
+    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+      throw new IllegalArgumentException("sim." + key + ": " + value + " is not a whole number");
+    }
+    return value.longValue();
+  }
+
+  private static double doubleValue(String key, JsonNode value) {
+    if (!value.isNumber()) {
+      throw new IllegalArgumentException("sim." + key + ": " + value + " is not a number");
+    }
+    return value.doubleValue();
+  }
+
+  private static String text(String key, JsonNode value) {
+    if (!value.isTextual()) {
+      throw new IllegalArgumentException("sim." + key + ": " + value + " is not a string");
+    }
+    return value.textValue();
+  }
+
+  private static List<String> models(String key, JsonNode value) {
+    if (!value.isArray()) {
+      throw new IllegalArgumentException("sim." + key + ": " + value + " is not an array of model ids");
+    }
+    List<String> models = new ArrayList<>();
+    for (JsonNode model : value) {
+      models.add(text(key, model));
+    }
+    return models;
+  }
+}

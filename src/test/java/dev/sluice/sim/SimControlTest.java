@@ -1,0 +1,79 @@
+package dev.sluice.sim;
+
+import static dev.sluice.sim.SimClient.chat;
+import static dev.sluice.sim.SimClient.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.time.ManualClock;
+import java.net.http.HttpResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class SimControlTest {
+  private SimServer sim;
+  private SimClient client;
+
+  @BeforeEach
+  void start() {
+    sim = SimServer.start(SimConfig.defaults(), new ManualClock(), "127.0.0.1", 0);
+    client = new SimClient(sim);
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    sim.close();
+  }
+
+  @Test
+  void postConfigChangesTheLimitsWhileRunning() {
+    HttpResponse<String> response = client.post("/sim/config",
+        "{\"rpm\":300,\"burst\":1,\"rate_algorithm\":\"sliding_window\",\"error_rate\":0.25,\"models\":[\"a/b\"]}");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode body = json(response);
+    assertThat(body.get("rpm").asInt()).isEqualTo(300);
+    assertThat(body.get("rate_algorithm").asText()).isEqualTo("sliding_window");
+    assertThat(body.get("completion_tokens").asInt()).isEqualTo(16);
+    assertThat(sim.config()).isEqualTo(SimConfig.defaults().withRpm(300).withBurst(1)
+        .withRateAlgorithm(RateAlgorithm.SLIDING_WINDOW).withErrorRate(0.25).withModels(java.util.List.of("a/b")));
+    assertThat(json(client.get("/sim/config"))).isEqualTo(body);
+  }
+
+  @Test
+  void postConfigRejectsInvalidValuesWithTheValidationMessage() {
+    HttpResponse<String> negative = client.post("/sim/config", "{\"rpm\":-1}");
+    HttpResponse<String> unknown = client.post("/sim/config", "{\"rpn\":5}");
+    HttpResponse<String> wrongType = client.post("/sim/config", "{\"tpm\":\"many\"}");
+
+    assertThat(negative.statusCode()).isEqualTo(400);
+    assertThat(json(negative).get("error").get("message").asText()).isEqualTo("sim.rpm: -1 is outside 0..1000000");
+    assertThat(json(unknown).get("error").get("message").asText()).isEqualTo("sim.rpn: unknown option; known: rpm, "
+        + "burst, rate_algorithm, max_concurrent, tpm, ttft_millis, per_token_millis, completion_tokens, error_rate, "
+        + "reset_rate, stall_rate, stall_millis, seed, models");
+    assertThat(json(wrongType).get("error").get("message").asText()).isEqualTo("sim.tpm: \"many\" is not a whole number");
+    assertThat(sim.config()).isEqualTo(SimConfig.defaults());
+  }
+
+  @Test
+  void statsEndpointReportsCountersInSnakeCaseAndResets() {
+    client.post("/v1/chat/completions", chat("m"));
+    client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500");
+
+    JsonNode stats = json(client.get("/sim/stats"));
+
+    assertThat(stats.get("accepted").asLong()).isEqualTo(1);
+    assertThat(stats.get("server_errors").asLong()).isEqualTo(1);
+    assertThat(stats.get("accepted_tokens").asLong()).isEqualTo(sim.stats().acceptedTokens()).isPositive();
+    assertThat(stats.fieldNames()).toIterable().containsExactly("accepted", "rejected_429", "rejected_by_rate",
+        "rejected_by_concurrency", "rejected_by_tokens", "server_errors", "resets", "stalls", "client_disconnects",
+        "in_flight", "accepted_tokens");
+
+    HttpResponse<String> reset = client.post("/sim/reset-stats", "");
+
+    assertThat(reset.statusCode()).isEqualTo(200);
+    assertThat(sim.stats()).isEqualTo(new SimStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  }
+}

@@ -1,0 +1,195 @@
+package dev.sluice.sim;
+
+import static dev.sluice.sim.SimClient.chat;
+import static dev.sluice.sim.SimClient.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.time.ManualClock;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class SimFaultsTest {
+  private final ManualClock clock = new ManualClock();
+  private final List<SimServer> servers = new ArrayList<>();
+
+  private SimServer start(SimConfig config) {
+    SimServer sim = SimServer.start(config, clock, "127.0.0.1", 0);
+    servers.add(sim);
+    return sim;
+  }
+
+  @AfterEach
+  void stop() {
+    servers.forEach(SimServer::close);
+  }
+
+  /** Sends {@code n} chat calls one after another; "200", "500" or "reset" for each. */
+  private static List<String> outcomes(SimServer sim, int n) {
+    List<String> outcomes = new ArrayList<>();
+    try (SimClient client = new SimClient(sim)) {
+      for (int i = 0; i < n; i++) {
+        try {
+          outcomes.add(Integer.toString(client.post("/v1/chat/completions", chat("m")).statusCode()));
+        } catch (UncheckedIOException e) {
+          outcomes.add("reset");
+        }
+      }
+    }
+    return outcomes;
+  }
+
+  @Test
+  void errorAndResetFaultsAreDeterministicBySeed() {
+    SimConfig config = SimConfig.defaults().withErrorRate(0.3).withResetRate(0.2).withSeed(42);
+    SimServer first = start(config);
+    SimServer second = start(config);
+
+    List<String> outcomes = outcomes(first, 30);
+
+    assertThat(outcomes(second, 30)).isEqualTo(outcomes);
+    assertThat(outcomes).contains("200", "500", "reset");
+    SimStats stats = first.stats();
+    assertThat(stats.accepted()).isEqualTo(30);
+    assertThat(stats.serverErrors()).isEqualTo(outcomes.stream().filter("500"::equals).count());
+    assertThat(stats.resets()).isEqualTo(outcomes.stream().filter("reset"::equals).count());
+    assertThat(stats.inFlight()).isZero();
+    assertThat(outcomes(start(config.withSeed(7)), 30)).isNotEqualTo(outcomes);
+  }
+
+  @Test
+  void configuredServerErrorHasOpenAiShape() {
+    SimServer sim = start(SimConfig.defaults().withErrorRate(1.0));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> response = client.post("/v1/chat/completions", chat("m"));
+
+      assertThat(response.statusCode()).isEqualTo(500);
+      assertThat(response.body()).isEqualTo("{\"error\":{\"message\":\"The server had an error while processing your "
+          + "request. Sorry about that!\",\"type\":\"server_error\",\"code\":null}}");
+    }
+  }
+
+  @Test
+  void faultHeaderForces500503And429WithoutConsumingTheLimit() {
+    SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1));
+    try (SimClient client = new SimClient(sim)) {
+      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500").statusCode()).isEqualTo(500);
+      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "503").statusCode()).isEqualTo(503);
+      HttpResponse<String> limited = client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "429");
+      assertThat(limited.statusCode()).isEqualTo(429);
+      assertThat(limited.headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(json(limited).get("error").get("code").asText()).isEqualTo("rate_limit_exceeded");
+
+      assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+      SimStats stats = sim.stats();
+      assertThat(stats.serverErrors()).isEqualTo(2);
+      assertThat(stats.rejectedByRate()).isEqualTo(1);
+      assertThat(stats.accepted()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void resetFaultDropsTheConnectionWithoutAnswer() {
+    SimServer sim = start(SimConfig.defaults());
+    try (SimClient client = new SimClient(sim)) {
+      assertThatThrownBy(() -> client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "reset"))
+          .isInstanceOf(UncheckedIOException.class);
+
+      assertThat(sim.stats().resets()).isEqualTo(1);
+      assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void stalledStreamSendsHalfTheChunksThenGoesSilentThenEnds() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(300));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<InputStream> response = client.sendStream(client.request("/v1/chat/completions")
+          .header("X-Sim-Fault", "stall").header("X-Sim-Chunks", "4")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":true}")).build());
+      BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
+
+      assertThat(reader.readLine()).startsWith("data: {");
+      assertThat(reader.readLine()).isEmpty();
+      assertThat(reader.readLine()).startsWith("data: {");
+      await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().stalls() == 1);
+      List<String> rest = reader.lines().filter(line -> !line.isEmpty()).toList();
+
+      assertThat(rest).hasSize(2 + 1 + 1).last().isEqualTo("data: [DONE]");
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void stalledNonStreamSendsPartOfTheBodyThenTheRest() {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(100));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> response = client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "stall");
+
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(json(response).get("object").asText()).isEqualTo("chat.completion");
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void clientGoingAwayMidStreamIsCounted() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withPerTokenMillis(10).withCompletionTokens(200));
+    String body = "{\"model\":\"m\",\"stream\":true}";
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      do {
+        line = in.readLine();
+      } while (line != null && !line.startsWith("data: "));
+      assertThat(line).startsWith("data: ");
+    }
+
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        .until(() -> sim.stats().clientDisconnects() == 1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().inFlight() == 0);
+  }
+
+  @Test
+  void ttftHeaderDelaysTheAnswer() {
+    SimServer sim = start(SimConfig.defaults());
+    try (SimClient client = new SimClient(sim)) {
+      long started = System.nanoTime();
+      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "150").statusCode()).isEqualTo(200);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(150));
+    }
+  }
+
+  @Test
+  void closeWakesRequestsWaitingOutTheirLatency() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withTtftMillis(60_000));
+    try (SimClient client = new SimClient(sim)) {
+      var pending = client.postAsync("/v1/chat/completions", chat("m"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().inFlight() == 1);
+      long started = System.nanoTime();
+
+      sim.close();
+
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+      pending.handle((r, x) -> null).get();
+    }
+  }
+}
