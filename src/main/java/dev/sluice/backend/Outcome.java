@@ -1,0 +1,50 @@
+package dev.sluice.backend;
+
+import dev.sluice.schedule.Priority;
+import java.util.Optional;
+
+/**
+ * What happened to one request: the single record that logs, counters and (later) every limiter learn from.
+ *
+ * @param requestId id of the request, also returned to the caller as {@code X-Request-Id}
+ * @param method HTTP method
+ * @param path request path as received (without query)
+ * @param pool pool name, or empty for passthrough and requests Sluice answered itself
+ * @param backendId backend id, {@code passthrough}, or empty when nothing was sent upstream
+ * @param model the request's {@code model}, or empty
+ * @param priority the request's priority
+ * @param stream whether the caller asked for a stream
+ * @param status status sent to the caller (0 when the connection failed before a status was sent)
+ * @param failure why the exchange did not complete normally
+ * @param queueNanos time spent waiting in Sluice before being sent upstream
+ * @param upstreamNanos time from sending upstream to the end of the response
+ * @param totalNanos time from arrival to the end of the response
+ * @param responseBytes body bytes written to the caller
+ * @param attempts upstream attempts made (more than one when an upstream 429 was retried)
+ * @param usage token usage reported by the upstream, if any
+ */
+public record Outcome(
+    String requestId, String method, String path, Optional<String> pool, Optional<String> backendId,
+    Optional<String> model, Priority priority, boolean stream, int status, Failure failure, long queueNanos,
+    long upstreamNanos, long totalNanos, long responseBytes, int attempts, Optional<Usage> usage) {
+
+  /** Why an exchange ended other than normally. */
+  public enum Failure {
+    /** Completed as the upstream answered (whatever its status). */
+    NONE,
+    /** Invalid input, answered 4xx by Sluice without going upstream. */
+    REJECTED,
+    /** Waited too long for a free slot: 429 from Sluice. */
+    RATE_LIMITED,
+    /** Queue full, evicted or shutting down: 503 from Sluice. */
+    QUEUE_FULL,
+    UPSTREAM_CONNECT, UPSTREAM_TIMEOUT, UPSTREAM_ERROR, CLIENT_DISCONNECTED;
+
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Token usage as reported in the upstream's {@code usage} object. */
+  public record Usage(long promptTokens, long completionTokens, long totalTokens) {}
+}

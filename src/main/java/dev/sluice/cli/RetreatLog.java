@@ -1,0 +1,34 @@
+package dev.sluice.cli;
+
+import dev.sluice.limit.RetreatController;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Logs a backend's retreat rate changes: cuts and floors as warnings, recovery steps at info. */
+final class RetreatLog implements RetreatController.Listener {
+  private static final Logger LOG = LoggerFactory.getLogger("sluice.retreat");
+  private final String backendId;
+
+  RetreatLog(String backendId) {
+    this.backendId = backendId;
+  }
+
+  @Override
+  public void onRateChange(RetreatController.State state, int fromRpm, int toRpm, double ratio, boolean alert,
+      boolean atFloor) {
+    var line = (toRpm < fromRpm ? LOG.atWarn() : LOG.atInfo())
+        .addKeyValue("backend", backendId)
+        .addKeyValue("state", state.name())
+        .addKeyValue("from_rpm", fromRpm)
+        .addKeyValue("to_rpm", toRpm)
+        .addKeyValue("ratio_429", Math.round(ratio * 10_000) / 10_000.0);
+    if (alert) {
+      line = line.addKeyValue("alert", true);
+    }
+    if (atFloor) {
+      line = line.addKeyValue("at_floor", true);
+    }
+    line.log(alert ? "retreat alert: upstream answered 429 to more than the alert share"
+        : atFloor ? "retreat reached the floor rate" : toRpm < fromRpm ? "retreat cut the rate" : "retreat rate change");
+  }
+}

@@ -1,0 +1,146 @@
+package dev.sluice.cli;
+
+import dev.sluice.sim.RateAlgorithm;
+import dev.sluice.sim.SimConfig;
+import dev.sluice.sim.SimServer;
+import dev.sluice.time.Clock;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code sluice sim}: the simulated OpenAI provider alone, for load benchmarks and manual tests. Options left out
+ * keep {@link SimConfig#defaults()}; the limits can be changed later with {@code POST /sim/config}.
+ */
+@Command(name = "sim", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+    description = "Run the simulated OpenAI provider alone.")
+public final class SimCommand implements Callable<Integer> {
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "9300", description = "Port to listen on; 0 picks one (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--rpm", description = "Hidden limit in requests per minute; 0 = unlimited.")
+  Integer rpm;
+
+  @Option(names = "--burst", description = "Token-bucket capacity in requests; 0 = ceil(rpm / 6).")
+  Integer burst;
+
+  @Option(names = "--rate-algorithm", paramLabel = "token_bucket|sliding_window",
+      description = "How --rpm is enforced (default: token_bucket).")
+  String rateAlgorithm;
+
+  @Option(names = "--max-concurrent", description = "Hidden limit of requests in flight; 0 = unlimited.")
+  Integer maxConcurrent;
+
+  @Option(names = "--tpm", description = "Hidden limit in tokens per minute; 0 = unlimited.")
+  Integer tpm;
+
+  @Option(names = "--ttft-ms", description = "Delay before the first token, in milliseconds.")
+  Long ttftMillis;
+
+  @Option(names = "--per-token-ms", description = "Delay between streamed tokens, in milliseconds.")
+  Long perTokenMillis;
+
+  @Option(names = "--completion-tokens", description = "Tokens per completion (default: 16).")
+  Integer completionTokens;
+
+  @Option(names = "--error-rate", description = "Share of accepted requests answered 500, 0.0..1.0.")
+  Double errorRate;
+
+  @Option(names = "--reset-rate", description = "Share of accepted requests whose connection is reset, 0.0..1.0.")
+  Double resetRate;
+
+  @Option(names = "--stall-rate", description = "Share of accepted streams that stall half-way, 0.0..1.0.")
+  Double stallRate;
+
+  @Option(names = "--stall-ms", description = "How long a stall lasts, in milliseconds (default: 600000).")
+  Long stallMillis;
+
+  @Option(names = "--seed", description = "Seed of the fault dice (default: 0).")
+  Long seed;
+
+  @Option(names = "--model", paramLabel = "ID", description = "A model id to list (repeatable; replaces the defaults).")
+  List<String> models;
+
+  /** For picocli. */
+  public SimCommand() {}
+
+  @Override
+  public Integer call() throws Exception {
+    SimConfig config;
+    try {
+      config = config();
+    } catch (IllegalArgumentException e) {
+      System.err.println("sluice sim: " + e.getMessage());
+      return 2;
+    }
+    SimServer server;
+    try {
+      server = SimServer.start(config, Clock.system(), host, port);
+    } catch (IllegalArgumentException e) {
+      System.err.println("sluice sim: " + e.getMessage());
+      return 2;
+    } catch (UncheckedIOException e) {
+      System.err.println("sluice " + e.getMessage());
+      return 1;
+    }
+    System.out.println("sim listening on http://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
+        + server.port() + "/v1");
+    System.out.flush();
+    Lifecycle.serveUntilStopped(server);
+    return 0;
+  }
+
+  /** The config the options describe. */
+  SimConfig config() {
+    SimConfig c = SimConfig.defaults();
+    if (rpm != null) {
+      c = c.withRpm(rpm);
+    }
+    if (burst != null) {
+      c = c.withBurst(burst);
+    }
+    if (rateAlgorithm != null) {
+      c = c.withRateAlgorithm(RateAlgorithm.fromName(rateAlgorithm));
+    }
+    if (maxConcurrent != null) {
+      c = c.withMaxConcurrent(maxConcurrent);
+    }
+    if (tpm != null) {
+      c = c.withTpm(tpm);
+    }
+    if (ttftMillis != null) {
+      c = c.withTtftMillis(ttftMillis);
+    }
+    if (perTokenMillis != null) {
+      c = c.withPerTokenMillis(perTokenMillis);
+    }
+    if (completionTokens != null) {
+      c = c.withCompletionTokens(completionTokens);
+    }
+    if (errorRate != null) {
+      c = c.withErrorRate(errorRate);
+    }
+    if (resetRate != null) {
+      c = c.withResetRate(resetRate);
+    }
+    if (stallRate != null) {
+      c = c.withStallRate(stallRate);
+    }
+    if (stallMillis != null) {
+      c = c.withStallMillis(stallMillis);
+    }
+    if (seed != null) {
+      c = c.withSeed(seed);
+    }
+    if (models != null && !models.isEmpty()) {
+      c = c.withModels(models);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,96 @@
+package dev.sluice.cli;
+
+import dev.sluice.backend.Pool;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.schedule.Dispatcher;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.List;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * A running Sluice: the Jetty server with its handlers and the shared upstream client. Built by
+ * {@link Wiring#build}; {@link #start()} opens the port, {@link #close()} stops serving and releases everything.
+ */
+public final class Sluice implements AutoCloseable {
+  /** How long queued requests may keep waiting for a slot once shutdown starts. */
+  static final Duration DRAIN = Duration.ofSeconds(10);
+
+  private final SluiceConfig config;
+  private final Server server;
+  private final ServerConnector connector;
+  private final HttpClient client;
+  private final List<Pool> pools;
+  private final List<Dispatcher> dispatchers;
+  private final ScheduledExecutorService timer;
+
+  Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
+      List<Dispatcher> dispatchers, ScheduledExecutorService timer) {
+    this.config = config;
+    this.server = server;
+    this.connector = connector;
+    this.client = client;
+    this.pools = List.copyOf(pools);
+    this.dispatchers = dispatchers;
+    this.timer = timer;
+  }
+
+  /** Starts the upstream client, then the server. */
+  public Sluice start() throws Exception {
+    client.start();
+    // The relay is byte-for-byte: never decode a compressed upstream body.
+    client.getContentDecoderFactories().clear();
+    client.getProtocolHandlers().clear();
+    server.start();
+    return this;
+  }
+
+  /** The port actually bound (useful when configured as 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /** The OpenAI-compatible base URL callers use, e.g. {@code http://127.0.0.1:9190/v1}. */
+  public URI baseUrl() {
+    String host = config.server().host();
+    if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    if (host.equals("0.0.0.0") || host.equals("[::]")) {
+      host = "127.0.0.1";
+    }
+    return URI.create("http://" + host + ":" + port() + "/v1");
+  }
+
+  public SluiceConfig config() {
+    return config;
+  }
+
+  public List<Pool> pools() {
+    return pools;
+  }
+
+  public List<Dispatcher> dispatchers() {
+    return dispatchers;
+  }
+
+  /**
+   * Graceful stop: queues stop taking requests and drain for up to {@link #DRAIN} (what is still waiting then is
+   * answered 503), requests in flight finish within the server's stop timeout, then everything is released.
+   */
+  @Override
+  public void close() throws Exception {
+    try {
+      for (Dispatcher dispatcher : dispatchers) {
+        dispatcher.shutdown(DRAIN);
+      }
+      server.stop();
+    } finally {
+      client.stop();
+      timer.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package dev.sluice.cli;
+
+import dev.sluice.backend.Backend;
+import dev.sluice.backend.OutcomeListener;
+import dev.sluice.backend.Pool;
+import dev.sluice.config.BackendConfig;
+import dev.sluice.config.PoolConfig;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.limit.BucketStore;
+import dev.sluice.limit.RetreatController;
+import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.TokenBucket;
+import dev.sluice.observe.ProxyStats;
+import dev.sluice.observe.RequestLog;
+import dev.sluice.observe.StatusHandler;
+import dev.sluice.proxy.JsonErrorHandler;
+import dev.sluice.proxy.ProxyHandler;
+import dev.sluice.proxy.UpstreamProbe;
+import dev.sluice.route.Router;
+import dev.sluice.schedule.Dispatcher;
+import dev.sluice.schedule.Scheduler;
+import dev.sluice.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
+import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The composition root: turns a validated config into a {@link Sluice} with every collaborator created here and
+ * passed through constructors. Nothing else in the code base creates long-lived components.
+ */
+public final class Wiring {
+  /** Request headers larger than this get 431. */
+  static final int MAX_REQUEST_HEADER_BYTES = 16 * 1024;
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+  private Wiring() {}
+
+  public static Sluice build(SluiceConfig config, Clock clock) {
+    BucketStore buckets = BucketStore.inMemory(clock);
+    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
+      Thread thread = new Thread(runnable, "sluice-dispatch");
+      thread.setDaemon(true);
+      return thread;
+    });
+    timer.setRemoveOnCancelPolicy(true);
+    Scheduler scheduler = Scheduler.of(timer);
+    List<Pool> pools = new ArrayList<>();
+    Map<String, Dispatcher> dispatchers = new LinkedHashMap<>();
+    for (PoolConfig poolConfig : config.pools()) {
+      List<Backend> backends = poolConfig.backends().stream()
+          .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), buckets, clock)).toList();
+      pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.stripPrefix(), poolConfig.maxAttempts(),
+          backends));
+      dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
+          poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
+          TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
+    }
+    HttpClient client = upstreamClient(config);
+
+    ProxyStats stats = new ProxyStats();
+    RequestLog requestLog = new RequestLog();
+    OutcomeListener outcomes = outcome -> {
+      stats.onOutcome(outcome);
+      requestLog.onOutcome(outcome);
+    };
+
+    UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
+    List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
+    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable,
+        () -> dispatcherList.stream().map(Dispatcher::snapshot).toList());
+    ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
+        config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
+
+    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
+    threads.setName("sluice");
+    Server server = new Server(threads);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendDateHeader(false);
+    http.setSendXPoweredBy(false);
+    http.setRequestHeaderSize(MAX_REQUEST_HEADER_BYTES);
+    // A proxy forwards paths as sent: model ids such as "nvidia%2Fllama" carry encoded slashes.
+    http.setUriCompliance(UriCompliance.UNSAFE);
+    ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+    connector.setHost(config.server().host());
+    connector.setPort(config.server().port());
+    connector.setAcceptQueueSize(4096);
+    // Idle callers' keep-alive connections close after this; requests in progress are bounded by the upstream timeout.
+    connector.setIdleTimeout(Math.max(30_000L, config.defaults().timeoutSeconds() * 1000L + 5_000L));
+    server.addConnector(connector);
+    server.setErrorHandler(new JsonErrorHandler());
+    server.setHandler(new Handler.Sequence(status, proxy));
+    server.setStopTimeout(5_000);
+    return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
+  }
+
+  private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, BucketStore buckets,
+      Clock clock) {
+    TokenBucket bucket = new TokenBucket(buckets, config.id(), config.rateRpm(), config.capacity());
+    RetreatController retreat = new RetreatController(retreatPolicy, config.rateRpm(), clock.nanoTime(),
+        new RetreatLog(config.id()));
+    return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, clock);
+  }
+
+  private static HttpClient upstreamClient(SluiceConfig config) {
+    ClientConnector connector = new ClientConnector();
+    connector.setConnectTimeout(CONNECT_TIMEOUT);
+    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
+    threads.setName("sluice-upstream");
+    connector.setExecutor(threads);
+    HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
+    client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
+    client.setMaxRequestsQueuedPerDestination(config.server().maxQueuedPerUpstream());
+    client.setFollowRedirects(false);
+    client.setHttpCookieStore(new HttpCookieStore.Empty());
+    client.setUserAgentField(null);
+    client.setDefaultRequestContentType(null);
+    client.setIdleTimeout(60_000);
+    return client;
+  }
+}

@@ -1,0 +1,31 @@
+package dev.sluice.config;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A pool of backends serving the models whose provider prefix matches one of {@code aliases}.
+ *
+ * @param name unique pool name
+ * @param aliases lower-case provider prefixes routed here (the text before the first {@code /} of {@code model})
+ * @param stripPrefix forward {@code model} without its provider prefix; default false
+ * @param queueMaxSize requests waiting in this pool at most; 1..1000000, default 500 ({@code SIDECAR_QUEUE_MAX})
+ * @param fullPolicy what happens when the queue is full; default passthrough
+ * @param maxAttempts backends tried per request before the first byte; 1..10, default 3
+ * @param fallbackPool pool that takes requests this one cannot serve in time, if any
+ * @param emergencyUpstream unshaped last-resort upstream, if any
+ * @param backends ordered backends, at least one
+ */
+public record PoolConfig(
+    String name, List<String> aliases, boolean stripPrefix, int queueMaxSize, FullPolicy fullPolicy,
+    int maxAttempts, Optional<String> fallbackPool, Optional<URI> emergencyUpstream,
+    List<BackendConfig> backends) {
+  public static final int DEFAULT_QUEUE_MAX_SIZE = 500;
+  public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
+  public PoolConfig {
+    aliases = List.copyOf(aliases);
+    backends = List.copyOf(backends);
+  }
+}

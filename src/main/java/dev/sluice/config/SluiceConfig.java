@@ -1,0 +1,30 @@
+package dev.sluice.config;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The whole, validated configuration: built-in defaults, overridden by the YAML file, overridden by the
+ * environment. Immutable; built only by {@link ConfigLoader}.
+ *
+ * @param server listener settings
+ * @param defaults timeouts
+ * @param defaultUpstream upstream of passthrough requests (those whose model matches no pool)
+ *     ({@code SIDECAR_UPSTREAM}, {@code upstream})
+ * @param pools the pools, in declaration order
+ * @param logLevel root log level ({@code SIDECAR_LOG_LEVEL}); default INFO
+ * @param adminToken bearer token of the admin API, if any ({@code SIDECAR_ADMIN_TOKEN})
+ */
+public record SluiceConfig(
+    ServerConfig server, DefaultsConfig defaults, URI defaultUpstream, List<PoolConfig> pools, String logLevel,
+    Optional<Secret> adminToken) {
+  public static final String DEFAULT_UPSTREAM = "https://integrate.api.nvidia.com/v1";
+  public static final String DEFAULT_POOL_NAME = "nvidia";
+  public static final List<String> DEFAULT_POOL_ALIASES = List.of("nvidia", "nvidia-gateway", "nvidiavx");
+  public static final String DEFAULT_LOG_LEVEL = "INFO";
+
+  public SluiceConfig {
+    pools = List.copyOf(pools);
+  }
+}

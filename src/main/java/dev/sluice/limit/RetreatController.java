@@ -1,0 +1,229 @@
+package dev.sluice.limit;
+
+/**
+ * Adaptive retreat: lowers a backend's rate when the upstream answers 429 to too many requests, and climbs back
+ * in small steps once it stops.
+ *
+ * <p>States: {@code NORMAL} (configured rate) → {@code RETREAT} when the 429 ratio reaches
+ * {@link RetreatPolicy#enterRatio()}; in RETREAT another cut at {@link RetreatPolicy#cutAgainRatio()}; after the
+ * ratio stays below {@link RetreatPolicy#recoverBelowRatio()} for {@link RetreatPolicy#recoverAfter()},
+ * {@code RECOVER} adds {@link RetreatPolicy#recoveryStepRpm()} every {@link RetreatPolicy#evaluationInterval()}
+ * until the configured rate (then NORMAL); the first 429 at a step returns to the last rate that stayed clean
+ * for the whole {@code recoverAfter} period, in RETREAT.
+ *
+ * <p>A rate is judged only by outcomes of requests <em>sent at that rate</em>: every rate change opens a new
+ * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
+ * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
+ * {@link RetreatPolicy#minSampleSpan()}. A cut sets the rate from what the upstream actually accepted at the
+ * current rate: {@code clamp(0.95 × accepted_rpm, floor, 0.95 × current_rpm)}, so one cut lands just under the
+ * upstream's real limit, and 429s still in flight from the old rate cannot cut twice.
+ *
+ * <p>Thread-safe: every method is synchronized; calls are short and never block.
+ */
+public final class RetreatController {
+  /** Retreat states, as reported in status and metrics (NORMAL 0, RETREAT 1, RECOVER 2). */
+  public enum State { NORMAL, RETREAT, RECOVER }
+
+  /** Told about every rate change; called under the controller's lock, so it must only record or log. */
+  public interface Listener {
+    void onRateChange(State state, int fromRpm, int toRpm, double ratio, boolean alert, boolean atFloor);
+  }
+
+  /** What the controller is doing now. */
+  public record Snapshot(State state, int baseRpm, int currentRpm, double ratio429, long alerts) {}
+
+  static final double CUT_FACTOR = 0.95;
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  private final RetreatPolicy policy;
+  private final Listener listener;
+  private final int windowSeconds;
+  private final long[] slotSecond;
+  private final long[] slotAccepted;
+  private final long[] slotRejected;
+  private State state = State.NORMAL;
+  private int baseRpm;
+  private int currentRpm;
+  private long epoch;
+  private long epochStartNanos;
+  private long belowSinceNanos = -1;
+  /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}. */
+  private int cleanRpm;
+  private long alerts;
+
+  public RetreatController(RetreatPolicy policy, int baseRpm, long nowNanos, Listener listener) {
+    this.policy = policy;
+    this.listener = listener;
+    this.baseRpm = baseRpm;
+    this.currentRpm = baseRpm;
+    this.cleanRpm = baseRpm;
+    this.windowSeconds = (int) Math.max(1, policy.window().toSeconds());
+    this.slotSecond = new long[windowSeconds];
+    this.slotAccepted = new long[windowSeconds];
+    this.slotRejected = new long[windowSeconds];
+    newEpoch(nowNanos);
+  }
+
+  /** The epoch to stamp on a request sent now. */
+  public synchronized long epoch() {
+    return epoch;
+  }
+
+  public synchronized int currentRpm() {
+    return currentRpm;
+  }
+
+  /**
+   * Learns from one upstream answer (not from connect failures or errors Sluice produced).
+   *
+   * @param sentInEpoch the epoch stamped on the request when it was sent
+   * @param rateLimited whether the upstream answered 429
+   * @return the rate to use from now on
+   */
+  public synchronized int onOutcome(long sentInEpoch, boolean rateLimited, long nowNanos) {
+    if (!policy.enabled()) {
+      return currentRpm;
+    }
+    if (sentInEpoch == epoch) {
+      record(nowNanos, rateLimited);
+    }
+    evaluate(nowNanos, sentInEpoch == epoch && rateLimited);
+    return currentRpm;
+  }
+
+  /** Hot change of the configured rate: back to NORMAL at the new rate. */
+  public synchronized int setBaseRpm(int newBaseRpm, long nowNanos) {
+    baseRpm = newBaseRpm;
+    state = State.NORMAL;
+    belowSinceNanos = -1;
+    change(newBaseRpm, 0, false, nowNanos);
+    return currentRpm;
+  }
+
+  public synchronized Snapshot snapshot(long nowNanos) {
+    long[] totals = totals(nowNanos);
+    long sample = totals[0] + totals[1];
+    return new Snapshot(state, baseRpm, currentRpm, sample == 0 ? 0 : (double) totals[1] / sample, alerts);
+  }
+
+  private void evaluate(long now, boolean fresh429) {
+    long[] totals = totals(now);
+    long accepted = totals[0];
+    long rejected = totals[1];
+    long sample = accepted + rejected;
+    long span = spanNanos(now);
+    double ratio = sample == 0 ? 0 : (double) rejected / sample;
+    boolean judged = sample >= policy.minSample() && span >= policy.minSampleSpan().toNanos();
+    switch (state) {
+      case NORMAL -> {
+        if (judged && ratio >= policy.enterRatio()) {
+          state = State.RETREAT;
+          cut(accepted, span, ratio, now);
+        }
+      }
+      case RETREAT -> {
+        if (judged && ratio >= policy.cutAgainRatio()) {
+          cut(accepted, span, ratio, now);
+        } else if (sample >= policy.minSample() && ratio < policy.recoverBelowRatio()) {
+          if (belowSinceNanos < 0) {
+            belowSinceNanos = now;
+          } else if (now - belowSinceNanos >= policy.recoverAfter().toNanos()) {
+            state = State.RECOVER;
+            cleanRpm = currentRpm;
+            stepUp(ratio, now);
+          }
+        } else if (ratio >= policy.recoverBelowRatio()) {
+          belowSinceNanos = -1;
+        }
+      }
+      case RECOVER -> {
+        if (judged && ratio >= policy.enterRatio()) {
+          state = State.RETREAT;
+          cut(accepted, span, ratio, now);
+        } else if (fresh429) {
+          // The first 429 at a step: back to the rate known to be clean, and wait before climbing again.
+          state = State.RETREAT;
+          belowSinceNanos = now;
+          change(cleanRpm, ratio, false, now);
+        } else if (sample >= policy.minSample() && span >= policy.evaluationInterval().toNanos()) {
+          stepUp(ratio, now);
+        }
+      }
+    }
+  }
+
+  private void cut(long accepted, long spanNanos, double ratio, long now) {
+    double acceptedRpm = accepted * 60.0 * NANOS_PER_SECOND / spanNanos;
+    int target = (int) Math.floor(Math.min(CUT_FACTOR * acceptedRpm, CUT_FACTOR * currentRpm));
+    int newRpm = Math.max(policy.floorRpm(), target);
+    boolean alert = ratio > policy.alertRatio();
+    if (alert) {
+      alerts++;
+    }
+    belowSinceNanos = -1;
+    change(newRpm, ratio, alert, now);
+  }
+
+  private void stepUp(double ratio, long now) {
+    int newRpm = Math.min(baseRpm, currentRpm + policy.recoveryStepRpm());
+    if (newRpm >= baseRpm) {
+      state = State.NORMAL;
+    }
+    change(newRpm, ratio, false, now);
+  }
+
+  private void change(int newRpm, double ratio, boolean alert, long now) {
+    int from = currentRpm;
+    currentRpm = newRpm;
+    newEpoch(now);
+    if (from != newRpm || alert) {
+      listener.onRateChange(state, from, newRpm, ratio, alert, newRpm == policy.floorRpm());
+    }
+  }
+
+  private void newEpoch(long now) {
+    epoch++;
+    epochStartNanos = now;
+    java.util.Arrays.fill(slotSecond, -1);
+  }
+
+  private void record(long now, boolean rateLimited) {
+    long second = (now - epochStartNanos) / NANOS_PER_SECOND;
+    int slot = (int) (second % windowSeconds);
+    if (slotSecond[slot] != second) {
+      slotSecond[slot] = second;
+      slotAccepted[slot] = 0;
+      slotRejected[slot] = 0;
+    }
+    if (rateLimited) {
+      slotRejected[slot]++;
+    } else {
+      slotAccepted[slot]++;
+    }
+  }
+
+  /** Time covered by {@link #totals}: the epoch so far, or the window's full seconds plus the current one's part. */
+  private long spanNanos(long now) {
+    long sinceEpoch = now - epochStartNanos;
+    return Math.min(sinceEpoch, (windowSeconds - 1) * NANOS_PER_SECOND + sinceEpoch % NANOS_PER_SECOND);
+  }
+
+  /** Accepted and rejected counts of the current epoch within the window. */
+  private long[] totals(long now) {
+    long second = (now - epochStartNanos) / NANOS_PER_SECOND;
+    long accepted = 0;
+    long rejected = 0;
+    for (int i = 0; i < windowSeconds; i++) {
+      if (slotSecond[i] >= 0 && slotSecond[i] > second - windowSeconds) {
+        accepted += slotAccepted[i];
+        rejected += slotRejected[i];
+      }
+    }
+    return new long[] {accepted, rejected};
+  }
+
+  @Override
+  public synchronized String toString() {
+    return "RetreatController[state=" + state + ", currentRpm=" + currentRpm + ", baseRpm=" + baseRpm + "]";
+  }
+}

@@ -1,0 +1,171 @@
+package dev.sluice.observe;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.backend.Backend;
+import dev.sluice.limit.RetreatController;
+import dev.sluice.schedule.Dispatcher;
+import dev.sluice.time.Clock;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Sluice's own read-only endpoints: {@code GET /health} (alive), {@code GET /health/ready} (the default upstream
+ * answers, every queue is under 90 % full and every pool has a backend with more than 5 % of its bucket left; 503
+ * otherwise) and {@code GET /status} (counters since start, queues, buckets and retreat state). Every other path is left to the next
+ * handler. Thread-safe; the readiness probe completes asynchronously, so no thread waits on it.
+ */
+public final class StatusHandler extends Handler.Abstract.NonBlocking {
+  private final ObjectMapper json = new ObjectMapper();
+  private final Clock clock;
+  private final long startNanos;
+  private final String version;
+  private final ProxyStats stats;
+  private final Supplier<CompletableFuture<Boolean>> upstreamReachable;
+  private final Supplier<List<Dispatcher.Snapshot>> pools;
+
+  /**
+   * @param upstreamReachable probes the default pool's upstream
+   * @param pools the pools' queues and backends as they are now (never keys)
+   */
+  public StatusHandler(Clock clock, String version, ProxyStats stats,
+      Supplier<CompletableFuture<Boolean>> upstreamReachable, Supplier<List<Dispatcher.Snapshot>> pools) {
+    this.clock = clock;
+    this.startNanos = clock.nanoTime();
+    this.version = version;
+    this.stats = stats;
+    this.upstreamReachable = upstreamReachable;
+    this.pools = pools;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String path = request.getHttpURI().getPath();
+    if (!path.equals("/health") && !path.equals("/health/ready") && !path.equals("/status")) {
+      return false;
+    }
+    if (!"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
+      response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
+      write(response, callback, 405, Map.of("error", Map.of("message", "Use GET for " + path + ".",
+          "type", "invalid_request_error", "code", "method_not_allowed")));
+      return true;
+    }
+    switch (path) {
+      case "/health" -> write(response, callback, 200, health());
+      case "/health/ready" -> upstreamReachable.get().whenComplete((reachable, failure) -> {
+        boolean upstream = Boolean.TRUE.equals(reachable);
+        List<Dispatcher.Snapshot> snapshots = pools.get();
+        boolean queueHealthy = snapshots.stream().allMatch(StatusHandler::queueHealthy);
+        boolean bucketHealthy = snapshots.stream().allMatch(StatusHandler::tokenBucketHealthy);
+        boolean ready = upstream && queueHealthy && bucketHealthy;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("ready", ready);
+        body.put("upstream_reachable", upstream);
+        body.put("queue_healthy", queueHealthy);
+        body.put("token_bucket_healthy", bucketHealthy);
+        write(response, callback, ready ? 200 : 503, body);
+      });
+      default -> write(response, callback, 200, status());
+    }
+    return true;
+  }
+
+  private long uptimeSeconds() {
+    return (clock.nanoTime() - startNanos) / 1_000_000_000L;
+  }
+
+  private Map<String, Object> health() {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", "ok");
+    body.put("uptime", uptimeSeconds());
+    body.put("version", version);
+    return body;
+  }
+
+  private Map<String, Object> status() {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("version", version);
+    body.put("uptime_seconds", uptimeSeconds());
+    body.put("requests", stats.requests());
+    body.put("errors", stats.errors());
+    body.put("tokens", stats.tokens());
+    body.put("pools", pools.get().stream().map(StatusHandler::pool).toList());
+    return body;
+  }
+
+  /** Less than 90 % of the queue is taken. */
+  static boolean queueHealthy(Dispatcher.Snapshot pool) {
+    return pool.size() * 10L < pool.queueMaxSize() * 9L;
+  }
+
+  /** Some backend of the pool has more than 5 % of its bucket left. */
+  static boolean tokenBucketHealthy(Dispatcher.Snapshot pool) {
+    return pool.backends().stream().anyMatch(b -> b.tokens() * 20L > b.capacity());
+  }
+
+  private static Map<String, Object> pool(Dispatcher.Snapshot pool) {
+    Map<String, Object> depth = new LinkedHashMap<>();
+    pool.depth().forEach((priority, n) -> depth.put(priority.label(), n));
+    Map<String, Object> queue = new LinkedHashMap<>();
+    queue.put("size", pool.size());
+    queue.put("max_size", pool.queueMaxSize());
+    queue.put("full_policy", pool.fullPolicy().name().toLowerCase(java.util.Locale.ROOT));
+    queue.put("depth", depth);
+    queue.put("dispatched", pool.dispatched());
+    queue.put("requeued_after_429", pool.requeued());
+    queue.put("timed_out", pool.timedOut());
+    queue.put("rejected_full", pool.rejectedFull());
+    queue.put("evicted", pool.evicted());
+    queue.put("passed_through_full", pool.passedThroughFull());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", pool.pool());
+    m.put("queue", queue);
+    m.put("backends", pool.backends().stream().map(StatusHandler::backend).toList());
+    return m;
+  }
+
+  private static Map<String, Object> backend(Backend.Snapshot backend) {
+    Map<String, Object> bucket = new LinkedHashMap<>();
+    bucket.put("tokens", backend.tokens());
+    bucket.put("capacity", backend.capacity());
+    bucket.put("rate_rpm", backend.rateRpm());
+    RetreatController.Snapshot r = backend.retreat();
+    Map<String, Object> retreat = new LinkedHashMap<>();
+    retreat.put("state", r.state().name());
+    retreat.put("effective_rpm", r.currentRpm());
+    retreat.put("base_rpm", r.baseRpm());
+    retreat.put("ratio_429", Math.round(r.ratio429() * 10_000) / 10_000.0);
+    retreat.put("alerts", r.alerts());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", backend.id());
+    m.put("base_url", backend.baseUrl().toString());
+    m.put("has_key", backend.hasKey());
+    m.put("bucket", bucket);
+    m.put("retreat", retreat);
+    m.put("retry_after_remaining_ms", backend.retryAfterRemainingNanos() / 1_000_000);
+    return m;
+  }
+
+  private void write(Response response, Callback callback, int status, Object body) {
+    byte[] bytes;
+    try {
+      bytes = json.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      callback.failed(e);
+      return;
+    }
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.write(true, ByteBuffer.wrap(bytes), callback);
+  }
+}

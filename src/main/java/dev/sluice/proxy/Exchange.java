@@ -1,0 +1,98 @@
+package dev.sluice.proxy;
+
+import dev.sluice.backend.Outcome;
+import dev.sluice.backend.Permit;
+import dev.sluice.backend.Pool;
+import dev.sluice.schedule.Dispatcher;
+import dev.sluice.schedule.Priority;
+import dev.sluice.schedule.Rejection;
+import dev.sluice.schedule.Waiter;
+import java.net.URI;
+import java.util.Optional;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * One caller's request on its way through Sluice: the caller's legs, what the ingress learned about it, where it
+ * is in its life (queued, sent, retried) and the timings that end up in its {@link Outcome}. The ingress fills it
+ * before routing; afterwards the dispatcher and the relay's serialized Jetty callbacks take turns with it (one
+ * attempt at a time), and {@link Forwarder#finish} ends it once.
+ */
+final class Exchange implements Waiter {
+  final Request clientToProxyRequest;
+  final Response proxyToClientResponse;
+  final Callback proxyToClientCallback;
+  final String requestId;
+  final long arrivalNanos;
+  final long deadlineNanos;
+  final Priority priority;
+  final Forwarder forwarder;
+  String model;
+  boolean stream;
+  Optional<Pool> pool = Optional.empty();
+  Dispatcher dispatcher;
+  /** The permit of the attempt in progress, if it was shaped. */
+  Permit permit;
+  URI upstreamBase;
+  byte[] body;
+  int bodyLength;
+  int attempts;
+  long sentNanos;
+  long responseBytes;
+  Optional<Outcome.Usage> usage = Optional.empty();
+  /** The upstream request of the attempt in progress, aborted if the caller goes away. */
+  volatile org.eclipse.jetty.client.Request upstreamRequest;
+  volatile boolean clientGone;
+  boolean finished;
+
+  Exchange(Request request, Response response, Callback callback, String requestId, long arrivalNanos,
+      long deadlineNanos, Priority priority, Forwarder forwarder) {
+    this.clientToProxyRequest = request;
+    this.proxyToClientResponse = response;
+    this.proxyToClientCallback = callback;
+    this.requestId = requestId;
+    this.arrivalNanos = arrivalNanos;
+    this.deadlineNanos = deadlineNanos;
+    this.priority = priority;
+    this.forwarder = forwarder;
+  }
+
+  @Override
+  public Priority priority() {
+    return priority;
+  }
+
+  @Override
+  public long arrivalNanos() {
+    return arrivalNanos;
+  }
+
+  @Override
+  public long deadlineNanos() {
+    return deadlineNanos;
+  }
+
+  @Override
+  public void dispatch(Permit granted) {
+    permit = granted;
+    upstreamBase = granted.backend().baseUrl();
+    forwarder.forward(this);
+  }
+
+  @Override
+  public void reject(Rejection rejection) {
+    forwarder.reject(this, new OpenAiError(rejection.status(),
+        rejection.status() == 429 ? "rate_limit_error" : "server_error", rejection.code(), rejection.message()),
+        rejection.retryAfterSeconds(), rejection.status() == 429 ? Outcome.Failure.RATE_LIMITED
+            : Outcome.Failure.QUEUE_FULL);
+  }
+
+  /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */
+  Optional<String> backendLabel() {
+    if (permit != null) {
+      return Optional.of(permit.backend().id());
+    }
+    return upstreamBase == null ? Optional.empty() : Optional.of("passthrough");
+  }
+}

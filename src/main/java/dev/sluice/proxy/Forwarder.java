@@ -1,0 +1,364 @@
+package dev.sluice.proxy;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import dev.sluice.backend.Attempt;
+import dev.sluice.backend.Outcome;
+import dev.sluice.backend.Permit;
+import dev.sluice.backend.Outcome.Failure;
+import dev.sluice.backend.OutcomeListener;
+import dev.sluice.config.Secret;
+import dev.sluice.time.Clock;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.ByteBufferRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends an {@link Exchange} upstream with the shared Jetty client and relays the response to the caller without
+ * buffering, in Jetty's demand-driven style: each upstream chunk is retained and written, and only the write's
+ * success releases it and demands the next, so a slow caller slows the upstream read instead of filling memory.
+ *
+ * <p>Timeouts: the request's idle timeout is the configured timeout, so silence before the response headers
+ * gives 504, and silence between chunks after the response started ends it cleanly (a stream that keeps flowing
+ * is never cut). A connect failure gives 502. A caller that goes away aborts the upstream exchange.
+ *
+ * <p>Thread-safety: stateless apart from its collaborators; per-exchange state lives in {@link Relay}.
+ */
+final class Forwarder {
+  private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
+  static final String REQUEST_ID_HEADER = "X-Sluice-Request-Id";
+
+  private final HttpClient client;
+  private final long timeoutMillis;
+  private final Clock clock;
+  private final OutcomeListener listener;
+  private final JsonFactory jsonFactory;
+
+  Forwarder(HttpClient client, long timeoutMillis, Clock clock, OutcomeListener listener, JsonFactory jsonFactory) {
+    this.client = client;
+    this.timeoutMillis = timeoutMillis;
+    this.clock = clock;
+    this.listener = listener;
+    this.jsonFactory = jsonFactory;
+  }
+
+  void forward(Exchange exchange) {
+    var clientToProxyRequest = exchange.clientToProxyRequest;
+    String target = UpstreamUri.join(exchange.upstreamBase, clientToProxyRequest.getHttpURI().getPath(),
+        clientToProxyRequest.getHttpURI().getQuery());
+    Request proxyToServerRequest;
+    try {
+      proxyToServerRequest = client.newRequest(URI.create(target));
+    } catch (IllegalArgumentException e) {
+      reject(exchange, OpenAiError.badRequest("invalid_path", "The request path cannot be forwarded."));
+      return;
+    }
+    String key = exchange.permit == null ? null
+        : exchange.permit.backend().apiKey().map(Secret::reveal).orElse(null);
+    proxyToServerRequest.method(clientToProxyRequest.getMethod())
+        .idleTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
+        .headers(headers -> HeaderRules.copyRequestHeaders(clientToProxyRequest.getHeaders(), headers, key));
+    if (exchange.bodyLength > 0) {
+      proxyToServerRequest.body(new ByteBufferRequestContent(
+          clientToProxyRequest.getHeaders().get(HttpHeader.CONTENT_TYPE),
+          ByteBuffer.wrap(exchange.body, 0, exchange.bodyLength)));
+    }
+    if (exchange.clientGone) {
+      releasePermit(exchange, Attempt.unanswered());
+      finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
+      exchange.proxyToClientCallback.failed(new java.io.EOFException("caller went away while queued"));
+      return;
+    }
+    Relay relay = new Relay(exchange);
+    exchange.upstreamRequest = proxyToServerRequest;
+    exchange.attempts++;
+    exchange.sentNanos = clock.nanoTime();
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} P2S {} {}", exchange.requestId, clientToProxyRequest.getMethod(), target);
+    }
+    proxyToServerRequest.send(relay);
+  }
+
+  /** Answers the caller with Sluice's own error; the exchange ends here. */
+  void reject(Exchange exchange, OpenAiError error) {
+    reject(exchange, error, 0, Failure.REJECTED);
+  }
+
+  /** Answers with Sluice's own error and, when positive, a {@code Retry-After} in seconds. */
+  void reject(Exchange exchange, OpenAiError error, long retryAfterSeconds, Failure failure) {
+    if (retryAfterSeconds > 0) {
+      exchange.proxyToClientResponse.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retryAfterSeconds));
+    }
+    error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
+    finish(exchange, error.status(), failure);
+  }
+
+  /** Reports the exchange's outcome; the first call wins, later ones are ignored. */
+  void finish(Exchange exchange, int status, Failure failure) {
+    synchronized (exchange) {
+      if (exchange.finished) {
+        return;
+      }
+      exchange.finished = true;
+    }
+    long now = clock.nanoTime();
+    long sent = exchange.sentNanos;
+    var request = exchange.clientToProxyRequest;
+    listener.onOutcome(new Outcome(
+        exchange.requestId, request.getMethod(), request.getHttpURI().getPath(), exchange.pool.map(p -> p.name()),
+        exchange.backendLabel(), Optional.ofNullable(exchange.model), exchange.priority, exchange.stream, status,
+        failure, (sent == 0 ? now : sent) - exchange.arrivalNanos, sent == 0 ? 0 : now - sent,
+        now - exchange.arrivalNanos, exchange.responseBytes, exchange.attempts, exchange.usage));
+  }
+
+  private static void releasePermit(Exchange exchange, Attempt attempt) {
+    Permit permit = exchange.permit;
+    if (permit != null && !permit.isReleased()) {
+      permit.release(attempt);
+    }
+  }
+
+  /**
+   * The upstream's {@code Retry-After} in nanoseconds: delta-seconds (decimals tolerated) or an HTTP date; 0 when
+   * absent or unreadable.
+   */
+  long retryAfterNanos(String value) {
+    if (value == null || value.isBlank()) {
+      return 0;
+    }
+    try {
+      double seconds = Double.parseDouble(value.strip());
+      return seconds > 0 ? (long) (seconds * 1_000_000_000L) : 0;
+    } catch (NumberFormatException notSeconds) {
+      try {
+        long at = java.time.ZonedDateTime.parse(value.strip(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+            .toInstant().toEpochMilli();
+        return Math.max(0, at - clock.wallTimeMillis()) * 1_000_000L;
+      } catch (java.time.format.DateTimeParseException notADate) {
+        return 0;
+      }
+    }
+  }
+
+  /** The response leg of one exchange. Jetty serializes the listener callbacks; the write state is locked. */
+  private final class Relay extends Callback.Completable implements Response.Listener {
+    private final Exchange exchange;
+    private UsageSniffer sniffer = new UsageSniffer.None();
+    private int upstreamStatus;
+    private long upstreamRetryAfterNanos;
+    /** The upstream said 429 before any byte reached the caller, and the request will go again. */
+    private boolean retrying;
+    private boolean writing;
+    private Runnable afterWrite;
+
+    Relay(Exchange exchange) {
+      this.exchange = exchange;
+    }
+
+    @Override
+    public void onHeaders(Response serverToProxyResponse) {
+      upstreamStatus = serverToProxyResponse.getStatus();
+      upstreamRetryAfterNanos = retryAfterNanos(serverToProxyResponse.getHeaders().get(HttpHeader.RETRY_AFTER));
+      if (upstreamStatus == 429 && mayRetry()) {
+        retrying = true;
+        return;
+      }
+      var response = exchange.proxyToClientResponse;
+      response.setStatus(upstreamStatus);
+      var headers = response.getHeaders();
+      HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
+      headers.put(REQUEST_ID_HEADER, exchange.requestId);
+      if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
+        long nanos = exchange.permit.backend().nanosToNextToken();
+        headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
+      }
+      sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
+    }
+
+    /** A shaped request may go again while attempts and the deadline allow. */
+    private boolean mayRetry() {
+      return exchange.dispatcher != null && !exchange.clientGone
+          && exchange.attempts < exchange.pool.map(p -> p.maxAttempts()).orElse(1)
+          && clock.nanoTime() + upstreamRetryAfterNanos < exchange.deadlineNanos;
+    }
+
+    @Override
+    public void onContent(Response serverToProxyResponse, Content.Chunk chunk, Runnable demander) {
+      if (retrying) {
+        // The 429's body is not the caller's: read and drop it, keeping the connection reusable.
+        demander.run();
+        return;
+      }
+      ByteBuffer content = chunk.getByteBuffer();
+      sniffer.accept(content);
+      exchange.responseBytes += content.remaining();
+      chunk.retain();
+      synchronized (this) {
+        writing = true;
+      }
+      exchange.proxyToClientResponse.write(false, content, new Callback() {
+        @Override
+        public void succeeded() {
+          chunk.release();
+          if (!afterWriteRan()) {
+            demander.run();
+          }
+        }
+
+        @Override
+        public void failed(Throwable failure) {
+          chunk.release();
+          exchange.clientGone = true;
+          if (!afterWriteRan()) {
+            // Cannot write towards the caller: abort towards the upstream.
+            serverToProxyResponse.abort(failure);
+          }
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+          return InvocationType.NON_BLOCKING;
+        }
+      });
+    }
+
+    /** Marks the write done; runs and reports an action that was waiting for it. */
+    private boolean afterWriteRan() {
+      Runnable action;
+      synchronized (this) {
+        writing = false;
+        action = afterWrite;
+        afterWrite = null;
+      }
+      if (action != null) {
+        action.run();
+        return true;
+      }
+      return false;
+    }
+
+    /** Runs {@code action} now, or after the write in flight completes, so two writes never overlap. */
+    private void whenNotWriting(Runnable action) {
+      synchronized (this) {
+        if (writing) {
+          afterWrite = action;
+          return;
+        }
+      }
+      action.run();
+    }
+
+    @Override
+    public void onSuccess(Response serverToProxyResponse) {
+      if (!retrying) {
+        exchange.proxyToClientResponse.write(true, BufferUtil.EMPTY_BUFFER, this);
+      }
+    }
+
+    @Override
+    public void onComplete(Result result) {
+      exchange.upstreamRequest = null;
+      releasePermit(exchange, upstreamStatus > 0 ? new Attempt(upstreamStatus, upstreamRetryAfterNanos)
+          : Attempt.unanswered());
+      if (retrying) {
+        exchange.permit = null;
+        if (exchange.clientGone) {
+          exchange.proxyToClientCallback.failed(new java.io.EOFException("caller went away"));
+          finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
+        } else {
+          exchange.dispatcher.requeue(exchange);
+        }
+        return;
+      }
+      exchange.usage = sniffer.usage();
+      if (result.isSucceeded()) {
+        whenComplete((ignored, failure) -> {
+          if (failure == null) {
+            exchange.proxyToClientCallback.succeeded();
+            finish(exchange, exchange.proxyToClientResponse.getStatus(), Failure.NONE);
+          } else {
+            exchange.proxyToClientCallback.failed(failure);
+            finish(exchange, exchange.proxyToClientResponse.getStatus(), Failure.CLIENT_DISCONNECTED);
+          }
+        });
+      } else {
+        whenNotWriting(() -> onServerToProxyFailure(result.getFailure()));
+      }
+    }
+
+    private void onServerToProxyFailure(Throwable failure) {
+      var response = exchange.proxyToClientResponse;
+      var callback = exchange.proxyToClientCallback;
+      if (exchange.clientGone) {
+        callback.failed(failure);
+        finish(exchange, response.getStatus(), Failure.CLIENT_DISCONNECTED);
+        return;
+      }
+      if (!response.isCommitted()) {
+        response.reset();
+        OpenAiError error = classify(failure);
+        error.write(response, callback);
+        Failure kind = error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
+            : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR;
+        finish(exchange, error.status(), kind);
+        return;
+      }
+      if (isCause(failure, TimeoutException.class)) {
+        // Silence mid-stream: end the response as cleanly as its framing allows.
+        response.write(true, BufferUtil.EMPTY_BUFFER, callback);
+        finish(exchange, response.getStatus(), Failure.UPSTREAM_TIMEOUT);
+        return;
+      }
+      callback.failed(failure);
+      finish(exchange, response.getStatus(), Failure.UPSTREAM_ERROR);
+    }
+
+    private OpenAiError classify(Throwable failure) {
+      String upstream = exchange.upstreamBase.getHost()
+          + (exchange.upstreamBase.getPort() > 0 ? ":" + exchange.upstreamBase.getPort() : "");
+      if (isCause(failure, TimeoutException.class)) {
+        return new OpenAiError(504, "upstream_error", "upstream_timeout",
+            "The upstream " + upstream + " did not answer within " + timeoutMillis / 1000 + " s.");
+      }
+      if (isCause(failure, ConnectException.class) || isCause(failure, UnresolvedAddressException.class)
+          || isCause(failure, UnknownHostException.class) || isCause(failure, NoRouteToHostException.class)
+          || isCause(failure, SocketTimeoutException.class)) {
+        return new OpenAiError(502, "upstream_error", "upstream_connect_failed",
+            "Could not connect to the upstream " + upstream + ".");
+      }
+      if (isCause(failure, RejectedExecutionException.class)) {
+        return new OpenAiError(503, "upstream_error", "upstream_overloaded",
+            "Too many requests are waiting for a connection to the upstream " + upstream + ".");
+      }
+      return new OpenAiError(502, "upstream_error", "upstream_failed",
+          "The upstream " + upstream + " failed before answering.");
+    }
+  }
+
+  private static boolean isCause(Throwable failure, Class<? extends Throwable> type) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,204 @@
+package dev.sluice.proxy;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.sluice.backend.OutcomeListener;
+import dev.sluice.backend.Pool;
+import dev.sluice.route.Router;
+import dev.sluice.schedule.Dispatcher;
+import dev.sluice.schedule.Priority;
+import dev.sluice.time.Clock;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
+ * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
+ * a pool or to passthrough, and hands the exchange to the forwarder. Never blocks; Jetty may call it on any of
+ * its threads. Thread-safe: immutable apart from an id sequence.
+ */
+public final class ProxyHandler extends Handler.Abstract.NonBlocking {
+  private final Router router;
+  private final Map<String, Dispatcher> dispatchers;
+  private final URI passthroughUpstream;
+  private final long timeoutNanos;
+  private final long maxBodyBytes;
+  private final Clock clock;
+  private final OutcomeListener listener;
+  private final Forwarder forwarder;
+  private final JsonFactory jsonFactory = BodyScan.newFactory();
+  private final String idPrefix = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
+  private final AtomicLong idSequence = new AtomicLong();
+
+  /**
+   * @param client the shared upstream client, configured and started by the caller
+   * @param router model to pool
+   * @param dispatchers each pool's dispatcher, by pool name
+   * @param passthroughUpstream where requests that match no pool go
+   * @param timeoutSeconds upstream header timeout and longest silence between streamed chunks
+   * @param maxBodyBytes largest request body accepted; larger gets 413
+   * @param listener learns every request's outcome
+   */
+  public ProxyHandler(HttpClient client, Router router, Map<String, Dispatcher> dispatchers, URI passthroughUpstream,
+      int timeoutSeconds, long maxBodyBytes, Clock clock, OutcomeListener listener) {
+    this.router = router;
+    this.dispatchers = Map.copyOf(dispatchers);
+    this.passthroughUpstream = passthroughUpstream;
+    this.timeoutNanos = timeoutSeconds * 1_000_000_000L;
+    this.maxBodyBytes = maxBodyBytes;
+    this.clock = clock;
+    this.listener = listener;
+    this.forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, listener, jsonFactory);
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    long now = clock.nanoTime();
+    Exchange exchange = new Exchange(request, response, callback, requestId(request), now, now + timeoutNanos,
+        Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
+    // HTTP/1.1 cannot see a caller leave while nothing is written; when Jetty can, stop the upstream at once.
+    request.addFailureListener(failure -> {
+      exchange.clientGone = true;
+      var upstream = exchange.upstreamRequest;
+      if (upstream != null) {
+        upstream.abort(failure);
+      }
+    });
+    // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
+    request.addIdleTimeoutListener(timeout -> false);
+    long declaredLength = request.getLength();
+    if (declaredLength > maxBodyBytes) {
+      forwarder.reject(exchange, tooLarge());
+      return true;
+    }
+    BodyReader.read(request, declaredLength, maxBodyBytes, new BodyReader.Sink() {
+      @Override
+      public void onBody(byte[] body, int length) {
+        exchange.body = body;
+        exchange.bodyLength = length;
+        route(exchange);
+      }
+
+      @Override
+      public void onTooLarge() {
+        forwarder.reject(exchange, tooLarge());
+      }
+
+      @Override
+      public void onFailure(Throwable failure) {
+        forwarder.reject(exchange, OpenAiError.badRequest("body_read_failed", "The request body could not be read."));
+      }
+    });
+    return true;
+  }
+
+  private OpenAiError tooLarge() {
+    return new OpenAiError(413, "invalid_request_error", "request_too_large",
+        "The request body is larger than the limit of " + maxBodyBytes + " bytes.");
+  }
+
+  private void route(Exchange exchange) {
+    Request request = exchange.clientToProxyRequest;
+    String path = request.getHttpURI().getPath();
+    String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    boolean openAiJsonEndpoint = "POST".equals(request.getMethod()) && isJsonEndpoint(path);
+    BodyScan scan = exchange.bodyLength > 0 && (openAiJsonEndpoint || isJson(contentType))
+        ? BodyScan.scan(jsonFactory, exchange.body, exchange.bodyLength) : null;
+    if (openAiJsonEndpoint) {
+      Optional<OpenAiError> invalid = validate(contentType, exchange.bodyLength, scan);
+      if (invalid.isPresent()) {
+        forwarder.reject(exchange, invalid.get());
+        return;
+      }
+    }
+    if (scan != null && scan.wellFormed()) {
+      exchange.model = scan.model();
+      exchange.stream = scan.stream();
+    } else if ("GET".equals(request.getMethod()) && path.startsWith(MODELS_PATH)) {
+      String decoded = request.getHttpURI().getDecodedPath();
+      exchange.model = decoded.startsWith(MODELS_PATH) ? decoded.substring(MODELS_PATH.length()) : null;
+    }
+    Optional<Pool> pool = router.route(exchange.model);
+    if (pool.isEmpty()) {
+      exchange.upstreamBase = passthroughUpstream;
+      forwarder.forward(exchange);
+      return;
+    }
+    exchange.pool = pool;
+    if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
+      stripModelPrefix(exchange, scan);
+    }
+    exchange.dispatcher = dispatchers.get(pool.get().name());
+    exchange.dispatcher.submit(exchange);
+  }
+
+  private static final String MODELS_PATH = "/v1/models/";
+
+  private static Optional<OpenAiError> validate(String contentType, int bodyLength, BodyScan scan) {
+    if (!isJson(contentType)) {
+      return Optional.of(OpenAiError.badRequest("unsupported_content_type",
+          "Content-Type must be application/json, got " + (contentType == null ? "none" : contentType) + "."));
+    }
+    if (bodyLength == 0) {
+      return Optional.of(OpenAiError.badRequest("missing_body", "The request body is empty; expected a JSON object."));
+    }
+    if (!scan.wellFormed()) {
+      return Optional.of(OpenAiError.badRequest("invalid_json", "The request body is not a valid JSON object."));
+    }
+    if (scan.model() == null || scan.model().isBlank()) {
+      return Optional.of(OpenAiError.badRequest("missing_model",
+          "You must provide a model parameter (a non-empty string)."));
+    }
+    return Optional.empty();
+  }
+
+  /** Replaces the model string in the body with the same string minus its provider prefix. */
+  private static void stripModelPrefix(Exchange exchange, BodyScan scan) {
+    exchange.model = Router.stripPrefix(scan.model());
+    byte[] quoted = ("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(exchange.model)) + "\"")
+        .getBytes(StandardCharsets.UTF_8);
+    byte[] body = new byte[exchange.bodyLength - (scan.modelEnd() - scan.modelStart()) + quoted.length];
+    System.arraycopy(exchange.body, 0, body, 0, scan.modelStart());
+    System.arraycopy(quoted, 0, body, scan.modelStart(), quoted.length);
+    System.arraycopy(exchange.body, scan.modelEnd(), body, scan.modelStart() + quoted.length,
+        exchange.bodyLength - scan.modelEnd());
+    exchange.body = body;
+    exchange.bodyLength = body.length;
+  }
+
+  private static boolean isJsonEndpoint(String path) {
+    String p = path.startsWith("/v1/") ? path.substring(3) : path;
+    return p.equals("/chat/completions") || p.equals("/completions") || p.equals("/embeddings");
+  }
+
+  private static boolean isJson(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int semicolon = contentType.indexOf(';');
+    String mime = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip();
+    return mime.equalsIgnoreCase("application/json") || mime.regionMatches(true, mime.length() - 5, "+json", 0, 5);
+  }
+
+  private String requestId(Request request) {
+    String given = request.getHeaders().get("X-Request-Id");
+    if (given != null && given.length() <= 64 && given.chars().allMatch(ProxyHandler::isIdChar)) {
+      return given;
+    }
+    return idPrefix + "-" + Long.toString(idSequence.incrementAndGet(), 36);
+  }
+
+  private static boolean isIdChar(int c) {
+    return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.';
+  }
+}

@@ -1,0 +1,354 @@
+package dev.sluice.schedule;
+
+import dev.sluice.backend.Backend;
+import dev.sluice.backend.Permit;
+import dev.sluice.config.FullPolicy;
+import dev.sluice.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A pool's queue and dispatcher. Waiters queue by priority (strict between levels, FIFO within one) and leave
+ * when one of the pool's backends, asked in order, grants a permit. Dispatch is driven by events, never by
+ * polling: it runs on arrival, on requeue, on a backend's capacity change, and at the one pending wakeup, which is
+ * the earliest of the instant a backend can next serve, the next waiting deadline and the {@code low} head
+ * timeout. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
+ * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
+ *
+ * <p>Every waiter that enters leaves exactly once per stay: dispatched, or rejected (429 after waiting too long,
+ * 503 when the queue is full, evicted or shutting down), with a {@code Retry-After} computed from its position and
+ * the backends' refill rates.
+ *
+ * <p>Thread-safe: the queue and counters are guarded by one lock, held only for queue bookkeeping and limiter
+ * calls; waiters are dispatched or rejected after the lock is released, so no I/O ever runs under it.
+ */
+public final class Dispatcher {
+
+  /**
+   * @param queueMaxSize waiters at most; 1..1000000
+   * @param fullPolicy what a full queue does with a newcomer
+   * @param lowTimeoutNanos how long a {@code low} waiter may stay at the head of the queue
+   */
+  public record Settings(int queueMaxSize, FullPolicy fullPolicy, long lowTimeoutNanos) {}
+
+  /** Queue depth, settings and counters of one pool, for status pages and metrics. */
+  public record Snapshot(String pool, int size, int queueMaxSize, FullPolicy fullPolicy,
+      Map<Priority, Integer> depth, long dispatched, long timedOut, long rejectedFull, long evicted,
+      long passedThroughFull, long requeued, List<Backend.Snapshot> backends) {}
+
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  private final String pool;
+  private final List<Backend> backends;
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition emptied = lock.newCondition();
+  private final WaitQueue queue = new WaitQueue();
+  private volatile Settings settings;
+  private Waiter head;
+  private long headSinceNanos;
+  private long pendingWakeNanos = Long.MAX_VALUE;
+  private Scheduler.Task pendingWake;
+  private boolean shuttingDown;
+  private long dispatched;
+  private long timedOut;
+  private long rejectedFull;
+  private long evicted;
+  private long passedThroughFull;
+  private long requeued;
+
+  public Dispatcher(String pool, List<Backend> backends, Settings settings, Clock clock, Scheduler scheduler) {
+    if (backends.isEmpty()) {
+      throw new IllegalArgumentException("pool " + pool + " has no backends");
+    }
+    this.pool = pool;
+    this.backends = List.copyOf(backends);
+    this.settings = settings;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    for (Backend backend : this.backends) {
+      backend.onCapacityChange(this::wake);
+    }
+  }
+
+  /** A new request: queue it (or apply the full policy) and dispatch what can go. */
+  public void submit(Waiter waiter) {
+    List<Runnable> actions = new ArrayList<>(2);
+    lock.lock();
+    try {
+      long now = clock.nanoTime();
+      if (shuttingDown) {
+        actions.add(() -> waiter.reject(shuttingDownRejection()));
+      } else if (queue.size() >= settings.queueMaxSize()) {
+        onFull(waiter, now, actions);
+      } else {
+        queue.addLast(waiter);
+      }
+      dispatch(now, actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.forEach(Runnable::run);
+  }
+
+  /**
+   * A dispatched request whose upstream said 429 before the first byte: back to the front of its level, to go
+   * again when a backend may serve. It was accepted once, so it is not refused for a full queue.
+   */
+  public void requeue(Waiter waiter) {
+    List<Runnable> actions = new ArrayList<>(2);
+    lock.lock();
+    try {
+      long now = clock.nanoTime();
+      if (shuttingDown) {
+        actions.add(() -> waiter.reject(shuttingDownRejection()));
+      } else {
+        requeued++;
+        queue.addFirst(waiter);
+      }
+      dispatch(now, actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.forEach(Runnable::run);
+  }
+
+  /** Something changed that may let a waiter go sooner: dispatch now. */
+  public void wake() {
+    List<Runnable> actions = new ArrayList<>(2);
+    lock.lock();
+    try {
+      dispatch(clock.nanoTime(), actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.forEach(Runnable::run);
+  }
+
+  /** Hot change of the queue's settings; refuses to shrink below the current depth. */
+  public void updateSettings(Settings newSettings) {
+    lock.lock();
+    try {
+      if (newSettings.queueMaxSize() < queue.size()) {
+        throw new IllegalStateException("queue_max_size " + newSettings.queueMaxSize()
+            + " is below the current depth " + queue.size() + " of pool " + pool);
+      }
+      settings = newSettings;
+    } finally {
+      lock.unlock();
+    }
+    wake();
+  }
+
+  /**
+   * Stops taking requests (newcomers get 503), lets the queue drain for up to {@code drain}, then answers every
+   * waiter still queued with 503. Returns how many were refused that way.
+   */
+  public int shutdown(Duration drain) throws InterruptedException {
+    List<Waiter> left = new ArrayList<>();
+    lock.lock();
+    try {
+      shuttingDown = true;
+      long remaining = drain.toNanos();
+      while (!queue.isEmpty() && remaining > 0) {
+        remaining = emptied.awaitNanos(remaining);
+      }
+      queue.drainTo(left::add);
+      head = null;
+      if (pendingWake != null) {
+        pendingWake.cancel();
+        pendingWake = null;
+      }
+    } finally {
+      lock.unlock();
+    }
+    Rejection rejection = shuttingDownRejection();
+    left.forEach(waiter -> waiter.reject(rejection));
+    return left.size();
+  }
+
+  public Snapshot snapshot() {
+    lock.lock();
+    try {
+      Map<Priority, Integer> depth = new EnumMap<>(Priority.class);
+      for (Priority priority : Priority.values()) {
+        depth.put(priority, queue.depth(priority));
+      }
+      return new Snapshot(pool, queue.size(), settings.queueMaxSize(), settings.fullPolicy(), depth, dispatched,
+          timedOut, rejectedFull, evicted, passedThroughFull, requeued,
+          backends.stream().map(Backend::snapshot).toList());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public String pool() {
+    return pool;
+  }
+
+  private void onFull(Waiter waiter, long now, List<Runnable> actions) {
+    switch (settings.fullPolicy()) {
+      case PASSTHROUGH -> {
+        passedThroughFull++;
+        Permit permit = grant(now);
+        Permit granted = permit != null ? permit : backends.getFirst().forceAcquire();
+        actions.add(() -> waiter.dispatch(granted));
+      }
+      case REJECT -> {
+        rejectedFull++;
+        Rejection rejection = new Rejection(503, "queue_full", "The queue of pool " + pool + " is full ("
+            + settings.queueMaxSize() + " waiting); try again later.", retryAfterSeconds(queue.size(), now));
+        actions.add(() -> waiter.reject(rejection));
+      }
+      case DROP_LOWEST -> {
+        Priority lowest = queue.lowestWaitingLevel();
+        if (waiter.priority().ordinal() >= lowest.ordinal()) {
+          rejectedFull++;
+          Rejection rejection = new Rejection(503, "queue_full", "The queue of pool " + pool
+              + " is full of requests at least as urgent as this one; try again later.",
+              retryAfterSeconds(queue.size(), now));
+          actions.add(() -> waiter.reject(rejection));
+          return;
+        }
+        Waiter evictee = queue.pollNewest(lowest);
+        evicted++;
+        if (evictee == head) {
+          head = null;
+        }
+        Rejection rejection = new Rejection(503, "evicted", "A more urgent request took this one's place in the"
+            + " full queue of pool " + pool + "; try again later.", retryAfterSeconds(queue.size(), now));
+        actions.add(() -> evictee.reject(rejection));
+        queue.addLast(waiter);
+      }
+    }
+  }
+
+  /** Sends what can go now; schedules the one wakeup for what cannot. Lock held. */
+  private void dispatch(long now, List<Runnable> actions) {
+    expire(now, actions);
+    while (!queue.isEmpty()) {
+      Waiter next = queue.peek();
+      if (next != head) {
+        head = next;
+        headSinceNanos = now;
+      }
+      long lowTimeout = settings.lowTimeoutNanos();
+      if (next.priority() == Priority.LOW && now - headSinceNanos >= lowTimeout) {
+        queue.poll();
+        head = null;
+        timedOut++;
+        Rejection rejection = new Rejection(429, "rate_limited", "Waited " + TimeUnit.NANOSECONDS.toSeconds(lowTimeout)
+            + " s at the head of the queue of pool " + pool + " without a free slot (low priority).",
+            retryAfterSeconds(queue.aheadOfLevel(Priority.LOW), now));
+        actions.add(() -> next.reject(rejection));
+        continue;
+      }
+      long retryAt = Long.MAX_VALUE;
+      Permit permit = null;
+      for (Backend backend : backends) {
+        Backend.Grant grant = backend.tryAcquire(now);
+        if (grant instanceof Backend.Granted granted) {
+          permit = granted.permit();
+          break;
+        }
+        retryAt = Math.min(retryAt, ((Backend.Wait) grant).retryAtNanos());
+      }
+      if (permit != null) {
+        queue.poll();
+        head = null;
+        dispatched++;
+        Permit granted = permit;
+        actions.add(() -> next.dispatch(granted));
+        continue;
+      }
+      long wakeAt = Math.min(retryAt, queue.earliestFrontDeadline());
+      if (next.priority() == Priority.LOW) {
+        wakeAt = Math.min(wakeAt, headSinceNanos + lowTimeout);
+      }
+      scheduleWake(Math.max(wakeAt, now + 1), now);
+      return;
+    }
+    emptied.signalAll();
+  }
+
+  private Permit grant(long now) {
+    for (Backend backend : backends) {
+      if (backend.tryAcquire(now) instanceof Backend.Granted granted) {
+        return granted.permit();
+      }
+    }
+    return null;
+  }
+
+  /** Waiters past their deadline leave with 429. Lock held. */
+  private void expire(long now, List<Runnable> actions) {
+    queue.expireFronts(waiter -> waiter.deadlineNanos() <= now, waiter -> {
+      if (waiter == head) {
+        head = null;
+      }
+      timedOut++;
+      Rejection rejection = new Rejection(429, "rate_limited", "Waited "
+          + TimeUnit.NANOSECONDS.toSeconds(now - waiter.arrivalNanos()) + " s in the queue of pool " + pool
+          + " without a free slot.", retryAfterSeconds(queue.aheadOfLevel(waiter.priority()), now));
+      actions.add(() -> waiter.reject(rejection));
+    });
+  }
+
+  /** Pacer-style: keep one pending wakeup, replaced only by an earlier one. Lock held. */
+  private void scheduleWake(long atNanos, long now) {
+    if (pendingWake != null && pendingWakeNanos <= atNanos) {
+      return;
+    }
+    if (pendingWake != null) {
+      pendingWake.cancel();
+    }
+    pendingWakeNanos = atNanos;
+    pendingWake = scheduler.schedule(() -> onWake(atNanos), atNanos - now);
+  }
+
+  private void onWake(long atNanos) {
+    List<Runnable> actions = new ArrayList<>(2);
+    lock.lock();
+    try {
+      if (pendingWakeNanos == atNanos) {
+        pendingWake = null;
+        pendingWakeNanos = Long.MAX_VALUE;
+      }
+      dispatch(clock.nanoTime(), actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.forEach(Runnable::run);
+  }
+
+  /**
+   * Seconds until a request behind {@code ahead} others could be served: their share of the pool's combined
+   * refill rate, plus the wait for the next token. At least 1. Lock held.
+   */
+  private long retryAfterSeconds(int ahead, long now) {
+    long rateRpm = 0;
+    long nextToken = Long.MAX_VALUE;
+    for (Backend backend : backends) {
+      rateRpm += backend.rateRpm();
+      nextToken = Math.min(nextToken, backend.nanosToNextToken());
+    }
+    double seconds = ahead * 60.0 / Math.max(1, rateRpm) + nextToken / (double) NANOS_PER_SECOND;
+    return Math.max(1, (long) Math.ceil(seconds));
+  }
+
+  private Rejection shuttingDownRejection() {
+    return new Rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 1);
+  }
+
+  @Override
+  public String toString() {
+    return "Dispatcher[pool=" + pool + ", " + snapshot().size() + " waiting]";
+  }
+}

@@ -1,0 +1,208 @@
+package dev.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.limit.RetreatPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+
+  private static SluiceConfig env(Map<String, String> env) {
+    return new ConfigLoader(env).load();
+  }
+
+  private static SluiceConfig yaml(String yaml, Map<String, String> env) {
+    return new ConfigLoader(env).loadYaml(yaml, Path.of("."));
+  }
+
+  @Test
+  void defaultsMatchTheEarlierSidecar() {
+    SluiceConfig config = env(Map.of());
+    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096));
+    assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
+    assertThat(config.defaultUpstream()).hasToString("https://integrate.api.nvidia.com/v1");
+    assertThat(config.logLevel()).isEqualTo("INFO");
+    assertThat(config.pools()).singleElement().satisfies(pool -> {
+      assertThat(pool.name()).isEqualTo("nvidia");
+      assertThat(pool.aliases()).containsExactly("nvidia", "nvidia-gateway", "nvidiavx");
+      assertThat(pool.queueMaxSize()).isEqualTo(500);
+      assertThat(pool.fullPolicy()).isEqualTo(FullPolicy.PASSTHROUGH);
+      assertThat(pool.backends()).singleElement().satisfies(backend -> {
+        assertThat(backend.baseUrl()).hasToString("https://integrate.api.nvidia.com/v1");
+        assertThat(backend.apiKey()).isEmpty();
+        assertThat(backend.rateRpm()).isEqualTo(40);
+        assertThat(backend.capacity()).isEqualTo(40);
+      });
+    });
+  }
+
+  @Test
+  void environmentBuildsTheDefaultPool() {
+    SluiceConfig config = env(Map.of(
+        "SIDECAR_UPSTREAM", "http://127.0.0.1:9300/v1", "SIDECAR_API_KEY", "nvapi-secret-123",
+        "SIDECAR_RATE_RPM", "600", "SIDECAR_BUCKET_CAPACITY", "10", "SIDECAR_QUEUE_MAX", "7",
+        "SIDECAR_FALLBACK_PASSTHROUGH", "false", "SIDECAR_TIMEOUT", "5", "SIDECAR_LOW_TIMEOUT", "3",
+        "SIDECAR_LOG_LEVEL", "debug", "SIDECAR_PORT", "0"));
+    PoolConfig pool = config.pools().getFirst();
+    BackendConfig backend = pool.backends().getFirst();
+    assertThat(backend.baseUrl()).hasToString("http://127.0.0.1:9300/v1");
+    assertThat(backend.apiKey()).map(Secret::reveal).contains("nvapi-secret-123");
+    assertThat(backend.rateRpm()).isEqualTo(600);
+    assertThat(backend.capacity()).isEqualTo(10);
+    assertThat(pool.queueMaxSize()).isEqualTo(7);
+    assertThat(pool.fullPolicy()).isEqualTo(FullPolicy.REJECT);
+    assertThat(config.defaults()).isEqualTo(new DefaultsConfig(5, 3, RetreatPolicy.defaults()));
+    assertThat(config.logLevel()).isEqualTo("DEBUG");
+    assertThat(config.server().port()).isZero();
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(delimiter = '|', textBlock = """
+      SIDECAR_PORT            | 70000 | SIDECAR_PORT: 70000 is outside 0..65535
+      SIDECAR_PORT            | abc   | SIDECAR_PORT: abc is not an integer in 0..65535
+      SIDECAR_RATE_RPM        | 0     | SIDECAR_RATE_RPM: 0 is outside 1..100000
+      SIDECAR_BUCKET_CAPACITY | -1    | SIDECAR_BUCKET_CAPACITY: -1 is outside 1..100000
+      SIDECAR_TIMEOUT         | 0     | SIDECAR_TIMEOUT: 0 is outside 1..3600
+      SIDECAR_QUEUE_MAX       | 0     | SIDECAR_QUEUE_MAX: 0 is outside 1..1000000
+      SIDECAR_LOW_TIMEOUT     | 9999  | SIDECAR_LOW_TIMEOUT: 9999 is outside 1..3600
+      SIDECAR_MAX_BODY_BYTES  | 10    | SIDECAR_MAX_BODY_BYTES: 10 is outside 1024..1073741824
+      SIDECAR_FALLBACK_PASSTHROUGH | maybe | SIDECAR_FALLBACK_PASSTHROUGH: maybe is not a boolean (true or false)
+      SIDECAR_LOG_LEVEL       | LOUD  | SIDECAR_LOG_LEVEL: LOUD is not one of TRACE, DEBUG, INFO, WARN, ERROR, OFF
+      SIDECAR_UPSTREAM        | ftp://x/v1 | SIDECAR_UPSTREAM: ftp://x/v1 is not an absolute http(s) URL
+      SIDECAR_UPSTREAM        | not a url  | SIDECAR_UPSTREAM: not a url is not an absolute http(s) URL
+      """)
+  void invalidEnvironmentValueIsRejectedWithKeyValueAndRange(String name, String value, String message) {
+    assertThatThrownBy(() -> env(Map.of(name, value)))
+        .isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void metricsPortMustDifferFromProxyPort() {
+    assertThatThrownBy(() -> env(Map.of("SIDECAR_PORT", "9191")))
+        .hasMessage("server.metrics_port: 9191 must differ from server.port 9191");
+  }
+
+  @Test
+  void yamlDeclaresPoolsAndBackends(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("key.txt"), "sk-file-key\n");
+    String text = """
+        server: {host: 0.0.0.0, port: 9290, metrics_port: 9291}
+        defaults: {timeout_seconds: 30, low_priority_timeout_seconds: 4}
+        upstream: http://127.0.0.1:9300/v1
+        pools:
+          - name: nvidia
+            aliases: [NVIDIA, nvidia-gateway]
+            strip_prefix: true
+            queue_max_size: 50
+            full_policy: drop_lowest
+            max_attempts: 2
+            fallback_pool: openai
+            emergency_upstream: http://127.0.0.1:9400/v1
+            backends:
+              - id: nv-1
+                base_url: http://127.0.0.1:9300/v1
+                api_key_env: NV_KEY
+                rate_rpm: 600
+                capacity: 10
+                concurrency: {mode: adaptive}
+                cooldown: {base_seconds: 3, max_seconds: 60, exponential: false, precheck_seconds: 1}
+                quota: {budget_tokens: 2000000, window_hours: 5, threshold_percent: 95, probe_interval_seconds: 120}
+          - name: openai
+            aliases: [openai]
+            backends:
+              - {id: oa-1, base_url: "https://api.openai.com/v1", api_key_file: key.txt}
+        """;
+    SluiceConfig config = new ConfigLoader(Map.of("NV_KEY", "nvapi-123")).loadYaml(text, dir);
+    assertThat(config.server().host()).isEqualTo("0.0.0.0");
+    assertThat(config.server().port()).isEqualTo(9290);
+    assertThat(config.defaults()).isEqualTo(new DefaultsConfig(30, 4, RetreatPolicy.defaults()));
+    PoolConfig nvidia = config.pools().get(0);
+    assertThat(nvidia.aliases()).containsExactly("nvidia", "nvidia-gateway");
+    assertThat(nvidia.stripPrefix()).isTrue();
+    assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.DROP_LOWEST);
+    assertThat(nvidia.fallbackPool()).contains("openai");
+    BackendConfig nv1 = nvidia.backends().getFirst();
+    assertThat(nv1.apiKey()).map(Secret::reveal).contains("nvapi-123");
+    assertThat(nv1.concurrency().mode()).isEqualTo(ConcurrencyConfig.Mode.ADAPTIVE);
+    assertThat(nv1.cooldown()).isEqualTo(new CooldownConfig(3, 60, false, 1));
+    assertThat(nv1.quota()).contains(new QuotaConfig(2_000_000, 5, 95, 120));
+    assertThat(config.pools().get(1).backends().getFirst().apiKey()).map(Secret::reveal).contains("sk-file-key");
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', textBlock = """
+      server: {port: 9190, colour: blue}                         | server.colour: unknown key
+      surprise: 1                                                | surprise: unknown key
+      server: {port: 99999}                                      | server.port: 99999 is outside 0..65535
+      defaults: {timeout_seconds: 0}                             | defaults.timeout_seconds: 0 is outside 1..3600
+      defaults: {timeout_seconds: soon}                          | defaults.timeout_seconds: "soon" is not an integer in 1..3600
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h/v1", rate_rpm: 0}]}]' | pools[0].backends[0].rate_rpm: 0 is outside 1..100000
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h/v1", speed: 3}]}]' | pools[0].backends[0].speed: unknown key
+      'pools: [{name: a, full_policy: shove, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].full_policy: shove is not one of passthrough, reject, drop_lowest
+      'pools: [{name: a, backends: []}]'                         | pools[0].backends: a pool needs at least one backend
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", api_key: sk-x}]}]' | pools[0].backends[0].api_key: keys are never written inline; use api_key_env or api_key_file
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", api_key_env: MISSING_KEY}]}]' | pools[0].backends[0].api_key_env: environment variable MISSING_KEY is not set
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", concurrency: {max_concurrent: 101}}]}]' | pools[0].backends[0].concurrency.max_concurrent: 101 is outside 1..100
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", cooldown: {base_seconds: 10, max_seconds: 5}}]}]' | pools[0].backends[0].cooldown.max_seconds: 5 is outside 10..86400
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: a, backends: [{id: c, base_url: "http://h"}]}]' | pools[1].name: a is declared twice
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, aliases: [a], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].aliases: a already belongs to pool a
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h"}, {id: b, base_url: "http://h"}]}]' | pools[0].backends[1].id: b is declared twice
+      'pools: [{name: a, fallback_pool: a, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].fallback_pool: a must name another declared pool (one of a)
+      '[1, 2]'                                                   | config file: expected a mapping of server, defaults, upstream and pools at the top
+      """)
+  void invalidYamlIsRejectedWithPathValueAndRange(String text, String message) {
+    assertThatThrownBy(() -> yaml(text, Map.of())).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void environmentOverridesTheFile() {
+    SluiceConfig config = yaml("server: {port: 9290}\ndefaults: {timeout_seconds: 30}\n",
+        Map.of("SIDECAR_PORT", "9390", "SIDECAR_TIMEOUT", "7"));
+    assertThat(config.server().port()).isEqualTo(9390);
+    assertThat(config.defaults().timeoutSeconds()).isEqualTo(7);
+  }
+
+  @Test
+  void poolVariablesOverrideTheFilesNvidiaPool() {
+    SluiceConfig config = yaml("""
+        pools:
+          - name: nvidia
+            backends: [{id: nv-1, base_url: "http://h/v1", rate_rpm: 40}]
+        """, Map.of("SIDECAR_RATE_RPM", "90", "SIDECAR_API_KEY", "nvapi-env"));
+    BackendConfig backend = config.pools().getFirst().backends().getFirst();
+    assertThat(backend.rateRpm()).isEqualTo(90);
+    assertThat(backend.apiKey()).map(Secret::reveal).contains("nvapi-env");
+  }
+
+  @Test
+  void poolVariableWithoutAnNvidiaPoolInTheFileIsAContradiction() {
+    assertThatThrownBy(() -> yaml("pools: [{name: openai, backends: [{id: o, base_url: \"http://h\"}]}]",
+        Map.of("SIDECAR_RATE_RPM", "90")))
+        .hasMessage("SIDECAR_RATE_RPM: is set, but the config file declares no pool named nvidia for it to apply to");
+  }
+
+  @Test
+  void missingConfigFileIsNamed() {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(Path.of("/nonexistent/sluice.yaml")))
+        .hasMessage("--config: file /nonexistent/sluice.yaml does not exist");
+  }
+
+  @Test
+  void invalidYamlSyntaxNamesTheLine() {
+    assertThatThrownBy(() -> yaml("server:\n  port: [1,\n", Map.of()))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("config file is not valid YAML:");
+  }
+
+  @Test
+  void secretsAreMaskedInToString() {
+    SluiceConfig config = env(Map.of("SIDECAR_API_KEY", "nvapi-very-secret", "SIDECAR_ADMIN_TOKEN", "admin-secret"));
+    assertThat(config.toString()).doesNotContain("very-secret").doesNotContain("admin-secret").contains("nvap****");
+  }
+}

@@ -1,0 +1,462 @@
+package dev.sluice.proxy;
+
+import static dev.sluice.proxy.Harness.uri;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.cli.Sluice;
+import dev.sluice.sim.RecordedRequest;
+import dev.sluice.sim.SimConfig;
+import dev.sluice.sim.SimServer;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ProxyTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String ODD_BODY = "{\"model\":\"nvidia/llama\",  \"messages\":[{\"role\":\"user\",\"content\":"
+      + "\"h\\u00e9llo \\\"q\\\" ✓\"}],\"temperature\":1e400,\"top_p\":-0.0,\"seed\":123456789012345678901234567890,"
+      + "\"x_unknown\":{\"nested\":[1.50,2E-7,null]}}";
+  private final Harness harness = new Harness();
+
+  @AfterEach
+  void stop() throws Exception {
+    harness.close();
+  }
+
+  private static Optional<String> header(RecordedRequest request, String name) {
+    return request.headers().stream().filter(h -> h.name().equalsIgnoreCase(name)).map(h -> h.value()).findFirst();
+  }
+
+  private static JsonNode error(HttpResponse<String> response) throws Exception {
+    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+        ct -> assertThat(ct).startsWith("application/json"));
+    JsonNode error = JSON.readTree(response.body()).get("error");
+    assertThat(error).isNotNull();
+    assertThat(error.get("message").asText()).isNotBlank();
+    assertThat(error.get("type").asText()).isNotBlank();
+    assertThat(error.get("code").asText()).isNotBlank();
+    assertThat(response.body()).doesNotContain("at dev.sluice").doesNotContain("Exception").doesNotContain("<html");
+    return error;
+  }
+
+  @Test
+  void requestAndResponseBodiesPassByteForByte() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/echo/anything"), ODD_BODY);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).isEqualTo(ODD_BODY);
+    RecordedRequest upstream = sim.recentRequests().getLast();
+    assertThat(new String(upstream.body(), StandardCharsets.UTF_8)).isEqualTo(ODD_BODY);
+    assertThat(upstream.path()).isEqualTo("/v1/echo/anything");
+  }
+
+  @Test
+  void chatCompletionBodyReachesTheUpstreamUntouched() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), ODD_BODY);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(response.body()).get("object").asText()).isEqualTo("chat.completion");
+    assertThat(sim.recentRequests().getLast().body()).isEqualTo(ODD_BODY.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void sharedV1IsNeverDoubled() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    assertThat(harness.get(uri(sluice, "/v1/models")).statusCode()).isEqualTo(200);
+    assertThat(harness.get(uri(sluice, "/v1/models?limit=2")).statusCode()).isEqualTo(200);
+
+    List<RecordedRequest> seen = sim.recentRequests();
+    assertThat(seen.get(0).path()).isEqualTo("/v1/models");
+    assertThat(seen.get(1).path()).isEqualTo("/v1/models?limit=2");
+  }
+
+  @Test
+  void backendKeyReplacesCallersAuthorizationAndSluiceHeadersStayBehind() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_API_KEY", "nvapi-backend-key"));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"),
+        "{\"model\":\"nvidia/llama\",\"messages\":[]}",
+        "Authorization", "Bearer caller-key", "X-Priority", "urgent", "X-Sluice-Debug", "1",
+        "X-Custom", "kept", "Proxy-Authorization", "Basic eA==", "X-Request-Id", "req-123");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("X-Sluice-Request-Id")).contains("req-123");
+    RecordedRequest upstream = sim.recentRequests().getLast();
+    assertThat(header(upstream, "Authorization")).contains("Bearer nvapi-backend-key");
+    assertThat(upstream.headers().stream().filter(h -> h.name().equalsIgnoreCase("Authorization"))).hasSize(1);
+    assertThat(header(upstream, "X-Priority")).isEmpty();
+    assertThat(header(upstream, "X-Sluice-Debug")).isEmpty();
+    assertThat(header(upstream, "Proxy-Authorization")).isEmpty();
+    assertThat(header(upstream, "X-Custom")).contains("kept");
+    assertThat(header(upstream, "X-Request-Id")).contains("req-123");
+    assertThat(header(upstream, "Host")).contains("127.0.0.1:" + sim.port());
+  }
+
+  @Test
+  void callersAuthorizationPassesWhenTheBackendHasNoKey() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/llama\",\"messages\":[]}",
+        "Authorization", "Bearer caller-key");
+
+    assertThat(header(sim.recentRequests().getLast(), "Authorization")).contains("Bearer caller-key");
+  }
+
+  @Test
+  void headersNamedByConnectionAreHopByHop() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
+      String body = "{\"model\":\"m\"}";
+      socket.getOutputStream().write(("POST /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close, X-Hop\r\n"
+          + "X-Hop: secret-hop\r\nKeep-Alive: timeout=5\r\nContent-Type: application/json\r\nContent-Length: "
+          + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).startsWith("HTTP/1.1 200").endsWith(body);
+    }
+    RecordedRequest upstream = sim.recentRequests().getLast();
+    assertThat(header(upstream, "X-Hop")).isEmpty();
+    assertThat(header(upstream, "Keep-Alive")).isEmpty();
+  }
+
+  @Test
+  void modelPrefixRoutesToItsPoolAndEverythingElseIsPassthrough(@TempDir Path dir) throws Exception {
+    SimServer passthrough = harness.sim();
+    SimServer pooled = harness.sim();
+    Sluice sluice = harness.sluiceFromYaml("""
+        upstream: %s
+        pools:
+          - name: nvidia
+            aliases: [nvidia, nvidia-gateway, nvidiavx]
+            backends: [{id: nv-1, base_url: "%s", api_key_env: NV_KEY}]
+        """.formatted(passthrough.baseUrl(), pooled.baseUrl()), Map.of("NV_KEY", "nvapi-pool"), dir);
+
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"NVIDIAVX/meta/llama\",\"messages\":[]}");
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"openai/gpt-4o\",\"messages\":[]}",
+        "Authorization", "Bearer caller");
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"gpt-4o\",\"messages\":[]}");
+
+    assertThat(pooled.recentRequests()).singleElement()
+        .satisfies(r -> assertThat(header(r, "Authorization")).contains("Bearer nvapi-pool"));
+    assertThat(passthrough.recentRequests()).hasSize(2)
+        .allSatisfy(r -> assertThat(header(r, "Authorization").orElse("")).doesNotContain("nvapi-pool"));
+    assertThat(header(passthrough.recentRequests().getFirst(), "Authorization")).contains("Bearer caller");
+  }
+
+  @Test
+  void stripPrefixRewritesOnlyTheModel(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluiceFromYaml("""
+        pools:
+          - name: nvidia
+            strip_prefix: true
+            backends: [{id: nv-1, base_url: "%s"}]
+        """.formatted(sim.baseUrl()), Map.of(), dir);
+
+    harness.post(uri(sluice, "/v1/chat/completions"), ODD_BODY);
+
+    assertThat(new String(sim.recentRequests().getLast().body(), StandardCharsets.UTF_8))
+        .isEqualTo(ODD_BODY.replace("\"nvidia/llama\"", "\"llama\""));
+  }
+
+  @Test
+  void streamedChunksArriveAsTheyAreProduced() throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withPerTokenMillis(120).withCompletionTokens(6));
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    HttpRequest request = HttpRequest.newBuilder(uri(sluice, "/v1/chat/completions"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"nvidia/llama\",\"stream\":true,\"messages\":[]}"))
+        .build();
+
+    long start = System.nanoTime();
+    HttpResponse<InputStream> response = harness.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    List<Long> arrivalMillis = new ArrayList<>();
+    List<String> events = new ArrayList<>();
+    try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = reader.readLine()) != null) {
+        if (line.startsWith("data:")) {
+          arrivalMillis.add((System.nanoTime() - start) / 1_000_000);
+          events.add(line);
+        }
+      }
+    }
+
+    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+        ct -> assertThat(ct).startsWith("text/event-stream"));
+    assertThat(events.getLast()).isEqualTo("data: [DONE]");
+    // Six tokens 120 ms apart: a buffering proxy would deliver them all at once at the end.
+    long spread = arrivalMillis.get(events.size() - 2) - arrivalMillis.getFirst();
+    assertThat(spread).as("arrivals %s", arrivalMillis).isGreaterThanOrEqualTo(400);
+    int spacedApart = 0;
+    for (int i = 1; i < 6; i++) {
+      if (arrivalMillis.get(i) - arrivalMillis.get(i - 1) >= 60) {
+        spacedApart++;
+      }
+    }
+    assertThat(spacedApart).as("arrivals %s", arrivalMillis).isGreaterThanOrEqualTo(4);
+  }
+
+  @Test
+  void bodyOverTheLimitIsRefusedWith413() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_MAX_BODY_BYTES", "2048"));
+    String big = "{\"model\":\"nvidia/x\",\"pad\":\"" + "a".repeat(3000) + "\"}";
+
+    HttpResponse<String> declared = harness.post(uri(sluice, "/v1/chat/completions"), big);
+    HttpResponse<String> chunked = harness.http.send(HttpRequest.newBuilder(uri(sluice, "/v1/chat/completions"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofInputStream(
+            () -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8))))
+        .build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(declared.statusCode()).isEqualTo(413);
+    assertThat(error(declared).get("code").asText()).isEqualTo("request_too_large");
+    assertThat(chunked.statusCode()).isEqualTo(413);
+    assertThat(sim.recentRequests()).isEmpty();
+  }
+
+  @Test
+  void unreachableUpstreamGives502() throws Exception {
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + Harness.closedPort() + "/v1",
+        "SIDECAR_API_KEY", "nvapi-must-not-leak"));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/x\"}");
+
+    assertThat(response.statusCode()).isEqualTo(502);
+    assertThat(error(response).get("code").asText()).isEqualTo("upstream_connect_failed");
+    assertThat(response.body()).doesNotContain("nvapi");
+  }
+
+  @Test
+  void silentUpstreamGives504BeforeTheFirstByte() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_TIMEOUT", "1"));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/x\"}",
+        "X-Sim-Ttft-Ms", "4000");
+
+    assertThat(response.statusCode()).isEqualTo(504);
+    assertThat(error(response).get("code").asText()).isEqualTo("upstream_timeout");
+  }
+
+  @Test
+  void streamThatGoesSilentEndsCleanlyAfterTheTimeout() throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withCompletionTokens(8).withStallMillis(10_000));
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_TIMEOUT", "1"));
+    HttpRequest request = HttpRequest.newBuilder(uri(sluice, "/v1/chat/completions"))
+        .header("Content-Type", "application/json").header("X-Sim-Fault", "stall")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"nvidia/x\",\"stream\":true}")).build();
+
+    long start = System.nanoTime();
+    HttpResponse<String> response = harness.http.send(request, HttpResponse.BodyHandlers.ofString());
+    long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).contains("data: {").doesNotContain("[DONE]");
+    assertThat(elapsedMillis).isLessThan(8_000);
+  }
+
+  @Test
+  void longStreamThatKeepsFlowingIsNeverCut() throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withPerTokenMillis(300).withCompletionTokens(8));
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_TIMEOUT", "1"));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"),
+        "{\"model\":\"nvidia/x\",\"stream\":true}");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).endsWith("data: [DONE]\n\n");
+  }
+
+  @Test
+  void callerDisconnectAbortsTheUpstreamExchange() throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withPerTokenMillis(50).withCompletionTokens(400));
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    String body = "{\"model\":\"nvidia/x\",\"stream\":true}";
+    try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+      BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      int events = 0;
+      String line;
+      while (events < 3 && (line = reader.readLine()) != null) {
+        if (line.startsWith("data:")) {
+          events++;
+        }
+      }
+      assertThat(events).isEqualTo(3);
+    }
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(sim.stats().inFlight()).isZero();
+      assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void upstreamErrorsPassThroughAsTheUpstreamSentThem() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/x\"}",
+        "X-Sim-Status", "503");
+
+    assertThat(response.statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(response.body()).get("error")).isNotNull();
+  }
+
+  static Stream<Arguments> badInputs() {
+    return Stream.of(
+        Arguments.of("application/json", "{\"model\":", "invalid_json"),
+        Arguments.of("application/json", "[1,2]", "invalid_json"),
+        Arguments.of("application/json", "{\"messages\":[]}", "missing_model"),
+        Arguments.of("application/json", "{\"model\":\"\"}", "missing_model"),
+        Arguments.of("application/json", "{\"model\":7}", "missing_model"),
+        Arguments.of("text/plain", "{\"model\":\"nvidia/x\"}", "unsupported_content_type"),
+        Arguments.of("application/x-www-form-urlencoded", "model=x", "unsupported_content_type"),
+        Arguments.of("application/json", "", "missing_body"));
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("badInputs")
+  void badInputGetsAn400OpenAiErrorAndNeverReachesTheUpstream(String contentType, String body, String code)
+      throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    for (String path : List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings")) {
+      HttpResponse<String> response = harness.http.send(HttpRequest.newBuilder(uri(sluice, path))
+          .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).as(path).isEqualTo(400);
+      assertThat(error(response).get("code").asText()).isEqualTo(code);
+      assertThat(error(response).get("type").asText()).isEqualTo("invalid_request_error");
+    }
+    assertThat(sim.recentRequests()).isEmpty();
+  }
+
+  @Test
+  void hugeHeadersGet431InOpenAiShape() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
+      socket.getOutputStream().write(("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(40_000)
+          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).startsWith("HTTP/1.1 431");
+      assertThat(reply).contains("\"error\":{\"message\":").contains("\"type\":\"invalid_request_error\"")
+          .doesNotContain("<html");
+    }
+    assertThat(sim.recentRequests()).isEmpty();
+  }
+
+  @Test
+  void garbageRequestLineGets400InOpenAiShape() throws Exception {
+    Sluice sluice = harness.sluice(Map.of());
+    try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
+      socket.getOutputStream().write("BLAH\u0001 / HTTP/9\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).startsWith("HTTP/1.1 400").contains("\"error\":{").doesNotContain("<html");
+    }
+  }
+
+  @Test
+  void healthReadyAndStatusDescribeTheProcess() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_API_KEY", "nvapi-hidden"));
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/x\"}");
+    harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"other/x\"}");
+    harness.post(uri(sluice, "/v1/chat/completions"), "{}");
+
+    JsonNode health = JSON.readTree(harness.get(uri(sluice, "/health")).body());
+    HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
+    HttpResponse<String> status = harness.get(uri(sluice, "/status"));
+
+    assertThat(health.get("status").asText()).isEqualTo("ok");
+    assertThat(health.get("uptime").isNumber()).isTrue();
+    assertThat(health.get("version").asText()).isNotBlank();
+    assertThat(ready.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(ready.body()).get("upstream_reachable").asBoolean()).isTrue();
+    JsonNode requests = JSON.readTree(status.body()).get("requests");
+    assertThat(requests.get("total").asLong()).isEqualTo(3);
+    assertThat(requests.get("shaped").asLong()).isEqualTo(1);
+    assertThat(requests.get("passthrough").asLong()).isEqualTo(1);
+    assertThat(requests.get("rejected_invalid").asLong()).isEqualTo(1);
+    assertThat(status.body()).doesNotContain("nvapi-hidden");
+  }
+
+  @Test
+  void readinessFailsWhenTheUpstreamIsDown() throws Exception {
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + Harness.closedPort() + "/v1"));
+
+    HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
+
+    assertThat(ready.statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(ready.body()).get("ready").asBoolean()).isFalse();
+  }
+
+  @Test
+  void embeddingsAndModelByIdAreRelayed() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> embeddings = harness.post(uri(sluice, "/v1/embeddings"),
+        "{\"model\":\"nvidia/embed\",\"input\":\"hello\"}");
+    HttpResponse<String> model = harness.get(uri(sluice, "/v1/models/nvidia/llama-3.1-nemotron-70b-instruct"));
+
+    assertThat(embeddings.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(embeddings.body()).get("data").get(0).get("embedding").isArray()).isTrue();
+    assertThat(model.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(model.body()).get("id").asText()).isEqualTo("nvidia/llama-3.1-nemotron-70b-instruct");
+  }
+
+  @Test
+  void anyMethodAndPathIsProxied() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> put = harness.http.send(HttpRequest.newBuilder(uri(sluice, "/v1/echo/files/abc?purpose=x"))
+        .header("Content-Type", "text/plain").PUT(HttpRequest.BodyPublishers.ofString("raw text")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> delete = harness.http.send(HttpRequest.newBuilder(uri(sluice, "/v1/echo/files/abc"))
+        .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(put.statusCode()).isEqualTo(200);
+    assertThat(put.body()).isEqualTo("raw text");
+    assertThat(put.headers().firstValue("X-Sim-Method")).contains("PUT");
+    assertThat(delete.headers().firstValue("X-Sim-Method")).contains("DELETE");
+    assertThat(sim.recentRequests().getFirst().path()).isEqualTo("/v1/echo/files/abc?purpose=x");
+  }
+}
