@@ -1,5 +1,7 @@
 package dev.sluice.limit;
 
+import java.util.Arrays;
+
 /**
  * Adaptive retreat: lowers a backend's rate when the upstream answers 429 to too many requests, and climbs back
  * in small steps once it stops.
@@ -8,15 +10,18 @@ package dev.sluice.limit;
  * {@link RetreatPolicy#enterRatio()}; in RETREAT another cut at {@link RetreatPolicy#cutAgainRatio()}; after the
  * ratio stays below {@link RetreatPolicy#recoverBelowRatio()} for {@link RetreatPolicy#recoverAfter()},
  * {@code RECOVER} adds {@link RetreatPolicy#recoveryStepRpm()} every {@link RetreatPolicy#evaluationInterval()}
- * until the configured rate (then NORMAL); the first 429 at a step returns to the last rate that stayed clean
- * for the whole {@code recoverAfter} period, in RETREAT.
+ * until the configured rate (then NORMAL); the first 429 at a step steps back, in RETREAT, to one step below what
+ * the upstream accepted over the last window (never below the rate that stayed clean for {@code recoverAfter}):
+ * an upstream's burst allowance can hide a few steps past its real limit, so the step that drew the 429 is not
+ * the one to trust.
  *
  * <p>A rate is judged only by outcomes of requests <em>sent at that rate</em>: every rate change opens a new
  * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
  * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
  * {@link RetreatPolicy#minSampleSpan()}. A cut sets the rate from what the upstream actually accepted at the
  * current rate: {@code clamp(0.95 × accepted_rpm, floor, 0.95 × current_rpm)}, so one cut lands just under the
- * upstream's real limit, and 429s still in flight from the old rate cannot cut twice.
+ * upstream's real limit, and 429s still in flight from the old rate cannot cut twice. Rates are measured over the
+ * time answers have been arriving (from the epoch's first answer), so upstream latency does not dilute them.
  *
  * <p>Thread-safe: every method is synchronized; calls are short and never block.
  */
@@ -46,8 +51,14 @@ public final class RetreatController {
   private int currentRpm;
   private long epoch;
   private long epochStartNanos;
+  private long epochFirstAnswerNanos;
+  /** Accepted answers per second of every epoch, for the step back from a 429 while recovering. */
+  private final long originNanos;
+  private final long[] allSecond;
+  private final long[] allAccepted;
+  private long firstAnswerNanos = -1;
   private long belowSinceNanos = -1;
-  /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}. */
+  /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
   private int cleanRpm;
   private long alerts;
 
@@ -61,6 +72,10 @@ public final class RetreatController {
     this.slotSecond = new long[windowSeconds];
     this.slotAccepted = new long[windowSeconds];
     this.slotRejected = new long[windowSeconds];
+    this.originNanos = nowNanos;
+    this.allSecond = new long[windowSeconds];
+    this.allAccepted = new long[windowSeconds];
+    Arrays.fill(allSecond, -1);
     newEpoch(nowNanos);
   }
 
@@ -83,6 +98,9 @@ public final class RetreatController {
   public synchronized int onOutcome(long sentInEpoch, boolean rateLimited, long nowNanos) {
     if (!policy.enabled()) {
       return currentRpm;
+    }
+    if (!rateLimited) {
+      recordAccepted(nowNanos);
     }
     if (sentInEpoch == epoch) {
       record(nowNanos, rateLimited);
@@ -141,10 +159,12 @@ public final class RetreatController {
           state = State.RETREAT;
           cut(accepted, span, ratio, now);
         } else if (fresh429) {
-          // The first 429 at a step: back to the rate known to be clean, and wait before climbing again.
+          // The first 429 at a step: step back under what the upstream accepted, and wait before climbing again.
+          int acceptedRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
+          int target = Math.max(cleanRpm, Math.min(currentRpm, acceptedRpm) - policy.recoveryStepRpm());
           state = State.RETREAT;
           belowSinceNanos = now;
-          change(cleanRpm, ratio, false, now);
+          change(Math.max(policy.floorRpm(), target), ratio, false, now);
         } else if (sample >= policy.minSample() && span >= policy.evaluationInterval().toNanos()) {
           stepUp(ratio, now);
         }
@@ -184,10 +204,27 @@ public final class RetreatController {
   private void newEpoch(long now) {
     epoch++;
     epochStartNanos = now;
-    java.util.Arrays.fill(slotSecond, -1);
+    epochFirstAnswerNanos = -1;
+    Arrays.fill(slotSecond, -1);
+  }
+
+  private void recordAccepted(long now) {
+    if (firstAnswerNanos < 0) {
+      firstAnswerNanos = now;
+    }
+    long absolute = (now - originNanos) / NANOS_PER_SECOND;
+    int slot = (int) (absolute % windowSeconds);
+    if (allSecond[slot] != absolute) {
+      allSecond[slot] = absolute;
+      allAccepted[slot] = 0;
+    }
+    allAccepted[slot]++;
   }
 
   private void record(long now, boolean rateLimited) {
+    if (epochFirstAnswerNanos < 0) {
+      epochFirstAnswerNanos = now;
+    }
     long second = (now - epochStartNanos) / NANOS_PER_SECOND;
     int slot = (int) (second % windowSeconds);
     if (slotSecond[slot] != second) {
@@ -202,10 +239,34 @@ public final class RetreatController {
     }
   }
 
-  /** Time covered by {@link #totals}: the epoch so far, or the window's full seconds plus the current one's part. */
+  /**
+   * Time covered by {@link #totals}: since the epoch's first answer, or the window's full seconds plus the current
+   * one's part.
+   */
   private long spanNanos(long now) {
+    if (epochFirstAnswerNanos < 0) {
+      return 0;
+    }
     long sinceEpoch = now - epochStartNanos;
-    return Math.min(sinceEpoch, (windowSeconds - 1) * NANOS_PER_SECOND + sinceEpoch % NANOS_PER_SECOND);
+    return Math.min(now - epochFirstAnswerNanos,
+        (windowSeconds - 1) * NANOS_PER_SECOND + sinceEpoch % NANOS_PER_SECOND);
+  }
+
+  /** Accepted answers per minute over the last window, whatever rate they were sent at. */
+  private double acceptedRpmAllEpochs(long now) {
+    if (firstAnswerNanos < 0) {
+      return 0;
+    }
+    long second = (now - originNanos) / NANOS_PER_SECOND;
+    long accepted = 0;
+    for (int i = 0; i < windowSeconds; i++) {
+      if (allSecond[i] >= 0 && allSecond[i] > second - windowSeconds) {
+        accepted += allAccepted[i];
+      }
+    }
+    long span = Math.min(now - firstAnswerNanos,
+        (windowSeconds - 1) * NANOS_PER_SECOND + (now - originNanos) % NANOS_PER_SECOND);
+    return span <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / span;
   }
 
   /** Accepted and rejected counts of the current epoch within the window. */

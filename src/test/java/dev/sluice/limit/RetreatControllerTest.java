@@ -1,0 +1,294 @@
+package dev.sluice.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.limit.RetreatController.State;
+import dev.sluice.time.ManualClock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import org.junit.jupiter.api.Test;
+
+class RetreatControllerTest {
+  private final ManualClock clock = new ManualClock();
+  private final List<String> changes = new ArrayList<>();
+  private final RetreatController.Listener listener = (state, from, to, ratio, alert, atFloor) ->
+      changes.add(state + " " + from + "->" + to + (alert ? " alert" : "") + (atFloor ? " floor" : ""));
+
+  private RetreatController controller(int baseRpm) {
+    return controller(RetreatPolicy.defaults(), baseRpm);
+  }
+
+  private RetreatController controller(RetreatPolicy policy, int baseRpm) {
+    return new RetreatController(policy, baseRpm, clock.nanoTime(), listener);
+  }
+
+  /** Answers sent and received now at the current rate. */
+  private void outcomes(RetreatController controller, int accepted, int rejected) {
+    long epoch = controller.epoch();
+    for (int i = 0; i < accepted; i++) {
+      controller.onOutcome(epoch, false, clock.nanoTime());
+    }
+    for (int i = 0; i < rejected; i++) {
+      controller.onOutcome(epoch, true, clock.nanoTime());
+    }
+  }
+
+  /** {@code seconds} times: one second passes, then that second's answers arrive. */
+  private void seconds(RetreatController controller, int seconds, int acceptedPerSecond, int rejectedPerSecond) {
+    for (int s = 0; s < seconds; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      outcomes(controller, acceptedPerSecond, rejectedPerSecond);
+    }
+  }
+
+  private State state(RetreatController controller) {
+    return controller.snapshot(clock.nanoTime()).state();
+  }
+
+  /** At 900 RPM against an upstream accepting 600: 10 accepted and 5 refused a second, then judged at 20 s. */
+  private RetreatController cutFrom900() {
+    RetreatController controller = controller(900);
+    outcomes(controller, 10, 5);
+    seconds(controller, 19, 10, 5);
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 1, 0);
+    return controller;
+  }
+
+  @Test
+  void aRateIsNotJudgedBeforeTheMinimumSampleAndSpan() {
+    RetreatController few = controller(900);
+    seconds(few, 30, 0, 0);
+    outcomes(few, 0, 19);
+    assertThat(few.currentRpm()).isEqualTo(900);
+
+    RetreatController burst = controller(900);
+    seconds(burst, 19, 0, 10);
+    assertThat(burst.currentRpm()).isEqualTo(900);
+    assertThat(state(burst)).isEqualTo(State.NORMAL);
+  }
+
+  @Test
+  void aCutLandsJustUnderWhatTheUpstreamAccepted() {
+    RetreatController controller = cutFrom900();
+
+    // 201 accepted over 20 s is 603 RPM; 0.95 x 603 = 572.85.
+    assertThat(controller.currentRpm()).isEqualTo(572);
+    assertThat(state(controller)).isEqualTo(State.RETREAT);
+    assertThat(changes).containsExactly("RETREAT 900->572 alert");
+  }
+
+  @Test
+  void aCutNeverExceedsNinetyFivePercentOfTheCurrentRate() {
+    RetreatController controller = controller(900);
+    outcomes(controller, 19, 1);
+    seconds(controller, 19, 19, 1);
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 0, 1);
+
+    // 5.2 % refused; 380 accepted over 20 s is 1140 RPM, so the cap 0.95 x 900 = 855 applies.
+    assertThat(controller.currentRpm()).isEqualTo(855);
+    assertThat(changes).containsExactly("RETREAT 900->855");
+  }
+
+  @Test
+  void aRatioJustBelowTheEnterThresholdDoesNotCut() {
+    RetreatController controller = controller(900);
+    seconds(controller, 60, 20, 1);
+
+    assertThat(controller.currentRpm()).isEqualTo(900);
+    assertThat(changes).isEmpty();
+  }
+
+  @Test
+  void refusalsOfRequestsSentAtTheOldRateCannotCutAgain() {
+    RetreatController controller = cutFrom900();
+    long oldEpoch = controller.epoch() - 1;
+
+    for (int s = 0; s < 30; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      for (int i = 0; i < 5; i++) {
+        controller.onOutcome(oldEpoch, true, clock.nanoTime());
+      }
+      outcomes(controller, 9, 0);
+    }
+
+    assertThat(controller.currentRpm()).isEqualTo(572);
+    assertThat(changes).hasSize(1);
+    assertThat(controller.snapshot(clock.nanoTime()).ratio429()).isZero();
+  }
+
+  @Test
+  void inRetreatACutAgainNeedsTheCutAgainRatio() {
+    RetreatController controller = cutFrom900();
+    seconds(controller, 40, 19, 1);
+    assertThat(controller.currentRpm()).isEqualTo(572);
+
+    RetreatController again = cutFrom900();
+    outcomes(again, 8, 1);
+    seconds(again, 19, 8, 1);
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(again, 0, 1);
+
+    // 11 % refused at 572; 160 accepted over 20 s is 480 RPM, cut to 456.
+    assertThat(again.currentRpm()).isEqualTo(456);
+    assertThat(changes).last().isEqualTo("RETREAT 572->456");
+  }
+
+  @Test
+  void theFloorBoundsACutAndIsReportedWithTheAlert() {
+    RetreatController controller = controller(100);
+    outcomes(controller, 0, 2);
+    seconds(controller, 20, 0, 2);
+
+    assertThat(controller.currentRpm()).isEqualTo(5);
+    assertThat(changes).containsExactly("RETREAT 100->5 alert floor");
+    assertThat(controller.snapshot(clock.nanoTime()).alerts()).isEqualTo(1);
+  }
+
+  @Test
+  void recoveryClimbsInSmallStepsAfterTheRatioStaysLow() {
+    RetreatController controller = cutFrom900();
+    long cutAt = clock.nanoTime();
+
+    while (state(controller) == State.RETREAT) {
+      seconds(controller, 1, 10, 0);
+    }
+
+    long stayedLow = clock.nanoTime() - cutAt;
+    assertThat(stayedLow).isBetween(Duration.ofSeconds(120).toNanos(), Duration.ofSeconds(123).toNanos());
+    assertThat(state(controller)).isEqualTo(State.RECOVER);
+    assertThat(controller.currentRpm()).isEqualTo(574);
+    // Each step is judged over 10 s of answers at its rate; the first arrives a second after the step.
+    seconds(controller, 10, 10, 0);
+    assertThat(controller.currentRpm()).isEqualTo(574);
+    seconds(controller, 1, 10, 0);
+    assertThat(controller.currentRpm()).isEqualTo(576);
+    seconds(controller, 11, 10, 0);
+    assertThat(controller.currentRpm()).isEqualTo(578);
+  }
+
+  @Test
+  void theFirstRefusalAtARecoveryStepStepsBackUnderWhatTheUpstreamAccepted() {
+    RetreatController controller = cutFrom900();
+    while (state(controller) != State.RECOVER) {
+      seconds(controller, 1, 10, 0);
+    }
+    seconds(controller, 22, 10, 0);
+    assertThat(controller.currentRpm()).isEqualTo(578);
+
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 5, 1);
+
+    // 10 accepted a second is 600 RPM, above the current 578: one step back.
+    assertThat(controller.currentRpm()).isEqualTo(576);
+    assertThat(state(controller)).isEqualTo(State.RETREAT);
+  }
+
+  @Test
+  void aStepBackNeverGoesBelowTheRateThatStayedClean() {
+    RetreatController controller = cutFrom900();
+    while (state(controller) != State.RECOVER) {
+      seconds(controller, 1, 10, 0);
+    }
+    seconds(controller, 60, 1, 0);
+
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 0, 1);
+
+    // Only 1 accepted a second over the last minute, but 572 stayed clean for two minutes.
+    assertThat(controller.currentRpm()).isEqualTo(572);
+  }
+
+  @Test
+  void recoveryEndsInNormalAtTheConfiguredRate() {
+    RetreatPolicy policy = RetreatPolicy.defaults();
+    policy = new RetreatPolicy(true, policy.window(), policy.enterRatio(), policy.cutAgainRatio(),
+        policy.alertRatio(), policy.recoverBelowRatio(), policy.recoverAfter(), policy.floorRpm(),
+        policy.minSample(), policy.minSampleSpan(), 200, policy.evaluationInterval());
+    RetreatController controller = controller(policy, 900);
+    outcomes(controller, 10, 5);
+    seconds(controller, 20, 10, 5);
+    assertThat(controller.currentRpm()).isLessThan(900);
+
+    seconds(controller, 200, 10, 0);
+
+    assertThat(controller.currentRpm()).isEqualTo(900);
+    assertThat(state(controller)).isEqualTo(State.NORMAL);
+  }
+
+  @Test
+  void disabledRetreatNeverChangesTheRate() {
+    RetreatPolicy d = RetreatPolicy.defaults();
+    RetreatController controller = controller(new RetreatPolicy(false, d.window(), d.enterRatio(),
+        d.cutAgainRatio(), d.alertRatio(), d.recoverBelowRatio(), d.recoverAfter(), d.floorRpm(), d.minSample(),
+        d.minSampleSpan(), d.recoveryStepRpm(), d.evaluationInterval()), 900);
+
+    seconds(controller, 120, 1, 10);
+
+    assertThat(controller.currentRpm()).isEqualTo(900);
+    assertThat(changes).isEmpty();
+  }
+
+  @Test
+  void aNewConfiguredRateReturnsToNormalInANewEpoch() {
+    RetreatController controller = cutFrom900();
+    long epoch = controller.epoch();
+
+    assertThat(controller.setBaseRpm(300, clock.nanoTime())).isEqualTo(300);
+
+    assertThat(state(controller)).isEqualTo(State.NORMAL);
+    assertThat(controller.epoch()).isGreaterThan(epoch);
+    assertThat(controller.snapshot(clock.nanoTime()).baseRpm()).isEqualTo(300);
+  }
+
+  /**
+   * The scenario that collapsed the earlier sidecar: configured at 900 RPM in front of an upstream that secretly
+   * allows 600 (burst 10), answers arriving 2 s after sending, so old-rate 429s keep arriving after each change.
+   * Simulated for 30 minutes in 100 ms steps: after the first minute every minute must deliver at least 95 % of
+   * the hidden limit with at most 2 % of requests refused.
+   */
+  @Test
+  void aHiddenLimitIsFoundInOneStepAndHeldWithoutCollapse() {
+    RetreatController controller = controller(900);
+    record InFlight(long epoch, boolean refused, long answerAt) {}
+    Queue<InFlight> inFlight = new ArrayDeque<>();
+    long step = Duration.ofMillis(100).toNanos();
+    double upstreamTokens = 10;
+    double sendCredit = 0;
+    int[] acceptedPerMinute = new int[30];
+    int[] refusedPerMinute = new int[30];
+    for (long tick = 0; tick < 30 * 600; tick++) {
+      clock.advance(Duration.ofMillis(100));
+      long now = clock.nanoTime();
+      int minute = (int) (tick / 600);
+      upstreamTokens = Math.min(10, upstreamTokens + 600 / 600.0);
+      sendCredit += controller.currentRpm() / 600.0;
+      while (sendCredit >= 1) {
+        sendCredit -= 1;
+        boolean refused = upstreamTokens < 1;
+        if (refused) {
+          refusedPerMinute[minute]++;
+        } else {
+          upstreamTokens -= 1;
+          acceptedPerMinute[minute]++;
+        }
+        inFlight.add(new InFlight(controller.epoch(), refused, now + 20 * step));
+      }
+      while (!inFlight.isEmpty() && inFlight.peek().answerAt() <= now) {
+        InFlight answer = inFlight.poll();
+        controller.onOutcome(answer.epoch(), answer.refused(), now);
+      }
+    }
+
+    for (int minute = 1; minute < 30; minute++) {
+      int attempts = acceptedPerMinute[minute] + refusedPerMinute[minute];
+      assertThat(acceptedPerMinute[minute]).as("goodput in minute %d", minute).isGreaterThanOrEqualTo(570);
+      assertThat(refusedPerMinute[minute] / (double) attempts).as("429 share in minute %d", minute)
+          .isLessThanOrEqualTo(0.02);
+    }
+  }
+}

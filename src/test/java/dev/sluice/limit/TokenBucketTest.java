@@ -1,0 +1,92 @@
+package dev.sluice.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.time.ManualClock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class TokenBucketTest {
+  private static final long SECOND = 1_000_000_000L;
+  private final ManualClock clock = new ManualClock();
+  private final BucketStore store = BucketStore.inMemory(clock);
+
+  private int drain(TokenBucket bucket) {
+    int taken = 0;
+    while (bucket.tryAcquire(clock.nanoTime()).granted()) {
+      taken++;
+    }
+    return taken;
+  }
+
+  @Test
+  void startsFullAndGrantsCapacityAtOnce() {
+    TokenBucket bucket = new TokenBucket(store, "b", 40, 10);
+
+    assertThat(bucket.availableTokens()).isEqualTo(10);
+    assertThat(drain(bucket)).isEqualTo(10);
+  }
+
+  @Test
+  void anEmptyBucketNamesTheInstantOfTheNextToken() {
+    TokenBucket bucket = new TokenBucket(store, "b", 40, 10);
+    drain(bucket);
+
+    Admission refused = bucket.tryAcquire(clock.nanoTime());
+
+    assertThat(refused.granted()).isFalse();
+    assertThat(refused.retryAtNanos() - clock.nanoTime()).isEqualTo(1_500_000_000L);
+    clock.advance(Duration.ofMillis(1_499));
+    assertThat(bucket.tryAcquire(clock.nanoTime()).granted()).isFalse();
+    clock.advance(Duration.ofMillis(1));
+    assertThat(bucket.tryAcquire(clock.nanoTime()).granted()).isTrue();
+  }
+
+  @Test
+  void refillNeverExceedsCapacity() {
+    TokenBucket bucket = new TokenBucket(store, "b", 600, 5);
+    drain(bucket);
+
+    clock.advance(Duration.ofMinutes(10));
+
+    assertThat(bucket.availableTokens()).isEqualTo(5);
+  }
+
+  @Test
+  void aRateChangeKeepsTheTokensAlreadyEarned() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 10);
+    for (int i = 0; i < 7; i++) {
+      bucket.tryAcquire(clock.nanoTime());
+    }
+
+    bucket.setRateRpm(6);
+    assertThat(bucket.availableTokens()).isEqualTo(3);
+    assertThat(bucket.rateRpm()).isEqualTo(6);
+
+    bucket.setRateRpm(600);
+    assertThat(bucket.availableTokens()).isEqualTo(3);
+    drain(bucket);
+    // 600 RPM: a token every 100 ms.
+    assertThat(bucket.nanosToNextToken()).isEqualTo(SECOND / 10);
+  }
+
+  @Test
+  void forcedAcquisitionGoesIntoDebtThatRefillsPayBack() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
+    bucket.tryAcquire(clock.nanoTime());
+
+    bucket.forceAcquire();
+
+    assertThat(bucket.availableTokens()).isEqualTo(-1);
+    assertThat(bucket.nanosToNextToken()).isEqualTo(2 * SECOND);
+  }
+
+  @Test
+  void rejectsRatesAndCapacitiesBelowOne() {
+    assertThatThrownBy(() -> new TokenBucket(store, "b", 0, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new TokenBucket(store, "b", 1, 0)).isInstanceOf(IllegalArgumentException.class);
+    TokenBucket bucket = new TokenBucket(store, "b", 1, 1);
+    assertThatThrownBy(() -> bucket.setRateRpm(0)).isInstanceOf(IllegalArgumentException.class);
+  }
+}
