@@ -136,28 +136,6 @@ final class Forwarder {
     }
   }
 
-  /**
-   * The upstream's {@code Retry-After} in nanoseconds: delta-seconds (decimals tolerated) or an HTTP date; 0 when
-   * absent or unreadable.
-   */
-  long retryAfterNanos(String value) {
-    if (value == null || value.isBlank()) {
-      return 0;
-    }
-    try {
-      double seconds = Double.parseDouble(value.strip());
-      return seconds > 0 ? (long) (seconds * 1_000_000_000L) : 0;
-    } catch (NumberFormatException notSeconds) {
-      try {
-        long at = java.time.ZonedDateTime.parse(value.strip(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
-            .toInstant().toEpochMilli();
-        return Math.max(0, at - clock.wallTimeMillis()) * 1_000_000L;
-      } catch (java.time.format.DateTimeParseException notADate) {
-        return 0;
-      }
-    }
-  }
-
   /** The response leg of one exchange. Jetty serializes the listener callbacks; the write state is locked. */
   private final class Relay extends Callback.Completable implements Response.Listener {
     private final Exchange exchange;
@@ -176,7 +154,7 @@ final class Forwarder {
     @Override
     public void onHeaders(Response serverToProxyResponse) {
       upstreamStatus = serverToProxyResponse.getStatus();
-      upstreamRetryAfterNanos = retryAfterNanos(serverToProxyResponse.getHeaders().get(HttpHeader.RETRY_AFTER));
+      upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
       if (upstreamStatus == 429 && mayRetry()) {
         retrying = true;
         return;
