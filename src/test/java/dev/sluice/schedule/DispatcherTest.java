@@ -1,0 +1,380 @@
+package dev.sluice.schedule;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.backend.Attempt;
+import dev.sluice.backend.Backend;
+import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.BucketStore;
+import dev.sluice.limit.RetreatController;
+import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.TokenBucket;
+import dev.sluice.time.ManualClock;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+class DispatcherTest {
+  private static final long SECOND = 1_000_000_000L;
+  private static final long LONG_WAIT = 3_600 * SECOND;
+
+  private final ManualClock clock = new ManualClock();
+  private final ManualScheduler scheduler = new ManualScheduler(clock);
+  private final BucketStore store = BucketStore.inMemory(clock);
+  private final List<String> departures = new CopyOnWriteArrayList<>();
+  private int names;
+
+  private Backend backend(String id, int rateRpm, int capacity) {
+    return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
+        new TokenBucket(store, id, rateRpm, capacity),
+        new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (s, f, t, r, a, fl) -> { }),
+        clock);
+  }
+
+  private Dispatcher dispatcher(int queueMax, FullPolicy policy, Duration lowTimeout, Backend... backends) {
+    return new Dispatcher("pool", List.of(backends), new Dispatcher.Settings(queueMax, policy, lowTimeout.toNanos()),
+        clock, scheduler);
+  }
+
+  private Dispatcher dispatcher(Backend... backends) {
+    return dispatcher(100, FullPolicy.REJECT, Duration.ofHours(1), backends);
+  }
+
+  private TestWaiter waiter(String name, Priority priority, long waitNanos) {
+    return new TestWaiter(name, priority, clock.nanoTime(), clock.nanoTime() + waitNanos, departures);
+  }
+
+  private TestWaiter submit(Dispatcher dispatcher, String name, Priority priority) {
+    return submit(dispatcher, name, priority, LONG_WAIT);
+  }
+
+  private TestWaiter submit(Dispatcher dispatcher, String name, Priority priority, long waitNanos) {
+    TestWaiter waiter = waiter(name, priority, waitNanos);
+    dispatcher.submit(waiter);
+    return waiter;
+  }
+
+  private void advance(Duration duration) {
+    clock.advance(duration);
+    scheduler.runDue();
+  }
+
+  @Test
+  void strictPriorityBetweenLevelsAndFifoWithinOne() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "low1", Priority.LOW);
+    submit(dispatcher, "normal1", Priority.NORMAL);
+    submit(dispatcher, "urgent1", Priority.URGENT);
+    submit(dispatcher, "high1", Priority.HIGH);
+    submit(dispatcher, "normal2", Priority.NORMAL);
+    submit(dispatcher, "urgent2", Priority.URGENT);
+    submit(dispatcher, "low2", Priority.LOW);
+
+    for (int i = 0; i < 7; i++) {
+      advance(Duration.ofSeconds(1));
+    }
+
+    assertThat(departures).containsExactly("first", "urgent1", "urgent2", "high1", "normal1", "normal2", "low1",
+        "low2");
+  }
+
+  @Test
+  void aWaiterIsDispatchedAtTheExactInstantTheNextTokenRefills() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter second = submit(dispatcher, "second", Priority.NORMAL);
+
+    assertThat(scheduler.nextDueNanos() - clock.nanoTime()).isEqualTo(SECOND);
+    advance(Duration.ofMillis(999));
+    assertThat(second.dispatched()).isFalse();
+    advance(Duration.ofMillis(1));
+    assertThat(second.dispatched()).isTrue();
+  }
+
+  @Test
+  void anEmptyBucketAndADeepQueueWakeTheDispatcherOncePerRefill() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    for (int i = 0; i < 50; i++) {
+      submit(dispatcher, "w" + i, Priority.NORMAL);
+    }
+    assertThat(scheduler.pending()).isEqualTo(1);
+    int before = scheduler.scheduledCount();
+
+    for (int i = 0; i < 10; i++) {
+      advance(Duration.ofSeconds(1));
+      assertThat(scheduler.pending()).isEqualTo(1);
+    }
+
+    assertThat(departures).hasSize(11);
+    assertThat(scheduler.scheduledCount() - before).isEqualTo(10);
+  }
+
+  @Test
+  void theNextBackendInOrderServesWhenTheFirstHasNoToken() {
+    Backend first = backend("first", 60, 1);
+    Backend second = backend("second", 60, 1);
+    Dispatcher dispatcher = dispatcher(first, second);
+
+    TestWaiter a = submit(dispatcher, "a", Priority.NORMAL);
+    TestWaiter b = submit(dispatcher, "b", Priority.NORMAL);
+    TestWaiter c = submit(dispatcher, "c", Priority.NORMAL);
+
+    assertThat(a.permits.getFirst().backend()).isSameAs(first);
+    assertThat(b.permits.getFirst().backend()).isSameAs(second);
+    assertThat(c.dispatched()).isFalse();
+  }
+
+  @Test
+  void rejectPolicyAnswers503WithRetryAfterFromQueuePositionAndRefill() {
+    Dispatcher dispatcher = dispatcher(2, FullPolicy.REJECT, Duration.ofHours(1), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "q1", Priority.NORMAL);
+    submit(dispatcher, "q2", Priority.NORMAL);
+
+    TestWaiter refused = submit(dispatcher, "refused", Priority.URGENT);
+
+    // Two waiters ahead at 60 RPM take 2 s, plus 1 s until the next token.
+    assertThat(refused.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.status()).isEqualTo(503);
+      assertThat(r.code()).isEqualTo("queue_full");
+      assertThat(r.retryAfterSeconds()).isEqualTo(3);
+    });
+    assertThat(dispatcher.snapshot().rejectedFull()).isEqualTo(1);
+  }
+
+  @Test
+  void retryAfterScalesWithTheCombinedRateOfThePoolsBackends() {
+    Dispatcher dispatcher = dispatcher(4, FullPolicy.REJECT, Duration.ofHours(1), backend("a", 120, 1),
+        backend("b", 120, 1));
+    for (int i = 0; i < 6; i++) {
+      submit(dispatcher, "w" + i, Priority.NORMAL);
+    }
+
+    TestWaiter refused = submit(dispatcher, "refused", Priority.NORMAL);
+
+    // Four ahead at 240 RPM take 1 s, plus 0.5 s until the next token: ceil(1.5) = 2.
+    assertThat(refused.rejection().orElseThrow().retryAfterSeconds()).isEqualTo(2);
+  }
+
+  @Test
+  void dropLowestEvictsTheNewestLowestWaiterAndAnswersItAtOnce() {
+    Dispatcher dispatcher = dispatcher(3, FullPolicy.DROP_LOWEST, Duration.ofHours(1), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter low1 = submit(dispatcher, "low1", Priority.LOW);
+    TestWaiter low2 = submit(dispatcher, "low2", Priority.LOW);
+    submit(dispatcher, "normal1", Priority.NORMAL);
+
+    TestWaiter urgent = submit(dispatcher, "urgent", Priority.URGENT);
+
+    assertThat(low2.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.status()).isEqualTo(503);
+      assertThat(r.code()).isEqualTo("evicted");
+      assertThat(r.retryAfterSeconds()).isPositive();
+    });
+    assertThat(low1.departures()).isZero();
+    assertThat(urgent.departures()).isZero();
+    assertThat(dispatcher.snapshot().evicted()).isEqualTo(1);
+
+    for (int i = 0; i < 3; i++) {
+      advance(Duration.ofSeconds(1));
+    }
+    assertThat(departures).containsExactly("first", "low2:503", "urgent", "normal1", "low1");
+  }
+
+  @Test
+  void dropLowestRefusesANewcomerThatIsItselfTheLowest() {
+    Dispatcher dispatcher = dispatcher(2, FullPolicy.DROP_LOWEST, Duration.ofHours(1), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter high = submit(dispatcher, "high", Priority.HIGH);
+    TestWaiter normal = submit(dispatcher, "normal", Priority.NORMAL);
+
+    TestWaiter newcomer = submit(dispatcher, "newcomer", Priority.NORMAL);
+    TestWaiter low = submit(dispatcher, "low", Priority.LOW);
+
+    assertThat(newcomer.rejection().orElseThrow().code()).isEqualTo("queue_full");
+    assertThat(low.rejection().orElseThrow().status()).isEqualTo(503);
+    assertThat(high.departures()).isZero();
+    assertThat(normal.departures()).isZero();
+  }
+
+  @Test
+  void passthroughSkipsAFullQueueButStillTakesAToken() {
+    Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter queued = submit(dispatcher, "queued", Priority.NORMAL);
+
+    TestWaiter bypass = submit(dispatcher, "bypass", Priority.LOW);
+
+    assertThat(bypass.dispatched()).isTrue();
+    assertThat(queued.dispatched()).isFalse();
+    assertThat(dispatcher.snapshot().passedThroughFull()).isEqualTo(1);
+    // The bypass went into debt: the queued waiter needs two refills, not one.
+    advance(Duration.ofSeconds(1));
+    assertThat(queued.dispatched()).isFalse();
+    advance(Duration.ofSeconds(1));
+    assertThat(queued.dispatched()).isTrue();
+  }
+
+  @Test
+  void lowGivesUpAfterTheLowTimeoutAtTheHeadWhileNormalWaitsUntilItsDeadline() {
+    Dispatcher dispatcher = dispatcher(100, FullPolicy.REJECT, Duration.ofSeconds(5), backend("b", 1, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter low = submit(dispatcher, "low", Priority.LOW, 30 * SECOND);
+
+    advance(Duration.ofMillis(4_999));
+    assertThat(low.departures()).isZero();
+    advance(Duration.ofMillis(1));
+
+    assertThat(low.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.status()).isEqualTo(429);
+      assertThat(r.code()).isEqualTo("rate_limited");
+      // Nobody ahead; the next token at 1 RPM is 55 s away.
+      assertThat(r.retryAfterSeconds()).isEqualTo(55);
+    });
+
+    TestWaiter normal = submit(dispatcher, "normal", Priority.NORMAL, 30 * SECOND);
+    advance(Duration.ofSeconds(29));
+    assertThat(normal.departures()).isZero();
+    advance(Duration.ofSeconds(1));
+    assertThat(normal.rejection().orElseThrow().status()).isEqualTo(429);
+    assertThat(dispatcher.snapshot().timedOut()).isEqualTo(2);
+  }
+
+  @Test
+  void theLowTimeoutCountsFromReachingTheHeadNotFromArrival() {
+    Dispatcher dispatcher = dispatcher(100, FullPolicy.REJECT, Duration.ofSeconds(5), backend("b", 1, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter normal = submit(dispatcher, "normal", Priority.NORMAL, 8 * SECOND);
+    TestWaiter low = submit(dispatcher, "low", Priority.LOW, LONG_WAIT);
+
+    advance(Duration.ofSeconds(8));
+    assertThat(normal.rejection().orElseThrow().status()).isEqualTo(429);
+    assertThat(low.departures()).isZero();
+
+    advance(Duration.ofMillis(4_999));
+    assertThat(low.departures()).isZero();
+    advance(Duration.ofMillis(1));
+    assertThat(low.rejection().orElseThrow().status()).isEqualTo(429);
+  }
+
+  @Test
+  void aDeadlineRefusalCountsTheWaitersAheadInTheRetryAfter() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    for (int i = 0; i < 4; i++) {
+      submit(dispatcher, "urgent" + i, Priority.URGENT, LONG_WAIT);
+    }
+    TestWaiter normal = submit(dispatcher, "normal", Priority.NORMAL, SECOND / 2);
+
+    advance(Duration.ofMillis(500));
+
+    // Four urgent waiters ahead at 60 RPM, and the next token 0.5 s away: ceil(4.5) = 5.
+    assertThat(normal.rejection().orElseThrow().retryAfterSeconds()).isEqualTo(5);
+  }
+
+  @Test
+  void aRequeuedWaiterGoesBackToTheFrontOfItsLevel() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    TestWaiter first = submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "second", Priority.NORMAL);
+    submit(dispatcher, "urgent", Priority.URGENT);
+    first.permits.getFirst().release(new Attempt(429, 0));
+
+    dispatcher.requeue(first);
+    for (int i = 0; i < 3; i++) {
+      advance(Duration.ofSeconds(1));
+    }
+
+    assertThat(departures).containsExactly("first", "urgent", "first", "second");
+    assertThat(dispatcher.snapshot().requeued()).isEqualTo(1);
+  }
+
+  @Test
+  void anUpstreamRetryAfterHoldsTheBackendEvenWithTokensLeft() {
+    Backend backend = backend("b", 600, 10);
+    Dispatcher dispatcher = dispatcher(backend);
+    TestWaiter first = submit(dispatcher, "first", Priority.NORMAL);
+    first.permits.getFirst().release(new Attempt(429, 3 * SECOND));
+
+    TestWaiter second = submit(dispatcher, "second", Priority.NORMAL);
+    assertThat(second.dispatched()).isFalse();
+    assertThat(scheduler.nextDueNanos() - clock.nanoTime()).isEqualTo(3 * SECOND);
+
+    advance(Duration.ofSeconds(3));
+    assertThat(second.dispatched()).isTrue();
+  }
+
+  @Test
+  void aHotRateChangeWakesTheDispatcherAndKeepsEarnedTokens() {
+    Backend backend = backend("b", 1, 1);
+    Dispatcher dispatcher = dispatcher(backend);
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter second = submit(dispatcher, "second", Priority.NORMAL);
+    advance(Duration.ofSeconds(30));
+    assertThat(second.dispatched()).isFalse();
+
+    // Half a token was earned at 1 RPM; at 60 RPM the other half takes 0.5 s.
+    backend.setBaseRateRpm(60);
+    assertThat(scheduler.nextDueNanos() - clock.nanoTime()).isEqualTo(SECOND / 2);
+    advance(Duration.ofMillis(500));
+    assertThat(second.dispatched()).isTrue();
+  }
+
+  @Test
+  void shutdownAnswersEveryWaiterAndRefusesNewcomers() throws Exception {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    List<TestWaiter> queued = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      queued.add(submit(dispatcher, "w" + i, Priority.values()[i % 4]));
+    }
+
+    assertThat(dispatcher.shutdown(Duration.ZERO)).isEqualTo(5);
+    TestWaiter late = submit(dispatcher, "late", Priority.URGENT);
+
+    for (TestWaiter waiter : queued) {
+      assertThat(waiter.departures()).isEqualTo(1);
+      assertThat(waiter.rejection().orElseThrow().code()).isEqualTo("shutting_down");
+    }
+    assertThat(late.rejection().orElseThrow().status()).isEqualTo(503);
+    assertThat(scheduler.pending()).isZero();
+  }
+
+  @Test
+  void theQueueCannotShrinkBelowItsDepth() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    for (int i = 0; i < 3; i++) {
+      submit(dispatcher, "w" + i, Priority.NORMAL);
+    }
+
+    assertThatThrownBy(() -> dispatcher.updateSettings(new Dispatcher.Settings(2, FullPolicy.REJECT, SECOND)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("depth 3");
+    dispatcher.updateSettings(new Dispatcher.Settings(3, FullPolicy.REJECT, SECOND));
+    assertThat(dispatcher.snapshot().queueMaxSize()).isEqualTo(3);
+  }
+
+  @Test
+  void theSnapshotShowsDepthPerPriority() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "u", Priority.URGENT);
+    submit(dispatcher, "l1", Priority.LOW);
+    submit(dispatcher, "l2", Priority.LOW);
+
+    Dispatcher.Snapshot snapshot = dispatcher.snapshot();
+
+    assertThat(snapshot.size()).isEqualTo(3);
+    assertThat(snapshot.depth()).containsEntry(Priority.URGENT, 1).containsEntry(Priority.HIGH, 0)
+        .containsEntry(Priority.NORMAL, 0).containsEntry(Priority.LOW, 2);
+    assertThat(snapshot.dispatched()).isEqualTo(1);
+    assertThat(snapshot.backends().getFirst().tokens()).isZero();
+  }
+}
