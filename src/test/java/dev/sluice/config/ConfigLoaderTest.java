@@ -205,4 +205,33 @@ class ConfigLoaderTest {
     SluiceConfig config = env(Map.of("SIDECAR_API_KEY", "nvapi-very-secret", "SIDECAR_ADMIN_TOKEN", "admin-secret"));
     assertThat(config.toString()).doesNotContain("very-secret").doesNotContain("admin-secret").contains("nvap****");
   }
+
+  @Test
+  void retreatThresholdsAreReadFromDefaults(@TempDir Path dir) {
+    SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
+        upstream: http://127.0.0.1:1/v1
+        defaults:
+          retreat: {enabled: true, window_seconds: 30, recover_below_percent: 1, enter_percent: 4,
+                    cut_again_percent: 8, alert_percent: 25, recover_after_seconds: 90, floor_rpm: 3,
+                    min_sample: 10, min_sample_seconds: 15, recovery_step_rpm: 5, evaluation_interval_seconds: 20}
+        """, dir);
+
+    assertThat(config.defaults().retreat()).isEqualTo(new RetreatPolicy(true, java.time.Duration.ofSeconds(30),
+        0.04, 0.08, 0.25, 0.01, java.time.Duration.ofSeconds(90), 3, 10, java.time.Duration.ofSeconds(15), 5,
+        java.time.Duration.ofSeconds(20)));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{enter_percent: 10, cut_again_percent: 5} | defaults.retreat.cut_again_percent: 5 is outside 10..100",
+      "{floor_rpm: 0} | defaults.retreat.floor_rpm: 0 is outside 1..",
+      "{window_seconds: 30, min_sample_seconds: 40} | defaults.retreat.min_sample_seconds: 40 is outside 1..30",
+      "{cut: 3} | defaults.retreat.cut: unknown key"})
+  void badRetreatThresholdsNameTheKeyAndRange(String retreat, String message, @TempDir Path dir) {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadYaml("""
+        upstream: http://127.0.0.1:1/v1
+        defaults:
+          retreat: %s
+        """.formatted(retreat), dir)).isInstanceOf(ConfigException.class).hasMessageStartingWith(message);
+  }
 }

@@ -1,0 +1,192 @@
+package dev.sluice.proxy;
+
+import static dev.sluice.proxy.Harness.uri;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.cli.Sluice;
+import dev.sluice.sim.RecordedRequest;
+import dev.sluice.sim.SimConfig;
+import dev.sluice.sim.SimServer;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Traffic shaping end to end: callers, Sluice and a simulated provider with hidden limits, over real sockets. */
+class ShapingTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final Harness harness = new Harness();
+
+  @AfterEach
+  void stop() throws Exception {
+    harness.close();
+  }
+
+  private Sluice sluice(SimServer sim, String poolExtras, String backendExtras, String defaults, Path dir)
+      throws Exception {
+    return harness.sluiceFromYaml("""
+        defaults: {%s}
+        pools:
+          - name: nvidia
+            aliases: [nvidia]
+            %s
+            backends: [{id: sim-1, base_url: "%s", %s}]
+        """.formatted(defaults, poolExtras, sim.baseUrl(), backendExtras), Map.of(), dir);
+  }
+
+  private static String chat(String content) {
+    return "{\"model\":\"nvidia/llama\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+  }
+
+  private CompletableFuture<HttpResponse<String>> postAsync(Sluice sluice, String content, String priority) {
+    HttpRequest request = HttpRequest.newBuilder(uri(sluice, "/v1/chat/completions")).timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json").header("X-Priority", priority)
+        .POST(HttpRequest.BodyPublishers.ofString(chat(content))).build();
+    return harness.http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JsonNode status(Sluice sluice) throws Exception {
+    return JSON.readTree(harness.get(uri(sluice, "/status")).body());
+  }
+
+  private void awaitQueued(Sluice sluice, int size) {
+    await().atMost(10, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5))
+        .until(() -> status(sluice).at("/pools/0/queue/size").asInt() == size);
+  }
+
+  private static String content(RecordedRequest request) throws Exception {
+    return JSON.readTree(request.body()).at("/messages/0/content").asText();
+  }
+
+  @Test
+  void queuedRequestsLeaveByPriorityThenArrivalWhenTheRateRises(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = sluice(sim, "", "rate_rpm: 1, capacity: 1", "", dir);
+    assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
+    List<CompletableFuture<HttpResponse<String>>> queued = new ArrayList<>();
+    String[][] arrivals = {{"low-1", "low"}, {"normal-1", "NORMAL"}, {"high-1", "high"}, {"normal-2", "bogus"},
+        {"urgent-1", "Urgent"}, {"high-2", "high"}};
+    for (String[] arrival : arrivals) {
+      queued.add(postAsync(sluice, arrival[0], arrival[1]));
+      awaitQueued(sluice, queued.size());
+    }
+    JsonNode depth = status(sluice).at("/pools/0/queue/depth");
+    assertThat(depth.get("urgent").asInt()).isEqualTo(1);
+    assertThat(depth.get("high").asInt()).isEqualTo(2);
+    assertThat(depth.get("normal").asInt()).isEqualTo(2);
+    assertThat(depth.get("low").asInt()).isEqualTo(1);
+
+    // A hot rate change wakes the dispatcher; the queue drains in order at the new rate.
+    sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
+
+    for (CompletableFuture<HttpResponse<String>> response : queued) {
+      assertThat(response.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+    List<String> order = new ArrayList<>();
+    for (RecordedRequest request : sim.recentRequests()) {
+      order.add(content(request));
+      assertThat(request.header("X-Priority")).isNull();
+    }
+    assertThat(order).containsExactly("first", "urgent-1", "high-1", "high-2", "normal-1", "normal-2", "low-1");
+  }
+
+  @Test
+  void anUpstream429BeforeTheFirstByteIsRetriedAndTheCallerNeverSeesIt(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withRpm(120).withBurst(1));
+    Sluice sluice = sluice(sim, "max_attempts: 5", "rate_rpm: 60000, capacity: 10", "", dir);
+
+    List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      responses.add(postAsync(sluice, "r" + i, "normal"));
+    }
+
+    for (CompletableFuture<HttpResponse<String>> response : responses) {
+      assertThat(response.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+    assertThat(sim.stats().rejected429()).isPositive();
+    assertThat(sim.stats().accepted()).isEqualTo(3);
+    JsonNode queue = status(sluice).at("/pools/0/queue");
+    assertThat(queue.get("requeued_after_429").asLong()).isEqualTo(sim.stats().rejected429());
+  }
+
+  @Test
+  void whenAttemptsRunOutTheCallerGetsTheUpstream429WithRetryAfter(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = sluice(sim, "max_attempts: 2", "rate_rpm: 60000, capacity: 10", "", dir);
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), chat("x"),
+        "X-Sim-Status", "429");
+
+    assertThat(response.statusCode()).isEqualTo(429);
+    assertThat(response.headers().firstValue("Retry-After")).isPresent();
+    assertThat(sim.recentRequests()).hasSize(2);
+    assertThat(JSON.readTree(response.body()).at("/error/type").asText()).isEqualTo("requests");
+  }
+
+  @Test
+  void aFullQueueRefusesWith503AndALowWaiterGivesUpWith429(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = sluice(sim, "queue_max_size: 1\n    full_policy: reject", "rate_rpm: 1, capacity: 1",
+        "low_priority_timeout_seconds: 1", dir);
+    assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
+    CompletableFuture<HttpResponse<String>> low = postAsync(sluice, "low", "low");
+    awaitQueued(sluice, 1);
+
+    HttpResponse<String> refused = harness.post(uri(sluice, "/v1/chat/completions"), chat("refused"),
+        "X-Priority", "urgent");
+
+    assertThat(refused.statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(refused.body()).at("/error/code").asText()).isEqualTo("queue_full");
+    // One waiter ahead at 1 RPM (60 s) plus up to 60 s until the next token.
+    assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
+    HttpResponse<String> gaveUp = low.get(20, TimeUnit.SECONDS);
+    assertThat(gaveUp.statusCode()).isEqualTo(429);
+    assertThat(JSON.readTree(gaveUp.body()).at("/error/code").asText()).isEqualTo("rate_limited");
+    // Nobody ahead: just the wait for the next token.
+    assertThat(Long.parseLong(gaveUp.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 60L);
+    assertThat(sim.recentRequests()).hasSize(1);
+
+    JsonNode status = status(sluice);
+    assertThat(status.at("/requests/rate_limited").asLong()).isEqualTo(1);
+    assertThat(status.at("/errors/queue_full").asLong()).isEqualTo(1);
+    HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
+    assertThat(ready.statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(ready.body()).get("token_bucket_healthy").asBoolean()).isFalse();
+    assertThat(JSON.readTree(ready.body()).get("queue_healthy").asBoolean()).isTrue();
+  }
+
+  @Test
+  void retreatCutsTheRateWhenAHiddenLimitRefusesMuchOfTheTraffic(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withRpm(600).withBurst(2));
+    Sluice sluice = sluice(sim, "max_attempts: 1\n    queue_max_size: 1000", "rate_rpm: 3000, capacity: 2",
+        "retreat: {min_sample: 20, min_sample_seconds: 1, window_seconds: 10}", dir);
+
+    // Concurrent callers for a bounded count; Sluice paces them at 3,000 RPM, the upstream accepts 600.
+    List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      responses.add(postAsync(sluice, "r" + i, "normal"));
+    }
+    for (CompletableFuture<HttpResponse<String>> response : responses) {
+      assertThat(response.get(30, TimeUnit.SECONDS).statusCode()).isIn(200, 429);
+    }
+
+    JsonNode retreat = status(sluice).at("/pools/0/backends/0/retreat");
+    assertThat(retreat.get("state").asText()).isEqualTo("RETREAT");
+    assertThat(retreat.get("base_rpm").asInt()).isEqualTo(3000);
+    assertThat(retreat.get("effective_rpm").asInt()).isBetween(5, 2850);
+    assertThat(status(sluice).at("/pools/0/backends/0/bucket/rate_rpm").asInt())
+        .isEqualTo(retreat.get("effective_rpm").asInt());
+  }
+}
