@@ -5,8 +5,8 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.Dispatcher;
 import java.net.URI;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -83,9 +83,15 @@ public final class Sluice implements AutoCloseable {
    */
   @Override
   public void close() throws Exception {
+    close(DRAIN);
+  }
+
+  /** {@link #close()} with a drain period of {@code drain}, shared by all pools. */
+  public void close(Duration drain) throws Exception {
     try {
+      long deadline = System.nanoTime() + drain.toNanos();
       for (Dispatcher dispatcher : dispatchers) {
-        dispatcher.shutdown(DRAIN);
+        dispatcher.shutdown(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
       }
       server.stop();
     } finally {

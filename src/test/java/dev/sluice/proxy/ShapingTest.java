@@ -189,4 +189,26 @@ class ShapingTest {
     assertThat(status(sluice).at("/pools/0/backends/0/bucket/rate_rpm").asInt())
         .isEqualTo(retreat.get("effective_rpm").asInt());
   }
+
+  @Test
+  void shutdownAnswersEveryQueuedRequest(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = sluice(sim, "", "rate_rpm: 1, capacity: 1", "", dir);
+    assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
+    List<CompletableFuture<HttpResponse<String>>> queued = new ArrayList<>();
+    for (String priority : new String[] {"urgent", "normal", "low"}) {
+      queued.add(postAsync(sluice, priority, priority));
+      awaitQueued(sluice, queued.size());
+    }
+
+    sluice.close(Duration.ofMillis(200));
+
+    for (CompletableFuture<HttpResponse<String>> response : queued) {
+      HttpResponse<String> answer = response.get(20, TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).isEqualTo(503);
+      assertThat(JSON.readTree(answer.body()).at("/error/code").asText()).isEqualTo("shutting_down");
+      assertThat(answer.headers().firstValue("Retry-After")).isPresent();
+    }
+    assertThat(sim.recentRequests()).hasSize(1);
+  }
 }
