@@ -1,7 +1,5 @@
 package dev.sluice.limit;
 
-import java.util.Arrays;
-
 /**
  * Adaptive retreat: lowers a backend's rate when the upstream answers 429 to too many requests, and climbs back
  * in small steps once it stops.
@@ -43,9 +41,8 @@ public final class RetreatController {
   private final RetreatPolicy policy;
   private final Listener listener;
   private final int windowSeconds;
-  private final long[] slotSecond;
-  private final long[] slotAccepted;
-  private final long[] slotRejected;
+  /** Answers of the current epoch, by second since the epoch started. */
+  private final SecondCounts epochCounts;
   private State state = State.NORMAL;
   private int baseRpm;
   private int currentRpm;
@@ -54,8 +51,7 @@ public final class RetreatController {
   private long epochFirstAnswerNanos;
   /** Accepted answers per second of every epoch, for the step back from a 429 while recovering. */
   private final long originNanos;
-  private final long[] allSecond;
-  private final long[] allAccepted;
+  private final SecondCounts allCounts;
   private long firstAnswerNanos = -1;
   private long belowSinceNanos = -1;
   /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
@@ -69,13 +65,9 @@ public final class RetreatController {
     this.currentRpm = baseRpm;
     this.cleanRpm = baseRpm;
     this.windowSeconds = (int) Math.max(1, policy.window().toSeconds());
-    this.slotSecond = new long[windowSeconds];
-    this.slotAccepted = new long[windowSeconds];
-    this.slotRejected = new long[windowSeconds];
+    this.epochCounts = new SecondCounts(windowSeconds);
     this.originNanos = nowNanos;
-    this.allSecond = new long[windowSeconds];
-    this.allAccepted = new long[windowSeconds];
-    Arrays.fill(allSecond, -1);
+    this.allCounts = new SecondCounts(windowSeconds);
     newEpoch(nowNanos);
   }
 
@@ -205,39 +197,23 @@ public final class RetreatController {
     epoch++;
     epochStartNanos = now;
     epochFirstAnswerNanos = -1;
-    Arrays.fill(slotSecond, -1);
+    epochCounts.clear();
   }
 
   private void recordAccepted(long now) {
     if (firstAnswerNanos < 0) {
       firstAnswerNanos = now;
     }
-    long absolute = (now - originNanos) / NANOS_PER_SECOND;
-    int slot = (int) (absolute % windowSeconds);
-    if (allSecond[slot] != absolute) {
-      allSecond[slot] = absolute;
-      allAccepted[slot] = 0;
-    }
-    allAccepted[slot]++;
+    allCounts.add((now - originNanos) / NANOS_PER_SECOND, false);
   }
 
   private void record(long now, boolean rateLimited) {
     if (epochFirstAnswerNanos < 0) {
       epochFirstAnswerNanos = now;
     }
-    long second = (now - epochStartNanos) / NANOS_PER_SECOND;
-    int slot = (int) (second % windowSeconds);
-    if (slotSecond[slot] != second) {
-      slotSecond[slot] = second;
-      slotAccepted[slot] = 0;
-      slotRejected[slot] = 0;
-    }
-    if (rateLimited) {
-      slotRejected[slot]++;
-    } else {
-      slotAccepted[slot]++;
-    }
+    epochCounts.add((now - epochStartNanos) / NANOS_PER_SECOND, rateLimited);
   }
+
 
   /**
    * Time covered by {@link #totals}: since the epoch's first answer, or the window's full seconds plus the current
@@ -257,13 +233,7 @@ public final class RetreatController {
     if (firstAnswerNanos < 0) {
       return 0;
     }
-    long second = (now - originNanos) / NANOS_PER_SECOND;
-    long accepted = 0;
-    for (int i = 0; i < windowSeconds; i++) {
-      if (allSecond[i] >= 0 && allSecond[i] > second - windowSeconds) {
-        accepted += allAccepted[i];
-      }
-    }
+    long accepted = allCounts.accepted((now - originNanos) / NANOS_PER_SECOND);
     long span = Math.min(now - firstAnswerNanos,
         (windowSeconds - 1) * NANOS_PER_SECOND + (now - originNanos) % NANOS_PER_SECOND);
     return span <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / span;
@@ -272,15 +242,7 @@ public final class RetreatController {
   /** Accepted and rejected counts of the current epoch within the window. */
   private long[] totals(long now) {
     long second = (now - epochStartNanos) / NANOS_PER_SECOND;
-    long accepted = 0;
-    long rejected = 0;
-    for (int i = 0; i < windowSeconds; i++) {
-      if (slotSecond[i] >= 0 && slotSecond[i] > second - windowSeconds) {
-        accepted += slotAccepted[i];
-        rejected += slotRejected[i];
-      }
-    }
-    return new long[] {accepted, rejected};
+    return new long[] {epochCounts.accepted(second), epochCounts.refused(second)};
   }
 
   @Override

@@ -80,10 +80,7 @@ public final class Dispatcher {
 
   /** A new request: queue it (or apply the full policy) and dispatch what can go. */
   public void submit(Waiter waiter) {
-    List<Runnable> actions = new ArrayList<>(2);
-    lock.lock();
-    try {
-      long now = clock.nanoTime();
+    underLock((now, actions) -> {
       if (shuttingDown) {
         actions.add(() -> waiter.reject(shuttingDownRejection()));
       } else if (queue.size() >= settings.queueMaxSize()) {
@@ -92,10 +89,7 @@ public final class Dispatcher {
         queue.addLast(waiter);
       }
       dispatch(now, actions);
-    } finally {
-      lock.unlock();
-    }
-    actions.forEach(Runnable::run);
+    });
   }
 
   /**
@@ -103,10 +97,7 @@ public final class Dispatcher {
    * again when a backend may serve. It was accepted once, so it is not refused for a full queue.
    */
   public void requeue(Waiter waiter) {
-    List<Runnable> actions = new ArrayList<>(2);
-    lock.lock();
-    try {
-      long now = clock.nanoTime();
+    underLock((now, actions) -> {
       if (shuttingDown) {
         actions.add(() -> waiter.reject(shuttingDownRejection()));
       } else {
@@ -114,18 +105,24 @@ public final class Dispatcher {
         queue.addFirst(waiter);
       }
       dispatch(now, actions);
-    } finally {
-      lock.unlock();
-    }
-    actions.forEach(Runnable::run);
+    });
   }
 
   /** Something changed that may let a waiter go sooner: dispatch now. */
   public void wake() {
+    underLock(this::dispatch);
+  }
+
+  /** One step of queue bookkeeping under the lock, collecting what to tell waiters once it is released. */
+  private interface LockedStep {
+    void run(long nowNanos, List<Runnable> actions);
+  }
+
+  private void underLock(LockedStep step) {
     List<Runnable> actions = new ArrayList<>(2);
     lock.lock();
     try {
-      dispatch(clock.nanoTime(), actions);
+      step.run(clock.nanoTime(), actions);
     } finally {
       lock.unlock();
     }
@@ -314,18 +311,13 @@ public final class Dispatcher {
   }
 
   private void onWake(long atNanos) {
-    List<Runnable> actions = new ArrayList<>(2);
-    lock.lock();
-    try {
+    underLock((now, actions) -> {
       if (pendingWakeNanos == atNanos) {
         pendingWake = null;
         pendingWakeNanos = Long.MAX_VALUE;
       }
-      dispatch(clock.nanoTime(), actions);
-    } finally {
-      lock.unlock();
-    }
-    actions.forEach(Runnable::run);
+      dispatch(now, actions);
+    });
   }
 
   /**
