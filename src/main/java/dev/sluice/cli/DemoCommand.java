@@ -44,6 +44,10 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, String> env = new HashMap<>(System.getenv());
     env.put(ConfigLoader.ENV_UPSTREAM, sim.baseUrl());
     env.remove(ConfigLoader.ENV_API_KEY);
+    // Configured above the hidden limit, so adaptive retreat has something to learn (visible in /status).
+    if (simRpm > 0) {
+      env.putIfAbsent(ConfigLoader.ENV_RATE_RPM, Integer.toString(Math.max(1, simRpm * 3 / 2)));
+    }
     if (port != null) {
       env.put(ConfigLoader.ENV_PORT, Integer.toString(port));
     }
@@ -66,12 +70,13 @@ final class DemoCommand implements Callable<Integer> {
           + ": " + e.getMessage() + " (choose another with --port)");
       return 1;
     }
-    System.out.println(banner(sluice.baseUrl().toString(), sim.baseUrl(), simRpm));
+    System.out.println(banner(sluice.baseUrl().toString(), sim.baseUrl(), simRpm,
+        config.pools().getFirst().backends().getFirst().rateRpm()));
     Lifecycle.serveUntilStopped(sluice, sim);
     return 0;
   }
 
-  static String banner(String base, String simBase, int simRpm) {
+  static String banner(String base, String simBase, int simRpm, int sluiceRpm) {
     String root = base.substring(0, base.length() - "/v1".length());
     return """
 
@@ -79,6 +84,8 @@ final class DemoCommand implements Callable<Integer> {
           OpenAI-compatible base URL : %1$s
           status                     : %2$s/status
           simulated provider         : %3$s (hidden limit: %4$d requests/min)
+          Sluice's configured rate   : %6$d requests/min (above the hidden limit: under load, adaptive
+                                       retreat finds the real one; watch "retreat" in the status)
 
         Try it:
           curl -s %1$s/chat/completions -H 'Content-Type: application/json' \\
@@ -95,6 +102,6 @@ final class DemoCommand implements Callable<Integer> {
           print(reply.choices[0].message.content)
 
         Press Ctrl-C to stop.
-        """.formatted(base, root, simBase, simRpm, DEMO_MODEL);
+        """.formatted(base, root, simBase, simRpm, DEMO_MODEL, sluiceRpm);
   }
 }
