@@ -68,6 +68,7 @@ final class Forwarder {
     try {
       proxyToServerRequest = client.newRequest(URI.create(target));
     } catch (IllegalArgumentException e) {
+      releasePermit(exchange, Attempt.unanswered());
       reject(exchange, OpenAiError.badRequest("invalid_path", "The request path cannot be forwarded."));
       return;
     }
