@@ -115,7 +115,7 @@ public final class Backend {
       notBefore = notBeforeNanos;
     }
     return new Snapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(), bucket.capacity(),
-        bucket.rateRpm(), retreat.snapshot(now), Math.max(0, notBefore - now));
+        bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0);
   }
 
   /**

@@ -305,6 +305,7 @@ class DispatcherTest {
 
     TestWaiter second = submit(dispatcher, "second", Priority.NORMAL);
     assertThat(second.dispatched()).isFalse();
+    assertThat(backend.snapshot().retryAfterRemainingNanos()).isEqualTo(3 * SECOND);
     assertThat(scheduler.nextDueNanos() - clock.nanoTime()).isEqualTo(3 * SECOND);
 
     advance(Duration.ofSeconds(3));
@@ -376,5 +377,6 @@ class DispatcherTest {
         .containsEntry(Priority.NORMAL, 0).containsEntry(Priority.LOW, 2);
     assertThat(snapshot.dispatched()).isEqualTo(1);
     assertThat(snapshot.backends().getFirst().tokens()).isZero();
+    assertThat(snapshot.backends().getFirst().retryAfterRemainingNanos()).isZero();
   }
 }
