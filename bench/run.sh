@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# Sluice load benchmark: Sluice against the simulated provider called directly and through nginx, interleaved in
+# one invocation on one machine. See BENCHMARKS.md for what is measured and how to read the output.
+#
+#   bench/run.sh [latency|stream|soak|profile|all]     (default: all = latency + stream + soak)
+#   QUICK=1 bench/run.sh all                           a smoke run of a minute or two, to check the script works
+#
+# Results: bench-results/<timestamp>/ (results.jsonl, summary.md, process logs). Every load run is bounded in
+# count and time, and every process this script starts is stopped on exit.
+#
+# Knobs (environment): ROUNDS, DURATION (s per open-loop run), WARMUP (s), OPEN_CONNECTIONS (client pool of the
+# open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
+# SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
+# route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+part="${1:-all}"
+case "$part" in latency|stream|soak|profile|all) ;; *)
+  echo "usage: bench/run.sh [latency|stream|soak|profile|all]" >&2; exit 2 ;;
+esac
+
+# ---- settings ----
+SIM_PORT=9300; NGINX_PORT=9400; SLUICE_PORT=9190; SLUICE_METRICS_PORT=9191
+if [ "${QUICK:-0}" = 1 ]; then
+  ROUNDS="${ROUNDS:-1}"; DURATION="${DURATION:-3}"; WARMUP="${WARMUP:-1}"; CLOSED_SECONDS="${CLOSED_SECONDS:-3}"
+  INFO_ROUNDS="${INFO_ROUNDS:-1}"; STREAMS="${STREAMS:-50}"; STREAM_ROUNDS="${STREAM_ROUNDS:-1}"
+  SOAK_STREAMS="${SOAK_STREAMS:-500}"; SOAK_PER_TOKEN_MS=100; SOAK_TOKENS=20; SOAK_RAMP=1
+  PROFILE_SECONDS="${PROFILE_SECONDS:-5}"
+else
+  ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-2}"; CLOSED_SECONDS="${CLOSED_SECONDS:-10}"
+  INFO_ROUNDS="${INFO_ROUNDS:-2}"; STREAMS="${STREAMS:-200}"; STREAM_ROUNDS="${STREAM_ROUNDS:-3}"
+  # The soak holds 9,000 streams open at once. Its token pace is slow on purpose: the simulated provider spends
+  # CPU per token in proportion to the streams it holds open (every timed wait shares one latch, whose queue is
+  # walked on each timeout), so at 500 ms/token it alone needs more than this 2-core machine, and the soak would
+  # measure the simulator. 5 s/token × 12 tokens keeps every stream open ~55 s, all 9,000 at once for ~40 s.
+  SOAK_STREAMS="${SOAK_STREAMS:-9000}"; SOAK_PER_TOKEN_MS="${SOAK_PER_TOKEN_MS:-5000}"; SOAK_TOKENS="${SOAK_TOKENS:-12}"
+  SOAK_RAMP="${SOAK_RAMP:-15}"
+  PROFILE_SECONDS="${PROFILE_SECONDS:-30}"
+fi
+CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"
+OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-64}"
+SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
+NGINX_WORKERS="${NGINX_WORKERS:-auto}"
+STREAM_PER_TOKEN_MS=20; STREAM_TOKENS=50
+SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
+SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
+LOADGEN_JAVA_OPTS="${LOADGEN_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
+BODY_POOL='{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
+BODY_PASS='{"model":"bench/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+out="$root/bench-results/$stamp"
+mkdir -p "$out"
+results="$out/results.jsonl"
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- cleanup: every process started here is recorded and stopped on exit ----
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_pid() {  # stops one recorded process and forgets it
+  local pid="$1" i
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local kept=()
+  for i in "${pids[@]:-}"; do [ "$i" != "$pid" ] && [ -n "$i" ] && kept+=("$i"); done
+  pids=("${kept[@]:-}")
+}
+
+# ---- tools ----
+java_major() {
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' \
+    | head -n 1
+}
+find_java() {
+  local c major
+  for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java \
+      $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV | sed 's#/$#/bin/java#') "$(command -v java || true)"; do
+    [ -n "$c" ] && [ -x "$c" ] || continue
+    major="$(java_major "$c")"
+    if [ -n "$major" ] && [ "$major" -ge 25 ]; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+JAVA="$(find_java)" || { echo "bench: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 1; }
+JAVA_HOME_25="$(cd "$(dirname "$JAVA")/.." && pwd)"
+
+if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+  log "installing nginx and wrk (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
+fi
+NGINX="$(command -v nginx)"
+
+for port in $SIM_PORT $NGINX_PORT $SLUICE_PORT $SLUICE_METRICS_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "bench: port $port is already in use; stop whatever listens there first" >&2; exit 1
+  fi
+done
+
+# ---- build: the jar, and the load generator compiled on its own (immune to other tests mid-edit). Both are
+# copied into the results directory so that a rebuild or `mvn clean` elsewhere cannot change them mid-run. When
+# src/main is newer than target/sluice.jar the jar is built from a private copy of pom.xml and src/main, so that
+# this build neither races a `mvn verify` running in the same tree nor depends on test sources compiling. ----
+cd "$root"
+jar="$out/sluice.jar"
+if [ ! -f target/sluice.jar ] || [ -n "$(find src/main pom.xml -newer target/sluice.jar -print -quit)" ]; then
+  log "building sluice.jar from a private copy of src/main"
+  build="$out/build"
+  mkdir -p "$build/src"
+  cp -r pom.xml mvnw .mvn "$build/"
+  cp -r src/main "$build/src/"
+  if (cd "$build" && JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B -Dmaven.test.skip=true package) >"$out/build.log" 2>&1 \
+      && [ -f "$build/target/sluice.jar" ]; then
+    cp "$build/target/sluice.jar" "$jar"
+  else
+    [ -f target/sluice.jar ] || { cat "$out/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
+    log "warning: the build failed (see $out/build.log); benchmarking the existing target/sluice.jar"
+    cp target/sluice.jar "$jar"
+  fi
+  rm -rf "$build"
+else
+  cp target/sluice.jar "$jar"
+fi
+cpfile="$out/classpath.txt"
+if [ -s target/bench-classpath.txt ] && [ target/bench-classpath.txt -nt pom.xml ]; then
+  cp target/bench-classpath.txt "$cpfile"
+else
+  log "resolving the test classpath"
+  JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B dependency:build-classpath -Dmdep.outputFile="$cpfile" \
+    -Dmdep.includeScope=test >&2
+fi
+bench_classes="$out/loadgen-classes"
+mkdir -p "$bench_classes"
+"$JAVA_HOME_25/bin/javac" -nowarn -d "$bench_classes" -cp "$(cat "$cpfile")" src/test/java/dev/sluice/bench/*.java
+CP="$bench_classes:$(cat "$cpfile")"
+
+loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
+  local limit="$1"; shift
+  timeout --kill-after=10 "$limit" "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen "$@" \
+    2>>"$out/loadgen.log" | tee -a "$results" >/dev/null || log "loadgen run failed or timed out: $*"
+}
+load_line() {  # load_line SCENARIO TARGET ROUND: the 1-minute load average after a run (the machine is shared)
+  printf '{"mode":"load","scenario":"%s","target":"%s","round":"%s","loadavg1":%s}\n' \
+    "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
+}
+warm() {  # warm TARGET: JIT warm-up of the target's path, discarded (wrk closed loop, then the open-loop client)
+  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t2 -c"$CLOSED_CONNECTIONS" -d5s -s "$here/wrk-post.lua" \
+    "$(url_of "$1")" >/dev/null 2>&1 || true
+  timeout 60 "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen open --url "$(url_of "$1")" \
+    --rate 1000 --duration 3 --warmup 0 --max-connections "$OPEN_CONNECTIONS" --body "$(body_of "$1")" \
+    >/dev/null 2>>"$out/loadgen.log" || true
+}
+
+# ---- processes ----
+wait_http() {  # wait_http URL NAME PID
+  local i
+  for i in $(seq 1 150); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    kill -0 "$3" 2>/dev/null || { echo "bench: $2 exited; see $out/$2.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "bench: $2 did not answer at $1 within 30 s" >&2; exit 1
+}
+
+sim_pid=""
+start_sim() {  # start_sim SIM-OPTIONS...
+  [ -n "$sim_pid" ] && stop_pid "$sim_pid"
+  "$JAVA" $SIM_JAVA_OPTS -jar "$jar" sim --port "$SIM_PORT" "$@" >>"$out/sim.log" 2>&1 &
+  sim_pid=$!; pids+=("$sim_pid")
+  wait_http "http://127.0.0.1:$SIM_PORT/sim/stats" sim "$sim_pid"
+  log "sim pid $sim_pid: $*"
+}
+
+nginx_pid=""
+start_nginx() {
+  local prefix="$out/nginx"
+  mkdir -p "$prefix/tmp"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@WORKERS@#$NGINX_WORKERS#g" -e "s#@LISTEN_PORT@#$NGINX_PORT#g" \
+    -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" "$here/nginx.conf.template" >"$prefix/nginx.conf"
+  "$NGINX" -p "$prefix" -e "$prefix/error.log" -c "$prefix/nginx.conf" -g 'daemon off;' >>"$out/nginx.log" 2>&1 &
+  nginx_pid=$!; pids+=("$nginx_pid")
+  wait_http "http://127.0.0.1:$NGINX_PORT/sim/stats" nginx "$nginx_pid"
+  log "nginx pid $nginx_pid, worker_processes $NGINX_WORKERS"
+}
+
+sluice_config() {  # writes Sluice's config for the benchmark to $out/sluice.yaml
+  # The pool route must measure the proxy, not a rate limit. One backend's shaping knobs top out at 100,000
+  # requests/minute and a burst of 100,000, i.e. a steady 1,667 req/s: the closed loop (10,000-20,000 req/s)
+  # empties that bucket within seconds and then measures the limit. So the pool "nvidia" gets SLUICE_BACKENDS
+  # backends at those maxima, all pointing at the simulated provider; a pool dispatches to its backends in order,
+  # so the requests take the first backend's tokens, then the next one's, and are never held back (16 backends:
+  # 26,667 req/s steady, 1.6 million burst). With pools in the file the pool-level environment variables do not
+  # apply, so everything is set here.
+  local f="$out/sluice.yaml" i
+  {
+    echo "server: {host: 127.0.0.1, port: $SLUICE_PORT, metrics_port: $SLUICE_METRICS_PORT,"
+    echo "         max_connections_per_upstream: 10000}"
+    echo "upstream: http://127.0.0.1:$SIM_PORT/v1"
+    echo "pools:"
+    echo "  - name: nvidia"
+    echo "    aliases: [nvidia]"
+    echo "    queue_max_size: 1000000"
+    echo "    full_policy: passthrough"
+    echo "    backends:"
+    for i in $(seq 1 "$SLUICE_BACKENDS"); do
+      echo "      - {id: sim-$i, base_url: 'http://127.0.0.1:$SIM_PORT/v1', rate_rpm: 100000, capacity: 100000}"
+    done
+  } >"$f"
+  echo "$f"
+}
+
+sluice_pid=""
+start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]
+  local level="$1"; shift
+  [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
+  local config; config="$(sluice_config)"
+  SIDECAR_LOG_LEVEL="$level" \
+    "$JAVA" $SLUICE_JAVA_OPTS "-Xlog:gc,safepoint:file=$out/sluice-gc-%p.log:uptime" "$@" -jar "$jar" serve \
+    --config "$config" >>"$out/sluice-$level.log" 2>&1 &
+  sluice_pid=$!; pids+=("$sluice_pid")
+  wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid"
+  log "sluice pid $sluice_pid, log level $level, JVM flags: $SLUICE_JAVA_OPTS $*"
+}
+
+url_of() {  # url_of TARGET
+  case "$1" in
+    direct) echo "http://127.0.0.1:$SIM_PORT/v1/chat/completions" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
+    sluice*) echo "http://127.0.0.1:$SLUICE_PORT/v1/chat/completions" ;;
+  esac
+}
+body_of() {  # sluice-pt* uses the passthrough route (model bench/x); everything else model nvidia/x
+  case "$1" in sluice-pt*) echo "$BODY_PASS" ;; *) echo "$BODY_POOL" ;; esac
+}
+rotate() {  # rotate N ITEMS...: the items rotated left by N (interleaving without a fixed order bias)
+  local n="$1"; shift
+  local items=("$@") k="${#items[@]}" i
+  for i in $(seq 0 $((k - 1))); do echo "${items[$(((i + n) % k))]}"; done
+}
+
+proxy_pids() {  # proxy_pids TARGET: the processes doing the proxying for TARGET (none for direct)
+  case "$1" in
+    nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
+    sluice*) echo "$sluice_pid" ;;
+  esac
+}
+cpu_ms() {  # cpu_ms PIDS...: user + system CPU time consumed so far, in milliseconds
+  local hz total=0 pid t
+  hz="$(getconf CLK_TCK)"
+  for pid in "$@"; do
+    t="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+    total=$((total + t))
+  done
+  echo $((total * 1000 / hz))
+}
+cpu_line() {  # cpu_line SCENARIO TARGET ROUND CPU_MS REQUESTS
+  printf '{"mode":"cpu","scenario":"%s","target":"%s","round":"%s","cpu_ms":%s,"requests":%s}\n' \
+    "$1" "$2" "$3" "$4" "$5" >>"$results"
+}
+
+open_run() {  # open_run SCENARIO RATE TARGET ROUND
+  log "open loop $2 req/s -> $3 (round $4)"
+  local procs before after
+  procs="$(proxy_pids "$3")"
+  before="$(cpu_ms $procs)"
+  loadgen $((DURATION + WARMUP + 40)) open --url "$(url_of "$3")" --rate "$2" --duration "$DURATION" \
+    --warmup "$WARMUP" --max-connections "$OPEN_CONNECTIONS" --body "$(body_of "$3")" \
+    --tag "scenario=$1" --tag "target=$3" --tag "round=$4"
+  after="$(cpu_ms $procs)"
+  [ -n "$procs" ] && cpu_line "$1" "$3" "$4" $((after - before)) $(($2 * (DURATION + WARMUP)))
+  load_line "$1" "$3" "$4"
+  return 0
+}
+closed_run() {  # closed_run TARGET ROUND: wrk, the same client for every target
+  log "closed loop, wrk $CLOSED_CONNECTIONS connections -> $1 (round $2)"
+  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t2 -c"$CLOSED_CONNECTIONS" -d2s -s "$here/wrk-post.lua" \
+    "$(url_of "$1")" >/dev/null 2>&1 || true   # warm-up, discarded
+  local procs before after ok
+  procs="$(proxy_pids "$1")"
+  before="$(cpu_ms $procs)"
+  WRK_BODY="$(body_of "$1")" WRK_CONNECTIONS="$CLOSED_CONNECTIONS" \
+    WRK_TAGS="\"scenario\":\"closed\",\"target\":\"$1\",\"round\":\"$2\"," \
+    timeout $((CLOSED_SECONDS + 30)) wrk -t2 -c"$CLOSED_CONNECTIONS" -d"${CLOSED_SECONDS}s" -s "$here/wrk-post.lua" \
+    "$(url_of "$1")" >"$out/wrk-$1-$2.txt" 2>&1 || log "wrk failed: $1"
+  after="$(cpu_ms $procs)"
+  grep '^{' "$out/wrk-$1-$2.txt" >>"$results" || true
+  ok="$(grep -o '"ok":[0-9]*' "$out/wrk-$1-$2.txt" | cut -d: -f2 || true)"
+  [ -n "$procs" ] && [ -n "$ok" ] && cpu_line closed "$1" "$2" $((after - before)) "$ok"
+  load_line closed "$1" "$2"
+  return 0
+}
+stream_run() {  # stream_run SCENARIO TARGET ROUND STREAMS PER_TOKEN_MS TOKENS RAMP LIMIT WARMUP_STREAMS
+  log "streams: $4 -> $2 (round $3)"
+  loadgen $(($8 + 60)) stream --url "$(url_of "$2")" --streams "$4" --per-token-ms "$5" --expect-content "$6" \
+    --ramp "$7" --duration-limit "$8" --warmup-streams "$9" \
+    --body "$(body_of "$2" | sed 's/^{/{"stream":true,/')" \
+    --tag "scenario=$1" --tag "target=$2" --tag "round=$3"
+  load_line "$1" "$2" "$3"
+}
+
+meta() {
+  printf '{"mode":"meta","date":"%s","part":"%s","quick":"%s","cpus":"%s","kernel":"%s","java":"%s",' \
+    "$(date -u +%FT%TZ)" "$part" "${QUICK:-0}" "$(nproc)" "$(uname -r)" \
+    "$("$JAVA" -version 2>&1 | head -1 | tr -d '"')" >>"$results"
+  printf '"nginx":"%s","nginx_workers":"%s","sluice_jvm":"%s","rounds":"%s","open_duration_s":"%s",' \
+    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$NGINX_WORKERS" "$SLUICE_JAVA_OPTS" "$ROUNDS" "$DURATION" >>"$results"
+  printf '"sluice_backends":"%s",' "$SLUICE_BACKENDS" >>"$results"
+  printf '"open_connections":"%s","closed":"wrk -t2 -c%s -d%ss","soak":"%s streams, %s ms/token, %s tokens, ramp %s s",' \
+    "$OPEN_CONNECTIONS" "$CLOSED_CONNECTIONS" "$CLOSED_SECONDS" "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" \
+    "$SOAK_RAMP" >>"$results"
+  printf '"git":"%s","loadavg_at_start":"%s"}\n' \
+    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    >>"$results"
+  # The machine is shared: say so when someone else is using the CPU, since absolute figures then suffer.
+  top -bn2 -d 1 -w 160 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 > 20' | head -5 \
+    >"$out/busy-at-start.txt" || true
+  if [ -s "$out/busy-at-start.txt" ]; then
+    log "warning: other processes are busy (load $(cut -d' ' -f1-3 /proc/loadavg)); absolute figures will suffer:"
+    cat "$out/busy-at-start.txt" >&2
+  fi
+}
+
+# ---- parts ----
+latency_part() {
+  start_sim --ttft-ms 0 --per-token-ms 0
+  start_nginx
+  start_sluice WARN
+  local targets=(direct nginx sluice sluice-pt) r t
+  log "warm-up: wrk for 5 s, then 1000 req/s for 3 s, per target (discarded)"
+  for t in "${targets[@]}"; do warm "$t"; done
+  for r in $(seq 1 "$ROUNDS"); do
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do open_run open500 500 "$t" "$r"; done
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do open_run open2000 2000 "$t" "$r"; done
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do closed_run "$t" "$r"; done
+  done
+  # Users run with the default INFO level: one JSON log line per request, on stdout (here into a file).
+  start_sluice INFO
+  local info_targets=(direct nginx sluice-info)
+  warm sluice-info
+  for r in $(seq 1 "$INFO_ROUNDS"); do
+    for t in $(rotate $((r - 1)) "${info_targets[@]}"); do open_run open2000-info 2000 "$t" "$r"; done
+  done
+  stop_pid "$sluice_pid"; sluice_pid=""
+}
+
+stream_part() {
+  start_sim --ttft-ms 0 --per-token-ms "$STREAM_PER_TOKEN_MS" --completion-tokens "$STREAM_TOKENS"
+  [ -n "$nginx_pid" ] || start_nginx
+  start_sluice WARN
+  local targets=(direct nginx sluice sluice-pt) r t
+  local limit=$(( STREAM_TOKENS * STREAM_PER_TOKEN_MS / 1000 + 30 ))
+  for r in $(seq 1 "$STREAM_ROUNDS"); do
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do
+      stream_run stream "$t" "$r" "$STREAMS" "$STREAM_PER_TOKEN_MS" "$STREAM_TOKENS" 1 "$limit" "$STREAMS"
+    done
+  done
+  stop_pid "$sluice_pid"; sluice_pid=""
+}
+
+soak_part() {
+  start_sim --ttft-ms 0 --per-token-ms "$SOAK_PER_TOKEN_MS" --completion-tokens "$SOAK_TOKENS"
+  start_sluice WARN
+  # A short warm-up of the streaming path, then the RSS baseline.
+  stream_run soak-warmup sluice 1 100 "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" 1 \
+    $(( SOAK_TOKENS * SOAK_PER_TOKEN_MS / 1000 + 30 )) 0
+  local baseline; baseline="$(ps -o rss= -p "$sluice_pid" | tr -d ' ')"
+  local rssfile="$out/soak-rss.txt"
+  : >"$rssfile"
+  ( while kill -0 "$sluice_pid" 2>/dev/null; do
+      echo "$(date +%s.%N) $(ps -o rss= -p "$sluice_pid" | tr -d ' ')" >>"$rssfile"; sleep 0.5
+    done ) &
+  local sampler=$!; pids+=("$sampler")
+  local limit=$(( SOAK_TOKENS * SOAK_PER_TOKEN_MS / 1000 + SOAK_RAMP + 60 ))
+  local sluice_before sim_before
+  sluice_before="$(cpu_ms "$sluice_pid")"; sim_before="$(cpu_ms "$sim_pid")"
+  stream_run soak sluice 1 "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" "$SOAK_RAMP" "$limit" 0
+  cpu_line soak sluice 1 $(( $(cpu_ms "$sluice_pid") - sluice_before )) "$SOAK_STREAMS"
+  cpu_line soak sim 1 $(( $(cpu_ms "$sim_pid") - sim_before )) "$SOAK_STREAMS"
+  stop_pid "$sampler"
+  local peak; peak="$(awk '$2 > m { m = $2 } END { print m + 0 }' "$rssfile")"
+  awk -v b="$baseline" -v p="$peak" -v n="$(wc -l <"$rssfile")" 'BEGIN {
+    printf "{\"scenario\":\"soak\",\"mode\":\"rss\",\"baseline_rss_mb\":%.1f,\"peak_rss_mb\":%.1f,\"samples\":%d}\n",
+      b / 1024, p / 1024, n }' >>"$results"
+  log "soak: Sluice RSS baseline $((baseline / 1024)) MiB, peak $((peak / 1024)) MiB"
+  curl -s "http://127.0.0.1:$SIM_PORT/sim/stats" >"$out/soak-sim-stats.json" || true
+  curl -s "http://127.0.0.1:$SLUICE_PORT/status" >"$out/soak-sluice-status.json" || true
+  stop_pid "$sluice_pid"; sluice_pid=""
+}
+
+profile_part() {  # JFR of Sluice under the 2,000 req/s open loop (pool route)
+  start_sim --ttft-ms 0 --per-token-ms 0
+  local jfr="$out/sluice-2000rps.jfr"
+  # Recording starts 15 s after launch (after the ~10 s warm-up) and covers PROFILE_SECONDS of the 2,000 req/s run.
+  start_sluice WARN \
+    "-XX:StartFlightRecording=delay=15s,duration=${PROFILE_SECONDS}s,filename=$jfr,settings=profile,dumponexit=true"
+  warm sluice
+  DURATION=$((PROFILE_SECONDS + 8)) open_run profile2000 2000 sluice 1
+  local i
+  for i in $(seq 1 30); do [ -s "$jfr" ] && break; sleep 1; done
+  stop_pid "$sluice_pid"; sluice_pid=""
+  if [ -s "$jfr" ]; then
+    "$JAVA_HOME_25/bin/jfr" view --width 160 hot-methods "$jfr" >"$out/profile-hot-methods.txt" 2>&1 || true
+    # Frames of the execution samples: inclusive (a method counted once per sample it is on) and top-of-stack.
+    "$JAVA_HOME_25/bin/jfr" print --events jdk.ExecutionSample --stack-depth 64 "$jfr" | awk '
+      /stackTrace = \[/ { in_stack = 1; delete seen; next }
+      in_stack && /^[[:space:]]*\]/ { in_stack = 0; next }
+      in_stack { sub(/[[:space:]]+line:.*/, ""); sub(/^[[:space:]]+/, ""); if (!($0 in seen)) { seen[$0] = 1; print } }' \
+      | sort | uniq -c | sort -rn | head -60 >"$out/profile-frames.txt" || true
+    "$JAVA_HOME_25/bin/jfr" print --events jdk.ExecutionSample --stack-depth 1 "$jfr" | awk '
+      /stackTrace = \[/ { getline; sub(/[[:space:]]+line:.*/, ""); sub(/^[[:space:]]+/, ""); print }' \
+      | sort | uniq -c | sort -rn | head -40 >"$out/profile-top-frames.txt" || true
+    "$JAVA_HOME_25/bin/jfr" view --width 160 gc "$jfr" >"$out/profile-gc.txt" 2>&1 || true
+    "$JAVA_HOME_25/bin/jfr" view --width 160 allocation-by-class "$jfr" >"$out/profile-alloc.txt" 2>&1 || true
+    log "profile: $jfr (top frames in $out/profile-top-frames.txt)"
+    head -25 "$out/profile-top-frames.txt" >&2 || true
+  else
+    log "profile: no recording was written"
+  fi
+}
+
+# ---- main ----
+started=$(date +%s)
+log "results in $out"
+meta
+case "$part" in
+  latency) latency_part ;;
+  stream) stream_part ;;
+  soak) soak_part ;;
+  profile) profile_part ;;
+  all) latency_part; stream_part; soak_part ;;
+esac
+printf '{"mode":"meta","loadavg_at_end":"%s","elapsed_s":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$(( $(date +%s) - started ))" >>"$results"
+"$JAVA" -cp "$CP" dev.sluice.bench.LoadGen report --results "$results" --out "$out/summary.md"
+log "done in $(( $(date +%s) - started )) s (load average now $(cut -d' ' -f1-3 /proc/loadavg)); results in $out"

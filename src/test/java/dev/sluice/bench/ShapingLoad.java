@@ -1,0 +1,600 @@
+package dev.sluice.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Traffic-shaping benchmark driver (bench/shaping.sh): an open-loop stream of non-streaming chat completions with
+ * seeded {@code X-Priority} values, sent at a fixed rate through Sluice or straight at the simulated provider,
+ * while the sim's counters are sampled at exact window boundaries and Sluice's {@code /status} every few seconds.
+ * Optionally lowers the sim's hidden limit mid-run with {@code POST /sim/config}. Writes raw data (requests.csv,
+ * sim-stats.jsonl, status.jsonl) and a per-window report with PASS/MISS per target (windows.json, section.md).
+ *
+ * <p>Options ({@code --name value}): scenario, target (chat completions URL), sim (sim base URL, e.g.
+ * http://127.0.0.1:9310), status (Sluice /status URL; optional), rate (req/s, default 20), duration (s), window
+ * (s, default 60), seed (default 42), arrivals (even|poisson, default even), limit (hidden RPM at start),
+ * drop-at (s; optional), drop-rpm, client-timeout (s, default 120), status-every (s, default 5), out (directory),
+ * report-only (true: rebuild the report from the raw files already in {@code out}, sending nothing).
+ *
+ * <p>Bounded: exactly {@code rate × duration} requests, then at most {@code client-timeout + 15} s of waiting;
+ * requests still open then are cancelled and count as unanswered. Thread-safety: one sender thread, one virtual
+ * thread per request writing only its own slot, two sampler threads writing their own lists (read after join).
+ */
+public final class ShapingLoad {
+  private static final String[] PRIORITIES = {"urgent", "high", "normal", "low"};
+  /** Cumulative draw thresholds: 10 % urgent, 20 % high, 40 % normal, 30 % low. */
+  private static final double[] PRIORITY_CUMULATIVE = {0.10, 0.30, 0.70, 1.00};
+  private static final String BODY =
+      "{\"model\":\"nvidia/llama-3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  // targets
+  private static final double GOODPUT_SHARE = 0.95;
+  private static final double MAX_429_SHARE = 0.02;
+  private static final double MAX_URGENT_P99_MS = 2_000;
+
+  private ShapingLoad() {}
+
+  /** One request's record; written by its own virtual thread only, read after the run. */
+  private static final class Rec {
+    long offsetNanos;       // intended send time, from the run's start
+    long sentLagNanos;      // actual send minus intended
+    int priority;
+    int status;             // 0 = no answer
+    String code = "";
+    long latencyNanos = -1; // from the intended send instant to the whole answer
+    boolean answered;
+    String failure = "";
+  }
+
+  private record Sample(long offsetNanos, JsonNode body) {}
+
+  public static void main(String[] argv) throws Exception {
+    Map<String, String> a = parse(argv);
+    String scenario = a.getOrDefault("scenario", "run");
+    URI target = URI.create(require(a, "target"));
+    String simBase = require(a, "sim");
+    URI statusUri = a.containsKey("status") ? URI.create(a.get("status")) : null;
+    double rate = Double.parseDouble(a.getOrDefault("rate", "20"));
+    int duration = Integer.parseInt(require(a, "duration"));
+    int window = Integer.parseInt(a.getOrDefault("window", "60"));
+    long seed = Long.parseLong(a.getOrDefault("seed", "42"));
+    boolean poisson = "poisson".equals(a.getOrDefault("arrivals", "even"));
+    int limit = Integer.parseInt(require(a, "limit"));
+    int dropAt = Integer.parseInt(a.getOrDefault("drop-at", "-1"));
+    int dropRpm = Integer.parseInt(a.getOrDefault("drop-rpm", "300"));
+    int clientTimeout = Integer.parseInt(a.getOrDefault("client-timeout", "120"));
+    int statusEvery = Integer.parseInt(a.getOrDefault("status-every", "5"));
+    Path out = Path.of(require(a, "out"));
+    if (rate <= 0 || rate > 1_000 || duration <= 0 || duration > 3_600 || window <= 0 || window > duration
+        || clientTimeout <= 0 || clientTimeout > 600 || statusEvery <= 0) {
+      throw new IllegalArgumentException("rate 1..1000, duration 1..3600 s, window 1..duration, client-timeout 1..600");
+    }
+    Files.createDirectories(out);
+    if ("true".equals(a.get("report-only"))) {
+      reportOnly(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out);
+      return;
+    }
+
+    // ---- the schedule: send offsets and priorities, both from the fixed seed ----
+    int total = (int) Math.round(rate * duration);
+    SplittableRandom random = new SplittableRandom(seed);
+    Rec[] recs = new Rec[total];
+    double t = 0;
+    for (int i = 0; i < total; i++) {
+      Rec r = new Rec();
+      if (poisson) {
+        t += -Math.log(1.0 - random.nextDouble()) / rate;
+      } else {
+        t = i / rate;
+      }
+      r.offsetNanos = (long) (t * 1e9);
+      double d = random.nextDouble();
+      int p = 0;
+      while (d >= PRIORITY_CUMULATIVE[p] && p < PRIORITIES.length - 1) {
+        p++;
+      }
+      r.priority = p;
+      recs[i] = r;
+    }
+    // Poisson offsets may run past the duration: cut the schedule there.
+    int count = total;
+    while (count > 0 && recs[count - 1].offsetNanos >= duration * 1_000_000_000L) {
+      count--;
+    }
+
+    ExecutorService vthreads = Executors.newVirtualThreadPerTaskExecutor();
+    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(10)).executor(vthreads).build();
+    HttpClient control = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
+
+    JsonNode baseline = getJson(control, URI.create(simBase + "/sim/stats"));
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+    long end = start + duration * 1_000_000_000L;
+    AtomicBoolean drained = new AtomicBoolean();
+
+    // ---- sampler 1: the sim's counters at exact window boundaries, and the limit drop ----
+    List<Sample> simSamples = new ArrayList<>();
+    List<String> events = new ArrayList<>();
+    Thread simSampler = Thread.ofPlatform().name("sim-sampler").start(() -> {
+      int windows = duration / window;
+      boolean dropped = dropAt < 0;
+      for (int k = 0; k <= windows; k++) {
+        long at = start + k * (long) window * 1_000_000_000L;
+        parkUntil(at);
+        try {
+          JsonNode stats = k == 0 ? baseline : getJson(control, URI.create(simBase + "/sim/stats"));
+          simSamples.add(new Sample(k == 0 ? 0 : System.nanoTime() - start, stats));
+        } catch (Exception e) {
+          simSamples.add(new Sample(System.nanoTime() - start, null));
+        }
+        long dropNanos = start + dropAt * 1_000_000_000L;
+        if (!dropped && dropNanos < at + (long) window * 1_000_000_000L) {
+          parkUntil(dropNanos);
+          dropped = true;
+          try {
+            JsonNode cfg = postJson(control, URI.create(simBase + "/sim/config"), "{\"rpm\":" + dropRpm + "}");
+            events.add(String.format(Locale.ROOT, "t=%.3fs POST /sim/config {\"rpm\":%d} -> rpm %s",
+                (System.nanoTime() - start) / 1e9, dropRpm, cfg.path("rpm").asText()));
+          } catch (Exception e) {
+            events.add("drop failed: " + e);
+          }
+        }
+      }
+    });
+
+    // ---- sampler 2: Sluice's /status every statusEvery seconds (from 0 to the end of the run and the drain) ----
+    List<Sample> statusSamples = new ArrayList<>();
+    Thread statusSampler = statusUri == null ? null : Thread.ofPlatform().name("status-sampler").start(() -> {
+      long maxSamples = (duration + clientTimeout + 20L) / statusEvery + 2;
+      for (long k = 0; k < maxSamples; k++) {
+        long at = start + k * statusEvery * 1_000_000_000L;
+        if (at > end && drained.get()) {
+          break;
+        }
+        parkUntil(at);
+        try {
+          statusSamples.add(new Sample(System.nanoTime() - start, getJson(control, statusUri)));
+        } catch (Exception e) {
+          statusSamples.add(new Sample(System.nanoTime() - start, null));
+        }
+      }
+    });
+
+    // ---- the open loop ----
+    CountDownLatch outstanding = new CountDownLatch(count);
+    List<java.util.concurrent.Future<?>> futures = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      Rec r = recs[i];
+      long intended = start + r.offsetNanos;
+      parkUntil(intended);
+      futures.add(vthreads.submit(() -> {
+        r.sentLagNanos = System.nanoTime() - intended;
+        HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
+            .header("Content-Type", "application/json").header("X-Priority", PRIORITIES[r.priority])
+            .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+        try {
+          HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+          r.latencyNanos = System.nanoTime() - intended;
+          r.status = response.statusCode();
+          r.answered = true;
+          if (r.status != 200) {
+            r.code = errorCode(response.body());
+          }
+        } catch (InterruptedException e) {
+          r.failure = "interrupted";
+        } catch (Exception e) {
+          r.failure = e.getClass().getSimpleName();
+        } finally {
+          outstanding.countDown();
+        }
+      }));
+    }
+    boolean allDone = outstanding.await(clientTimeout + 15L, TimeUnit.SECONDS);
+    drained.set(true);
+    if (!allDone) {
+      futures.forEach(f -> f.cancel(true));
+    }
+    simSampler.join(TimeUnit.SECONDS.toMillis(window + 30L));
+    if (statusSampler != null) {
+      statusSampler.join(TimeUnit.SECONDS.toMillis(statusEvery + 30L));
+    }
+    long drainSeconds = (System.nanoTime() - end) / 1_000_000_000L;
+    vthreads.shutdownNow();
+
+    // ---- raw data ----
+    StringBuilder csv = new StringBuilder("index,send_ms,send_lag_ms,priority,status,code,latency_ms,answered,failure\n");
+    for (int i = 0; i < count; i++) {
+      Rec r = recs[i];
+      csv.append(i).append(',').append(fmt3(r.offsetNanos / 1e6)).append(',').append(fmt3(r.sentLagNanos / 1e6))
+          .append(',').append(PRIORITIES[r.priority]).append(',').append(r.status).append(',').append(r.code)
+          .append(',').append(r.latencyNanos < 0 ? "" : fmt3(r.latencyNanos / 1e6)).append(',').append(r.answered)
+          .append(',').append(r.failure).append('\n');
+    }
+    Files.writeString(out.resolve("requests.csv"), csv);
+    writeSamples(out.resolve("sim-stats.jsonl"), simSamples);
+    writeSamples(out.resolve("status.jsonl"), statusSamples);
+
+    Files.writeString(out.resolve("events.txt"), events.isEmpty() ? "" : String.join("\n", events) + "\n");
+    Files.writeString(out.resolve("run.txt"), "count=" + count + "\ndrain_s=" + drainSeconds + "\n");
+    report(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out, recs, count,
+        simSamples, statusSamples, events, drainSeconds);
+    System.exit(0);
+  }
+
+  /** The per-window report from the raw data, to windows.json, section.md and stdout. */
+  private static void report(String scenario, URI target, double rate, int duration, int window, long seed,
+      boolean poisson, int limit, int dropAt, int dropRpm, Path out, Rec[] recs, int count, List<Sample> simSamples,
+      List<Sample> statusSamples, List<String> events, long drainSeconds) throws IOException {
+    // ---- per-window report ----
+    int windows = duration / window;
+    ArrayNode rows = JSON.createArrayNode();
+    List<String> misses = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
+    int judgedPass = 0;
+    int judgedMiss = 0;
+    StringBuilder md = new StringBuilder();
+    String unit = window == 60 ? "min" : window + "s-win";
+    md.append("### Scenario `").append(scenario).append("`\n\n");
+    md.append(String.format(Locale.ROOT, "%d requests offered over %d s (%.1f req/s, %s arrivals, seed %d) to %s; "
+        + "hidden limit %d RPM%s; windows of %d s; drain after the last send: %d s.%n%n", count, duration, rate,
+        poisson ? "Poisson" : "evenly spaced", seed, target, limit,
+        dropAt >= 0 ? " → " + dropRpm + " RPM at " + dropAt + " s" : "", window, drainSeconds));
+    events.forEach(e -> md.append("- event: ").append(e).append('\n'));
+    if (!events.isEmpty()) {
+      md.append('\n');
+    }
+    md.append("| ").append(unit).append(" | limit | goodput rpm | upstream 429 % | 200s | urgent p50/p99 s | "
+        + "high p50/p99 s | normal p50/p99 s | low p50/p99 s | non-200 answers | no answer | send lag max s | retreat at end | "
+        + "goodput | 429 | urgent p99 | answered |\n");
+    md.append("|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---|---|---|---|---|\n");
+    for (int w = 0; w < windows && w + 1 < simSamples.size(); w++) {
+      long ws = (long) w * window * 1_000_000_000L;
+      long we = ws + (long) window * 1_000_000_000L;
+      JsonNode s0 = simSamples.get(w).body();
+      JsonNode s1 = simSamples.get(w + 1).body();
+      long accepted = s0 == null || s1 == null ? -1 : s1.path("accepted").asLong() - s0.path("accepted").asLong();
+      long rejected = s0 == null || s1 == null ? -1
+          : s1.path("rejected_429").asLong() - s0.path("rejected_429").asLong();
+      // normalised by the interval actually sampled (a loaded machine can delay a sample)
+      double intervalSeconds = (simSamples.get(w + 1).offsetNanos() - simSamples.get(w).offsetNanos()) / 1e9;
+      double goodputRpm = accepted * 60.0 / intervalSeconds;
+      double startLate = simSamples.get(w).offsetNanos() / 1e9 - ws / 1e9;
+      double sampleLate = simSamples.get(w + 1).offsetNanos() / 1e9 - we / 1e9;
+      if (Math.abs(sampleLate) > 1.0 || Math.abs(startLate) > 1.0) {
+        notes.add(String.format(Locale.ROOT, "%s %d: the sim's counters were sampled at %.1f s and %.1f s "
+            + "(a loaded machine delayed the sampler); goodput is the delta over the %.1f s actually covered",
+            unit, w + 1, simSamples.get(w).offsetNanos() / 1e9, simSamples.get(w + 1).offsetNanos() / 1e9,
+            intervalSeconds));
+      }
+      double share429 = accepted + rejected == 0 ? 0 : (double) rejected / (accepted + rejected);
+      // the hidden limit in force and whether this window is judged
+      boolean afterDrop = dropAt >= 0 && we > dropAt * 1_000_000_000L;
+      int windowLimit = afterDrop ? dropRpm : limit;
+      String judged;
+      if (w == 0) {
+        judged = "warm-up";
+      } else if (dropAt >= 0 && afterDrop && ws < (dropAt + (long) window) * 1_000_000_000L) {
+        judged = "transition";
+      } else {
+        judged = "judged";
+      }
+      List<List<Double>> lat = new ArrayList<>();
+      for (int p = 0; p < PRIORITIES.length; p++) {
+        lat.add(new ArrayList<>());
+      }
+      Map<String, Integer> refused = new TreeMap<>();
+      int ok = 0;
+      int sent = 0;
+      int unanswered = 0;
+      long maxLag = 0;
+      for (int i = 0; i < count; i++) {
+        Rec r = recs[i];
+        if (r.offsetNanos < ws || r.offsetNanos >= we) {
+          continue;
+        }
+        sent++;
+        maxLag = Math.max(maxLag, r.sentLagNanos);
+        if (!r.answered) {
+          unanswered++;
+        } else if (r.status == 200) {
+          ok++;
+          lat.get(r.priority).add(r.latencyNanos / 1e9);
+        } else {
+          refused.merge(r.status + " " + (r.code.isEmpty() ? "-" : r.code), 1, Integer::sum);
+        }
+      }
+      double[] p50 = new double[PRIORITIES.length];
+      double[] p99 = new double[PRIORITIES.length];
+      for (int p = 0; p < PRIORITIES.length; p++) {
+        List<Double> l = lat.get(p);
+        l.sort(null);
+        p50[p] = percentile(l, 0.50);
+        p99[p] = percentile(l, 0.99);
+      }
+      List<Double> urgentFromSend = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        Rec r = recs[i];
+        if (r.offsetNanos >= ws && r.offsetNanos < we && r.answered && r.status == 200 && r.priority == 0) {
+          urgentFromSend.add((r.latencyNanos - r.sentLagNanos) / 1e9);
+        }
+      }
+      urgentFromSend.sort(null);
+      double urgentP99FromSend = percentile(urgentFromSend, 0.99);
+      if (maxLag > 1_000_000_000L) {
+        notes.add(String.format(Locale.ROOT, "%s %d: the driver itself sent up to %.1f s late (the machine stalled); "
+            + "urgent p99 counted from the actual send instead of the intended one: %.2f s", unit, w + 1,
+            maxLag / 1e9, urgentP99FromSend));
+      }
+      JsonNode st = statusAt(statusSamples, we);
+      JsonNode backend = st == null ? null : st.path("pools").path(0).path("backends").path(0);
+      JsonNode retreat = backend == null ? null : backend.path("retreat");
+      String retreatText = retreat == null || retreat.isMissingNode() ? "-"
+          : retreat.path("state").asText() + " " + retreat.path("effective_rpm").asInt() + " rpm";
+      int queue = st == null ? -1 : st.path("pools").path(0).path("queue").path("size").asInt(-1);
+
+      boolean gPass = accepted >= 0 && goodputRpm >= GOODPUT_SHARE * windowLimit;
+      boolean rPass = rejected >= 0 && share429 <= MAX_429_SHARE;
+      boolean uPass = !Double.isNaN(p99[0]) && p99[0] * 1000 <= MAX_URGENT_P99_MS;
+      boolean aPass = unanswered == 0;
+      String[] verdicts = {pm(gPass), pm(rPass), pm(uPass), pm(aPass)};
+      String[] names = {"goodput", "429 share", "urgent p99", "answered"};
+      if (judged.equals("judged")) {
+        boolean[] passes = {gPass, rPass, uPass, aPass};
+        for (int k = 0; k < passes.length; k++) {
+          if (passes[k]) {
+            judgedPass++;
+          } else {
+            judgedMiss++;
+            misses.add(unit + " " + (w + 1) + " " + names[k]);
+          }
+        }
+      } else {
+        for (int k = 0; k < verdicts.length; k++) {
+          verdicts[k] = "(" + verdicts[k] + ")";
+        }
+      }
+      StringBuilder refusedText = new StringBuilder();
+      refused.forEach((k, v) -> refusedText.append(refusedText.isEmpty() ? "" : ", ").append(k).append(": ").append(v));
+      md.append(String.format(Locale.ROOT, "| %d%s | %d | %.0f | %.1f | %d | %s | %s | %s | %s | %s | %d | %.2f | %s%s | %s | %s | %s | %s |%n",
+          w + 1, judged.equals("judged") ? "" : " (" + judged + ")", windowLimit, goodputRpm, share429 * 100, ok,
+          pair(p50[0], p99[0]), pair(p50[1], p99[1]), pair(p50[2], p99[2]), pair(p50[3], p99[3]),
+          refusedText.isEmpty() ? "-" : refusedText.toString(), unanswered, maxLag / 1e9, retreatText,
+          queue >= 0 ? ", queue " + queue : "", verdicts[0], verdicts[1], verdicts[2], verdicts[3]));
+
+      ObjectNode row = rows.addObject();
+      row.put("window", w + 1);
+      row.put("start_s", ws / 1_000_000_000L);
+      row.put("end_s", we / 1_000_000_000L);
+      row.put("judged", judged);
+      row.put("limit_rpm", windowLimit);
+      row.put("sim_sample_s", simSamples.get(w + 1).offsetNanos() / 1e9);
+      row.put("sim_interval_s", intervalSeconds);
+      row.put("upstream_accepted", accepted);
+      row.put("upstream_rejected_429", rejected);
+      row.put("goodput_rpm", goodputRpm);
+      row.put("upstream_429_share", share429);
+      row.put("offered", sent);
+      row.put("ok_200", ok);
+      ObjectNode latency = row.putObject("latency_s");
+      for (int p = 0; p < PRIORITIES.length; p++) {
+        ObjectNode l = latency.putObject(PRIORITIES[p]);
+        l.put("n", lat.get(p).size());
+        l.put("p50", p50[p]);
+        l.put("p99", p99[p]);
+      }
+      ObjectNode ref = row.putObject("non_200");
+      refused.forEach(ref::put);
+      row.put("unanswered", unanswered);
+      row.put("max_send_lag_s", maxLag / 1e9);
+      row.put("urgent_p99_from_actual_send_s", urgentP99FromSend);
+      if (retreat != null && !retreat.isMissingNode()) {
+        row.set("retreat_at_end", retreat);
+        row.put("queue_size_at_end", queue);
+      }
+      ObjectNode v = row.putObject("targets");
+      for (int k = 0; k < names.length; k++) {
+        v.put(names[k], verdicts[k]);
+      }
+    }
+    md.append('\n');
+    notes.forEach(n -> md.append("- note: ").append(n).append('\n'));
+    if (!notes.isEmpty()) {
+      md.append('\n');
+    }
+    md.append(String.format(Locale.ROOT, "Targets (judged windows only; verdicts in parentheses are not judged): "
+        + "%d PASS, %d MISS%s%n%n", judgedPass, judgedMiss, misses.isEmpty() ? "" : " — MISS: " + String.join("; ", misses)));
+
+    ObjectNode report = JSON.createObjectNode();
+    report.put("scenario", scenario);
+    report.put("target", target.toString());
+    report.put("offered", count);
+    report.put("rate", rate);
+    report.put("duration_s", duration);
+    report.put("window_s", window);
+    report.put("seed", seed);
+    report.put("arrivals", poisson ? "poisson" : "even");
+    report.put("limit_rpm", limit);
+    report.put("drop_at_s", dropAt);
+    report.put("drop_rpm", dropRpm);
+    report.put("drain_s", drainSeconds);
+    report.put("judged_pass", judgedPass);
+    report.put("judged_miss", judgedMiss);
+    ArrayNode ev = report.putArray("events");
+    events.forEach(ev::add);
+    report.set("windows", rows);
+    Files.writeString(out.resolve("windows.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+    Files.writeString(out.resolve("section.md"), md);
+    System.out.print(md);
+    System.out.flush();
+  }
+
+  /** Rebuilds the report from a finished run's raw files in {@code out}. */
+  private static void reportOnly(String scenario, URI target, double rate, int duration, int window, long seed,
+      boolean poisson, int limit, int dropAt, int dropRpm, Path out) throws IOException {
+    List<String> lines = Files.readAllLines(out.resolve("requests.csv"));
+    Rec[] recs = new Rec[lines.size() - 1];
+    List<String> priorities = List.of(PRIORITIES);
+    for (int i = 1; i < lines.size(); i++) {
+      String[] f = lines.get(i).split(",", -1);
+      Rec r = new Rec();
+      r.offsetNanos = (long) (Double.parseDouble(f[1]) * 1e6);
+      r.sentLagNanos = (long) (Double.parseDouble(f[2]) * 1e6);
+      r.priority = priorities.indexOf(f[3]);
+      r.status = Integer.parseInt(f[4]);
+      r.code = f[5];
+      r.latencyNanos = f[6].isEmpty() ? -1 : (long) (Double.parseDouble(f[6]) * 1e6);
+      r.answered = Boolean.parseBoolean(f[7]);
+      r.failure = f[8];
+      recs[i - 1] = r;
+    }
+    List<String> events = Files.exists(out.resolve("events.txt"))
+        ? Files.readAllLines(out.resolve("events.txt")).stream().filter(l -> !l.isBlank()).toList() : List.of();
+    long drain = -1;
+    if (Files.exists(out.resolve("run.txt"))) {
+      for (String l : Files.readAllLines(out.resolve("run.txt"))) {
+        if (l.startsWith("drain_s=")) {
+          drain = Long.parseLong(l.substring("drain_s=".length()));
+        }
+      }
+    }
+    report(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out, recs, recs.length,
+        readSamples(out.resolve("sim-stats.jsonl")), readSamples(out.resolve("status.jsonl")), events, drain);
+  }
+
+  private static List<Sample> readSamples(Path file) throws IOException {
+    List<Sample> samples = new ArrayList<>();
+    if (!Files.exists(file)) {
+      return samples;
+    }
+    for (String l : Files.readAllLines(file)) {
+      if (l.isBlank()) {
+        continue;
+      }
+      JsonNode line = JSON.readTree(l);
+      JsonNode data = line.get("data");
+      samples.add(new Sample((long) (line.path("t_s").asDouble() * 1e9), data == null || data.isNull() ? null : data));
+    }
+    return samples;
+  }
+
+  private static String pm(boolean pass) {
+    return pass ? "PASS" : "MISS";
+  }
+
+  private static String pair(double p50, double p99) {
+    return Double.isNaN(p50) ? "-" : String.format(Locale.ROOT, "%.2f/%.2f", p50, p99);
+  }
+
+  private static String fmt3(double v) {
+    return String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  /** Nearest-rank percentile of a sorted list; NaN when empty. */
+  private static double percentile(List<Double> sorted, double q) {
+    if (sorted.isEmpty()) {
+      return Double.NaN;
+    }
+    int rank = (int) Math.ceil(q * sorted.size());
+    return sorted.get(Math.clamp(rank - 1, 0, sorted.size() - 1));
+  }
+
+  /** The /status sample closest to {@code offsetNanos} (within half a sampling period either side, else null). */
+  private static JsonNode statusAt(List<Sample> samples, long offsetNanos) {
+    Sample best = null;
+    for (Sample s : samples) {
+      if (s.body() != null && (best == null
+          || Math.abs(s.offsetNanos() - offsetNanos) < Math.abs(best.offsetNanos() - offsetNanos))) {
+        best = s;
+      }
+    }
+    return best == null || Math.abs(best.offsetNanos() - offsetNanos) > 3_000_000_000L ? null : best.body();
+  }
+
+  private static String errorCode(byte[] body) {
+    try {
+      JsonNode code = JSON.readTree(body).path("error").path("code");
+      return code.isTextual() ? code.asText().replace(',', ';') : "";
+    } catch (IOException e) {
+      return "non-json";
+    }
+  }
+
+  private static void writeSamples(Path file, List<Sample> samples) throws IOException {
+    StringBuilder text = new StringBuilder();
+    for (Sample s : samples) {
+      ObjectNode line = JSON.createObjectNode();
+      line.put("t_s", Math.round(s.offsetNanos() / 1e6) / 1e3);
+      line.set("data", s.body());
+      text.append(JSON.writeValueAsString(line)).append('\n');
+    }
+    Files.writeString(file, text, StandardCharsets.UTF_8);
+  }
+
+  private static JsonNode getJson(HttpClient client, URI uri) throws IOException, InterruptedException {
+    HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET()
+        .build(), HttpResponse.BodyHandlers.ofByteArray());
+    return JSON.readTree(response.body());
+  }
+
+  private static JsonNode postJson(HttpClient client, URI uri, String body) throws IOException, InterruptedException {
+    HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() != 200) {
+      throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body(), StandardCharsets.UTF_8));
+    }
+    return JSON.readTree(response.body());
+  }
+
+  private static void parkUntil(long deadlineNanos) {
+    long left;
+    while ((left = deadlineNanos - System.nanoTime()) > 0) {
+      LockSupport.parkNanos(left);
+    }
+  }
+
+  private static Map<String, String> parse(String[] argv) {
+    Map<String, String> a = new HashMap<>();
+    for (int i = 0; i < argv.length; i++) {
+      if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
+        throw new IllegalArgumentException("expected --name value pairs, got " + argv[i]);
+      }
+      a.put(argv[i].substring(2), argv[++i]);
+    }
+    return a;
+  }
+
+  private static String require(Map<String, String> a, String name) {
+    String v = a.get(name);
+    if (v == null) {
+      throw new IllegalArgumentException("--" + name + " is required");
+    }
+    return v;
+  }
+}
