@@ -70,7 +70,10 @@ public final class Wiring {
           poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
     }
-    HttpClient client = upstreamClient(config);
+    // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
+    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
+    threads.setName("sluice");
+    HttpClient client = upstreamClient(config, threads);
 
     ProxyStats stats = new ProxyStats();
     RequestLog requestLog = new RequestLog();
@@ -86,8 +89,6 @@ public final class Wiring {
     ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
         config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
 
-    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
-    threads.setName("sluice");
     Server server = new Server(threads);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
@@ -117,11 +118,9 @@ public final class Wiring {
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, clock);
   }
 
-  private static HttpClient upstreamClient(SluiceConfig config) {
+  private static HttpClient upstreamClient(SluiceConfig config, QueuedThreadPool threads) {
     ClientConnector connector = new ClientConnector();
     connector.setConnectTimeout(CONNECT_TIMEOUT);
-    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
-    threads.setName("sluice-upstream");
     connector.setExecutor(threads);
     HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
     client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
