@@ -31,6 +31,8 @@ import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.io.ArrayByteBufferPool;
+import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -47,6 +49,8 @@ public final class Wiring {
   /** Request headers larger than this get 431. */
   static final int MAX_REQUEST_HEADER_BYTES = 16 * 1024;
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Idle buffers kept for reuse, per kind (heap, direct). */
+  static final long POOLED_BUFFER_BYTES = 16L * 1024 * 1024;
 
   private Wiring() {}
 
@@ -73,7 +77,10 @@ public final class Wiring {
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
     QueuedThreadPool threads = new QueuedThreadPool(256, 8);
     threads.setName("sluice");
-    HttpClient client = upstreamClient(config, threads);
+    // One buffer pool too, bounded: with thousands of open streams an unbounded pool keeps every buffer it
+    // ever handed out (tens of MB of direct memory) long after the bursts that needed them.
+    ByteBufferPool buffers = new ArrayByteBufferPool(0, 0, -1, -1, POOLED_BUFFER_BYTES, POOLED_BUFFER_BYTES);
+    HttpClient client = upstreamClient(config, threads, buffers);
 
     ProxyStats stats = new ProxyStats();
     RequestLog requestLog = new RequestLog();
@@ -89,7 +96,7 @@ public final class Wiring {
     ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
         config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
 
-    Server server = new Server(threads);
+    Server server = new Server(threads, null, buffers);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendDateHeader(false);
@@ -118,8 +125,9 @@ public final class Wiring {
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, clock);
   }
 
-  private static HttpClient upstreamClient(SluiceConfig config, QueuedThreadPool threads) {
+  private static HttpClient upstreamClient(SluiceConfig config, QueuedThreadPool threads, ByteBufferPool buffers) {
     ClientConnector connector = new ClientConnector();
+    connector.setByteBufferPool(buffers);
     connector.setConnectTimeout(CONNECT_TIMEOUT);
     connector.setExecutor(threads);
     HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
