@@ -215,28 +215,28 @@ public final class RetreatController {
   }
 
 
-  /**
-   * Time covered by {@link #totals}: since the epoch's first answer, or the window's full seconds plus the current
-   * one's part.
-   */
+  /** Time covered by {@link #totals}. */
   private long spanNanos(long now) {
-    if (epochFirstAnswerNanos < 0) {
-      return 0;
-    }
-    long sinceEpoch = now - epochStartNanos;
-    return Math.min(now - epochFirstAnswerNanos,
-        (windowSeconds - 1) * NANOS_PER_SECOND + sinceEpoch % NANOS_PER_SECOND);
+    return windowSpanNanos(now, epochFirstAnswerNanos, epochStartNanos);
   }
 
   /** Accepted answers per minute over the last window, whatever rate they were sent at. */
   private double acceptedRpmAllEpochs(long now) {
-    if (firstAnswerNanos < 0) {
+    long span = windowSpanNanos(now, firstAnswerNanos, originNanos);
+    long accepted = allCounts.accepted((now - originNanos) / NANOS_PER_SECOND);
+    return span <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / span;
+  }
+
+  /**
+   * Time a window of per-second counts covers: since the first answer counted, or, once that is longer, the
+   * window's full seconds plus the current one's part ({@code secondsOrigin} is where those seconds start).
+   */
+  private long windowSpanNanos(long now, long firstAnswer, long secondsOrigin) {
+    if (firstAnswer < 0) {
       return 0;
     }
-    long accepted = allCounts.accepted((now - originNanos) / NANOS_PER_SECOND);
-    long span = Math.min(now - firstAnswerNanos,
-        (windowSeconds - 1) * NANOS_PER_SECOND + (now - originNanos) % NANOS_PER_SECOND);
-    return span <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / span;
+    return Math.min(now - firstAnswer,
+        (windowSeconds - 1) * NANOS_PER_SECOND + (now - secondsOrigin) % NANOS_PER_SECOND);
   }
 
   /** Accepted and rejected counts of the current epoch within the window. */
