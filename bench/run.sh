@@ -54,50 +54,8 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 out="$root/bench-results/$stamp"
 mkdir -p "$out"
 results="$out/results.jsonl"
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
-
-# ---- cleanup: every process started here is recorded and stopped on exit ----
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {  # stops one recorded process and forgets it
-  local pid="$1" i
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  local kept=()
-  for i in "${pids[@]:-}"; do [ "$i" != "$pid" ] && [ -n "$i" ] && kept+=("$i"); done
-  pids=("${kept[@]:-}")
-}
-
-# ---- tools ----
-java_major() {
-  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' \
-    | head -n 1
-}
-find_java() {
-  local c major
-  for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java \
-      $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV | sed 's#/$#/bin/java#') "$(command -v java || true)"; do
-    [ -n "$c" ] && [ -x "$c" ] || continue
-    major="$(java_major "$c")"
-    if [ -n "$major" ] && [ "$major" -ge 25 ]; then echo "$c"; return 0; fi
-  done
-  return 1
-}
-JAVA="$(find_java)" || { echo "bench: needs a JDK 25 or newer (JAVA_HOME or /usr/lib/jvm)" >&2; exit 1; }
-JAVA_HOME_25="$(cd "$(dirname "$JAVA")/.." && pwd)"
+BENCH_NAME=bench
+. "$here/common.sh"
 
 if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   log "installing nginx and wrk (apt-get)"
@@ -106,48 +64,10 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
 fi
 NGINX="$(command -v nginx)"
 
-for port in $SIM_PORT $NGINX_PORT $SLUICE_PORT $SLUICE_METRICS_PORT; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "bench: port $port is already in use; stop whatever listens there first" >&2; exit 1
-  fi
-done
+require_free_ports "$SIM_PORT" "$NGINX_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
 
-# ---- build: the jar, and the load generator compiled on its own (immune to other tests mid-edit). Both are
-# copied into the results directory so that a rebuild or `mvn clean` elsewhere cannot change them mid-run. When
-# src/main is newer than target/sluice.jar the jar is built from a private copy of pom.xml and src/main, so that
-# this build neither races a `mvn verify` running in the same tree nor depends on test sources compiling. ----
-cd "$root"
-jar="$out/sluice.jar"
-if [ ! -f target/sluice.jar ] || [ -n "$(find src/main pom.xml -newer target/sluice.jar -print -quit)" ]; then
-  log "building sluice.jar from a private copy of src/main"
-  build="$out/build"
-  mkdir -p "$build/src"
-  cp -r pom.xml mvnw .mvn "$build/"
-  cp -r src/main "$build/src/"
-  if (cd "$build" && JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B -Dmaven.test.skip=true package) >"$out/build.log" 2>&1 \
-      && [ -f "$build/target/sluice.jar" ]; then
-    cp "$build/target/sluice.jar" "$jar"
-  else
-    [ -f target/sluice.jar ] || { cat "$out/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
-    log "warning: the build failed (see $out/build.log); benchmarking the existing target/sluice.jar"
-    cp target/sluice.jar "$jar"
-  fi
-  rm -rf "$build"
-else
-  cp target/sluice.jar "$jar"
-fi
-cpfile="$out/classpath.txt"
-if [ -s target/bench-classpath.txt ] && [ target/bench-classpath.txt -nt pom.xml ]; then
-  cp target/bench-classpath.txt "$cpfile"
-else
-  log "resolving the test classpath"
-  JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B dependency:build-classpath -Dmdep.outputFile="$cpfile" \
-    -Dmdep.includeScope=test >&2
-fi
-bench_classes="$out/loadgen-classes"
-mkdir -p "$bench_classes"
-"$JAVA_HOME_25/bin/javac" -nowarn -d "$bench_classes" -cp "$(cat "$cpfile")" src/test/java/dev/sluice/bench/*.java
-CP="$bench_classes:$(cat "$cpfile")"
+build_jar
+compile_driver src/test/java/dev/sluice/bench/*.java
 
 loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
   local limit="$1"; shift
@@ -167,22 +87,12 @@ warm() {  # warm TARGET: JIT warm-up of the target's path, discarded (wrk closed
 }
 
 # ---- processes ----
-wait_http() {  # wait_http URL NAME PID
-  local i
-  for i in $(seq 1 150); do
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    kill -0 "$3" 2>/dev/null || { echo "bench: $2 exited; see $out/$2.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "bench: $2 did not answer at $1 within 30 s" >&2; exit 1
-}
-
 sim_pid=""
 start_sim() {  # start_sim SIM-OPTIONS...
   [ -n "$sim_pid" ] && stop_pid "$sim_pid"
   "$JAVA" $SIM_JAVA_OPTS -jar "$jar" sim --port "$SIM_PORT" "$@" >>"$out/sim.log" 2>&1 &
   sim_pid=$!; pids+=("$sim_pid")
-  wait_http "http://127.0.0.1:$SIM_PORT/sim/stats" sim "$sim_pid"
+  wait_http "http://127.0.0.1:$SIM_PORT/sim/stats" sim "$sim_pid" "$out/sim.log"
   log "sim pid $sim_pid: $*"
 }
 
@@ -194,7 +104,7 @@ start_nginx() {
     -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" "$here/nginx.conf.template" >"$prefix/nginx.conf"
   "$NGINX" -p "$prefix" -e "$prefix/error.log" -c "$prefix/nginx.conf" -g 'daemon off;' >>"$out/nginx.log" 2>&1 &
   nginx_pid=$!; pids+=("$nginx_pid")
-  wait_http "http://127.0.0.1:$NGINX_PORT/sim/stats" nginx "$nginx_pid"
+  wait_http "http://127.0.0.1:$NGINX_PORT/sim/stats" nginx "$nginx_pid" "$out/nginx.log"
   log "nginx pid $nginx_pid, worker_processes $NGINX_WORKERS"
 }
 
@@ -233,7 +143,7 @@ start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]
     "$JAVA" $SLUICE_JAVA_OPTS "-Xlog:gc,safepoint:file=$out/sluice-gc-%p.log:uptime" "$@" -jar "$jar" serve \
     --config "$config" >>"$out/sluice-$level.log" 2>&1 &
   sluice_pid=$!; pids+=("$sluice_pid")
-  wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid"
+  wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid" "$out/sluice-$level.log"
   log "sluice pid $sluice_pid, log level $level, JVM flags: $SLUICE_JAVA_OPTS $*"
 }
 

@@ -32,80 +32,16 @@ JAVA_OPTS="-Xms256m -Xmx256m -XX:+UseSerialGC"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 out="$root/bench-results/shaping-$stamp"
 mkdir -p "$out"
-log() { echo "[shaping $(date +%H:%M:%S)] $*" >&2; }
+BENCH_NAME=shaping
+. "$here/common.sh"
+require_free_ports "$SIM_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
 
-# ---- cleanup: every process started here is recorded and stopped on exit ----
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {  # stops one recorded process (TERM, then KILL after 10 s) and forgets it
-  local pid="$1" i
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  local kept=()
-  for i in "${pids[@]:-}"; do [ "$i" != "$pid" ] && [ -n "$i" ] && kept+=("$i"); done
-  pids=("${kept[@]:-}")
-}
-
-# ---- tools ----
-JAVA=""
-for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java; do
-  [ -n "$c" ] && [ -x "$c" ] || continue
-  major="$("$c" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1)"
-  if [ -n "$major" ] && [ "$major" -ge 25 ]; then JAVA="$c"; break; fi
-done
-[ -n "$JAVA" ] || { echo "shaping: needs a JDK 25 (JAVA_HOME or /usr/lib/jvm/temurin-25-jdk-amd64)" >&2; exit 1; }
-JAVA_HOME_25="$(cd "$(dirname "$JAVA")/.." && pwd)"
-
-for port in "$SIM_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "shaping: port $port is already in use; stop whatever listens there first" >&2; exit 1
-  fi
-done
-
-# ---- build: the jar (only if missing or older than the sources) and the driver, compiled on its own; both are
-# kept in the results directory so that a rebuild elsewhere cannot change them mid-run ----
-if [ ! -f target/sluice.jar ] || [ -n "$(find src/main pom.xml -newer target/sluice.jar -print -quit)" ]; then
-  log "building target/sluice.jar"
-  JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B -DskipTests package >"$out/build.log" 2>&1 \
-    || { cat "$out/build.log" >&2; echo "shaping: the build failed" >&2; exit 1; }
-fi
-jar="$out/sluice.jar"
-cp target/sluice.jar "$jar"
+build_jar
+compile_driver src/test/java/dev/sluice/bench/ShapingLoad.java
 code_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -n "$(git status --porcelain -- src/main pom.xml 2>/dev/null)" ] && code_rev="$code_rev + uncommitted changes in src/main"
-cpfile="$out/classpath.txt"
-if [ -s target/bench-classpath.txt ] && [ target/bench-classpath.txt -nt pom.xml ]; then
-  cp target/bench-classpath.txt "$cpfile"
-else
-  log "resolving the test classpath"
-  JAVA_HOME="$JAVA_HOME_25" ./mvnw -o -q -B dependency:build-classpath -Dmdep.outputFile="$cpfile" \
-    -Dmdep.includeScope=test >&2
-fi
-classes="$out/driver-classes"
-mkdir -p "$classes"
-"$JAVA_HOME_25/bin/javac" -nowarn -d "$classes" -cp "$(cat "$cpfile")" src/test/java/dev/sluice/bench/ShapingLoad.java
-CP="$classes:$(cat "$cpfile")"
 
 # ---- processes ----
-wait_http() {  # wait_http URL NAME PID LOG
-  local i
-  for i in $(seq 1 150); do
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    kill -0 "$3" 2>/dev/null || { echo "shaping: $2 exited; see $4" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "shaping: $2 did not answer at $1 within 30 s" >&2; exit 1
-}
-
 sim_pid=""
 start_sim() {  # start_sim DIR: a fresh sim (so every scenario starts from zeroed counters and a full bucket)
   [ -n "$sim_pid" ] && stop_pid "$sim_pid"
