@@ -194,8 +194,8 @@ public final class Dispatcher {
     switch (settings.fullPolicy()) {
       case PASSTHROUGH -> {
         passedThroughFull++;
-        Permit permit = grant(now);
-        Permit granted = permit != null ? permit : backends.getFirst().forceAcquire();
+        Permit granted = firstGrant(now) instanceof Backend.Granted g ? g.permit()
+            : backends.getFirst().forceAcquire();
         actions.add(() -> waiter.dispatch(granted));
       }
       case REJECT -> {
@@ -247,25 +247,15 @@ public final class Dispatcher {
         actions.add(() -> next.reject(rejection));
         continue;
       }
-      long retryAt = Long.MAX_VALUE;
-      Permit permit = null;
-      for (Backend backend : backends) {
-        Backend.Grant grant = backend.tryAcquire(now);
-        if (grant instanceof Backend.Granted granted) {
-          permit = granted.permit();
-          break;
-        }
-        retryAt = Math.min(retryAt, ((Backend.Wait) grant).retryAtNanos());
-      }
-      if (permit != null) {
+      Backend.Grant grant = firstGrant(now);
+      if (grant instanceof Backend.Granted granted) {
         queue.poll();
         head = null;
         dispatched++;
-        Permit granted = permit;
-        actions.add(() -> next.dispatch(granted));
+        actions.add(() -> next.dispatch(granted.permit()));
         continue;
       }
-      long wakeAt = Math.min(retryAt, queue.earliestFrontDeadline());
+      long wakeAt = Math.min(((Backend.Wait) grant).retryAtNanos(), queue.earliestFrontDeadline());
       if (next.priority() == Priority.LOW) {
         wakeAt = Math.min(wakeAt, headSinceNanos + lowTimeout);
       }
@@ -275,13 +265,17 @@ public final class Dispatcher {
     emptied.signalAll();
   }
 
-  private Permit grant(long now) {
+  /** The first backend, in order, that grants a permit now; else the earliest instant any of them might. */
+  private Backend.Grant firstGrant(long now) {
+    long retryAt = Long.MAX_VALUE;
     for (Backend backend : backends) {
-      if (backend.tryAcquire(now) instanceof Backend.Granted granted) {
-        return granted.permit();
+      Backend.Grant grant = backend.tryAcquire(now);
+      if (grant instanceof Backend.Granted) {
+        return grant;
       }
+      retryAt = Math.min(retryAt, ((Backend.Wait) grant).retryAtNanos());
     }
-    return null;
+    return new Backend.Wait(retryAt);
   }
 
   /** Waiters past their deadline leave with 429. Lock held. */
