@@ -77,7 +77,9 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
     request.addIdleTimeoutListener(timeout -> false);
     long declaredLength = request.getLength();
-    if (declaredLength > maxBodyBytes) {
+    // Refuse at once what is too large to read on, and what has not been sent yet (reading would ask for it).
+    if (declaredLength > maxBodyBytes && (declaredLength > maxBodyBytes + BodyReader.DISCARD_LIMIT
+        || request.getHeaders().contains(HttpHeader.EXPECT, "100-continue"))) {
       forwarder.reject(exchange, tooLarge());
       return true;
     }
