@@ -39,6 +39,8 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.Invocable;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -75,7 +77,7 @@ public final class Wiring {
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
     }
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
-    QueuedThreadPool threads = new QueuedThreadPool(256, 8);
+    QueuedThreadPool threads = new ProxyThreadPool(256, 8);
     threads.setName("sluice");
     // One buffer pool too, bounded: with thousands of open streams an unbounded pool keeps every buffer it
     // ever handed out (tens of MB of direct memory) long after the bursts that needed them.
@@ -130,7 +132,11 @@ public final class Wiring {
     connector.setByteBufferPool(buffers);
     connector.setConnectTimeout(CONNECT_TIMEOUT);
     connector.setExecutor(threads);
-    HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
+    HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
+    // The relay's listeners never block (each write completes through a callback), so the selector thread may run
+    // them itself instead of handing every response to a pool thread.
+    transport.setInvocationType(Invocable.InvocationType.NON_BLOCKING);
+    HttpClient client = new HttpClient(transport);
     client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
     client.setMaxRequestsQueuedPerDestination(config.server().maxQueuedPerUpstream());
     client.setFollowRedirects(false);

@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -149,6 +151,31 @@ class ProxyTest {
     RecordedRequest upstream = sim.recentRequests().getLast();
     assertThat(header(upstream, "X-Hop")).isEmpty();
     assertThat(header(upstream, "Keep-Alive")).isEmpty();
+  }
+
+  @Test
+  void pipelinedRequestsOnOneConnectionAreAnsweredInOrder() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    StringBuilder pipeline = new StringBuilder();
+    List<String> bodies = List.of("{\"model\":\"m\",\"n\":1}", "{\"model\":\"m\",\"n\":2}", "{\"model\":\"m\",\"n\":3}");
+    for (String body : bodies) {
+      pipeline.append("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ")
+          .append(body.length()).append("\r\n\r\n").append(body);
+    }
+    pipeline.append("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        + "Connection: close\r\nContent-Length: 2\r\n\r\nhi");
+    try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(pipeline.toString().getBytes(StandardCharsets.US_ASCII));
+      String replies = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      List<String> statusLines = Pattern.compile("HTTP/1\\.1 \\d{3}").matcher(replies).results()
+          .map(MatchResult::group).toList();
+      assertThat(statusLines).containsExactly("HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 400");
+      assertThat(replies.indexOf(bodies.get(0))).isLessThan(replies.indexOf(bodies.get(1)));
+      assertThat(replies.indexOf(bodies.get(1))).isLessThan(replies.indexOf(bodies.get(2)));
+      assertThat(replies).contains("unsupported_content_type");
+    }
   }
 
   @Test
