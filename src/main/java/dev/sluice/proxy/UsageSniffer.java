@@ -3,7 +3,6 @@ package dev.sluice.proxy;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import dev.sluice.backend.Outcome.Usage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -49,80 +48,112 @@ abstract sealed class UsageSniffer {
     }
   }
 
-  /** Reads a JSON body incrementally with Jackson's non-blocking parser, tracking depth by hand. */
+  /**
+   * Follows a JSON body byte by byte with a small state machine (string, escape and nesting depth only) and
+   * copies out the value of the top-level {@code usage} key, which it parses once it is complete. Most of a body
+   * is only looked at, never tokenized or copied, which matters on the proxy's hottest path.
+   */
   static final class Json extends UsageSniffer {
-    private final JsonParser parser;
-    private final ByteBufferFeeder feeder;
+    private static final byte[] USAGE = {'u', 's', 'a', 'g', 'e'};
+    /** A usage object larger than this is not a usage object; the body is then treated as carrying none. */
+    private static final int MAX_USAGE_BYTES = 64 * 1024;
+    private final JsonFactory factory;
     private int depth;
-    private boolean inUsage;
-    private String field;
-    private long prompt = -1;
-    private long completion = -1;
-    private long total = -1;
-    private boolean broken;
+    private boolean inString;
+    private boolean escaped;
+    /** Bytes of the current top-level string matched against {@code usage}; -1 once it cannot match. */
+    private int keyMatched = -1;
+    private boolean lastStringWasUsage;
+    private boolean awaitingUsageObject;
+    private byte[] captured;
+    private int capturedLength;
+    private Usage usage;
 
     Json(JsonFactory factory) {
-      try {
-        parser = factory.createNonBlockingByteBufferParser();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-      feeder = (ByteBufferFeeder) parser.getNonBlockingInputFeeder();
+      this.factory = factory;
     }
 
     @Override
     void accept(ByteBuffer chunk) {
-      if (broken || !chunk.hasRemaining()) {
-        return;
-      }
-      try {
-        feeder.feedInput(chunk.slice());
-        JsonToken token;
-        while ((token = parser.nextToken()) != null && token != JsonToken.NOT_AVAILABLE) {
-          onToken(token);
+      for (int i = chunk.position(), end = chunk.limit(); i < end; i++) {
+        byte b = chunk.get(i);
+        if (captured != null) {
+          capture(b);
         }
-      } catch (IOException | RuntimeException e) {
-        broken = true;
+        if (inString) {
+          if (escaped) {
+            escaped = false;
+            keyMatched = -1;
+          } else if (b == '\\') {
+            escaped = true;
+          } else if (b == '"') {
+            inString = false;
+            lastStringWasUsage = keyMatched == USAGE.length;
+          } else if (keyMatched >= 0) {
+            keyMatched = keyMatched < USAGE.length && USAGE[keyMatched] == b ? keyMatched + 1 : -1;
+          }
+          continue;
+        }
+        switch (b) {
+          case ' ', '\t', '\n', '\r' -> { }
+          case '"' -> {
+            inString = true;
+            keyMatched = depth == 1 ? 0 : -1;
+            awaitingUsageObject = false;
+          }
+          case ':' -> {
+            awaitingUsageObject = depth == 1 && lastStringWasUsage;
+            lastStringWasUsage = false;
+          }
+          case '{', '[' -> {
+            if (awaitingUsageObject && b == '{') {
+              captured = new byte[256];
+              capturedLength = 0;
+              capture(b);
+            }
+            awaitingUsageObject = false;
+            lastStringWasUsage = false;
+            depth++;
+          }
+          case '}', ']' -> {
+            depth--;
+            if (captured != null && depth == 1) {
+              parseCaptured();
+            }
+            lastStringWasUsage = false;
+          }
+          default -> {
+            awaitingUsageObject = false;
+            lastStringWasUsage = false;
+          }
+        }
       }
     }
 
-    private void onToken(JsonToken token) throws IOException {
-      switch (token) {
-        case START_OBJECT, START_ARRAY -> {
-          depth++;
-          if (depth == 2 && token == JsonToken.START_OBJECT && "usage".equals(field)) {
-            inUsage = true;
-          }
+    private void capture(byte b) {
+      if (capturedLength == captured.length) {
+        if (captured.length >= MAX_USAGE_BYTES) {
+          captured = null;
+          return;
         }
-        case END_OBJECT, END_ARRAY -> {
-          if (depth == 2) {
-            inUsage = false;
-          }
-          depth--;
-        }
-        case FIELD_NAME -> {
-          if (depth == 1 || inUsage && depth == 2) {
-            field = parser.currentName();
-          }
-        }
-        case VALUE_NUMBER_INT -> {
-          if (inUsage && depth == 2) {
-            long value = parser.getLongValue();
-            switch (field) {
-              case "prompt_tokens" -> prompt = value;
-              case "completion_tokens" -> completion = value;
-              case "total_tokens" -> total = value;
-              default -> { }
-            }
-          }
-        }
-        default -> { }
+        captured = Arrays.copyOf(captured, captured.length * 2);
       }
+      captured[capturedLength++] = b;
+    }
+
+    private void parseCaptured() {
+      try (JsonParser parser = factory.createParser(captured, 0, capturedLength)) {
+        parser.nextToken();
+        readUsageObject(parser).ifPresent(found -> usage = found);
+      } catch (IOException | RuntimeException e) {
+        // Not a well-formed object: the body carries no usable usage.
+      }
+      captured = null;
     }
 
     @Override
     Optional<Usage> usage() {
-      return UsageSniffer.usage(prompt, completion, total);
+      return Optional.ofNullable(usage);
     }
   }
 
@@ -177,24 +208,7 @@ abstract sealed class UsageSniffer {
           String name = parser.currentName();
           JsonToken value = parser.nextToken();
           if ("usage".equals(name) && value == JsonToken.START_OBJECT) {
-            long prompt = -1;
-            long completion = -1;
-            long total = -1;
-            while (parser.nextToken() == JsonToken.FIELD_NAME) {
-              String field = parser.currentName();
-              JsonToken number = parser.nextToken();
-              if (number == JsonToken.VALUE_NUMBER_INT) {
-                switch (field) {
-                  case "prompt_tokens" -> prompt = parser.getLongValue();
-                  case "completion_tokens" -> completion = parser.getLongValue();
-                  case "total_tokens" -> total = parser.getLongValue();
-                  default -> { }
-                }
-              } else {
-                parser.skipChildren();
-              }
-            }
-            UsageSniffer.usage(prompt, completion, total).ifPresent(found -> usage = found);
+            readUsageObject(parser).ifPresent(found -> usage = found);
             return;
           }
           parser.skipChildren();
@@ -221,6 +235,27 @@ abstract sealed class UsageSniffer {
     Optional<Usage> usage() {
       return Optional.ofNullable(usage);
     }
+  }
+
+  /** Reads the token counts of a usage object whose opening brace the parser is on, up to its closing brace. */
+  private static Optional<Usage> readUsageObject(JsonParser parser) throws IOException {
+    long prompt = -1;
+    long completion = -1;
+    long total = -1;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      if (parser.nextToken() == JsonToken.VALUE_NUMBER_INT) {
+        switch (field) {
+          case "prompt_tokens" -> prompt = parser.getLongValue();
+          case "completion_tokens" -> completion = parser.getLongValue();
+          case "total_tokens" -> total = parser.getLongValue();
+          default -> { }
+        }
+      } else {
+        parser.skipChildren();
+      }
+    }
+    return usage(prompt, completion, total);
   }
 
   private static Optional<Usage> usage(long prompt, long completion, long total) {

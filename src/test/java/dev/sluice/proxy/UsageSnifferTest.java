@@ -50,6 +50,15 @@ class UsageSnifferTest {
 
   @ParameterizedTest
   @MethodSource("seeds")
+  void usageLookalikesInStringsValuesAndNestedObjectsAreNotUsage(long seed) {
+    String body = "{\"a\":\"usage\",\"b\":{\"x\":1},\"c\":\"he said \\\"usage\\\": {\\\"prompt_tokens\\\":5}\","
+        + "\"usage\":null,\"d\":[{\"usage\":{\"prompt_tokens\":9}}],\"e\":[\"usage\",{\"f\":2}]}";
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
+    assertThat(feed(sniffer, body, seed).usage()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
   void findsUsageInTheFinalEventOfAStreamSplitAnywhere(long seed) {
     UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
     assertThat(feed(sniffer, SSE, seed).usage()).contains(new Usage(7, 3, 10));
