@@ -12,10 +12,12 @@ import org.slf4j.event.KeyValuePair;
 /**
  * Renders a log event as one JSON line: {@code ts}, {@code level}, {@code logger}, {@code msg}, then the event's
  * key-value pairs as top-level fields (numbers and booleans unquoted), then {@code error} with the exception
- * chain if any. Referenced from {@code logback.xml}. Thread-safe: stateless.
+ * chain if any. Referenced from {@code logback.xml}. Thread-safe: its only state is an immutable cache.
  */
 public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
   private static final byte[] EMPTY = new byte[0];
+  /** Racy on purpose: a thread that sees a stale prefix formats its own, and each prefix is immutable. */
+  private volatile SecondPrefix lastSecond = new SecondPrefix(Long.MIN_VALUE, "");
 
   @Override
   public byte[] headerBytes() {
@@ -30,7 +32,9 @@ public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
   @Override
   public byte[] encode(ILoggingEvent event) {
     StringBuilder json = new StringBuilder(256);
-    json.append("{\"ts\":\"").append(Instant.ofEpochMilli(event.getTimeStamp())).append('"');
+    json.append("{\"ts\":\"");
+    timestamp(json, event.getTimeStamp());
+    json.append('"');
     field(json, "level", event.getLevel().toString());
     field(json, "logger", event.getLoggerName());
     field(json, "msg", event.getFormattedMessage());
@@ -40,7 +44,9 @@ public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
           continue;
         }
         if (pair.value instanceof Number || pair.value instanceof Boolean) {
-          json.append(",\"").append(quote(pair.key)).append("\":").append(pair.value);
+          json.append(",\"");
+          quote(json, pair.key);
+          json.append("\":").append(pair.value);
         } else {
           field(json, pair.key, String.valueOf(pair.value));
         }
@@ -69,10 +75,40 @@ public final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
   }
 
   private static void field(StringBuilder json, String key, String value) {
-    json.append(",\"").append(quote(key)).append("\":\"").append(quote(value)).append('"');
+    json.append(",\"");
+    quote(json, key);
+    json.append("\":\"");
+    quote(json, value);
+    json.append('"');
   }
 
-  private static char[] quote(String text) {
-    return JsonStringEncoder.getInstance().quoteAsString(text == null ? "null" : text);
+  /** Appends {@code text} escaped for a JSON string; most texts need no escaping and are appended as they are. */
+  private static void quote(StringBuilder json, String text) {
+    String value = text == null ? "null" : text;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\') {
+        JsonStringEncoder.getInstance().quoteAsString(value, json);
+        return;
+      }
+    }
+    json.append(value);
   }
+
+  /** ISO-8601 UTC with milliseconds; the text up to the second is formatted once per second, not per line. */
+  private void timestamp(StringBuilder json, long epochMillis) {
+    long second = Math.floorDiv(epochMillis, 1000);
+    SecondPrefix prefix = lastSecond;
+    if (prefix.second != second) {
+      String formatted = Instant.ofEpochSecond(second).toString();
+      prefix = new SecondPrefix(second, formatted.substring(0, formatted.length() - 1));
+      lastSecond = prefix;
+    }
+    int millis = (int) Math.floorMod(epochMillis, 1000);
+    json.append(prefix.text).append('.').append((char) ('0' + millis / 100)).append((char) ('0' + millis / 10 % 10))
+        .append((char) ('0' + millis % 10)).append('Z');
+  }
+
+  /** {@code 2026-11-23T15:36:25} for one epoch second. */
+  private record SecondPrefix(long second, String text) {}
 }
