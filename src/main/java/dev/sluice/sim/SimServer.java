@@ -65,6 +65,8 @@ public final class SimServer implements AutoCloseable {
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
+    // Large enough for everything a proxy in front may send (Sluice accepts up to 16 KB of request headers).
+    http.setRequestHeaderSize(32 * 1024);
     // Keep header names in the case they arrived, for RecordedRequest.
     http.setHttpCompliance(HttpCompliance.RFC9110.with("sim", HttpCompliance.Violation.CASE_SENSITIVE_FIELD_NAME));
     // SDKs send model ids with their slash encoded, e.g. GET /v1/models/nvidia%2Fllama-3.1-8b.

@@ -410,6 +410,18 @@ class ProxyTest {
   }
 
   @Test
+  void headersAndBodiesLargerThanOneReadBufferPassWhole() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    String bigHeader = "h".repeat(12_000);
+    String body = "{\"model\":\"m\",\"input\":\"" + "x".repeat(300_000) + "\"}";
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/echo"), body, "X-Big", bigHeader);
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).isEqualTo(body);
+    assertThat(header(sim.recentRequests().getLast(), "X-Big")).contains(bigHeader);
+  }
+
+  @Test
   void garbageRequestLineGets400InOpenAiShape() throws Exception {
     Sluice sluice = harness.sluice(Map.of());
     try (Socket socket = new Socket("127.0.0.1", sluice.port())) {
