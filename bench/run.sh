@@ -9,7 +9,7 @@
 # count and time, and every process this script starts is stopped on exit.
 #
 # Knobs (environment): ROUNDS, DURATION (s per open-loop run), WARMUP (s), OPEN_CONNECTIONS (client pool of the
-# open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
+# open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS, SOAK_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
 # route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark).
 set -euo pipefail
@@ -45,6 +45,8 @@ SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 STREAM_PER_TOKEN_MS=20; STREAM_TOKENS=50
 SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
+# The soak sizes the heap to its load: 9,000 open streams keep about 110 MB live.
+SOAK_JAVA_OPTS="${SOAK_JAVA_OPTS:--Xmx160m -XX:+UseSerialGC}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 LOADGEN_JAVA_OPTS="${LOADGEN_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 BODY_POOL='{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
@@ -136,15 +138,15 @@ sluice_config() {  # writes Sluice's config for the benchmark to $out/sluice.yam
 
 sluice_pid=""
 start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]
-  local level="$1"; shift
+  local level="$1" jvm_opts="${JVM_OPTS:-$SLUICE_JAVA_OPTS}"; shift
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
   local config; config="$(sluice_config)"
   SIDECAR_LOG_LEVEL="$level" \
-    "$JAVA" $SLUICE_JAVA_OPTS "-Xlog:gc,safepoint:file=$out/sluice-gc-%p.log:uptime" "$@" -jar "$jar" serve \
+    "$JAVA" $jvm_opts "-Xlog:gc,safepoint:file=$out/sluice-gc-%p.log:uptime" "$@" -jar "$jar" serve \
     --config "$config" >>"$out/sluice-$level.log" 2>&1 &
   sluice_pid=$!; pids+=("$sluice_pid")
   wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid" "$out/sluice-$level.log"
-  log "sluice pid $sluice_pid, log level $level, JVM flags: $SLUICE_JAVA_OPTS $*"
+  log "sluice pid $sluice_pid, log level $level, JVM flags: $jvm_opts $*"
 }
 
 url_of() {  # url_of TARGET
@@ -229,7 +231,7 @@ meta() {
     "$("$JAVA" -version 2>&1 | head -1 | tr -d '"')" >>"$results"
   printf '"nginx":"%s","nginx_workers":"%s","sluice_jvm":"%s","rounds":"%s","open_duration_s":"%s",' \
     "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$NGINX_WORKERS" "$SLUICE_JAVA_OPTS" "$ROUNDS" "$DURATION" >>"$results"
-  printf '"sluice_backends":"%s",' "$SLUICE_BACKENDS" >>"$results"
+  printf '"sluice_backends":"%s","soak_jvm":"%s",' "$SLUICE_BACKENDS" "$SOAK_JAVA_OPTS" >>"$results"
   printf '"open_connections":"%s","closed":"wrk -t2 -c%s -d%ss","soak":"%s streams, %s ms/token, %s tokens, ramp %s s",' \
     "$OPEN_CONNECTIONS" "$CLOSED_CONNECTIONS" "$CLOSED_SECONDS" "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" \
     "$SOAK_RAMP" >>"$results"
@@ -284,7 +286,7 @@ stream_part() {
 
 soak_part() {
   start_sim --ttft-ms 0 --per-token-ms "$SOAK_PER_TOKEN_MS" --completion-tokens "$SOAK_TOKENS"
-  start_sluice WARN
+  JVM_OPTS="$SOAK_JAVA_OPTS" start_sluice WARN
   # A short warm-up of the streaming path, then the RSS baseline.
   stream_run soak-warmup sluice 1 100 "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" 1 \
     $(( SOAK_TOKENS * SOAK_PER_TOKEN_MS / 1000 + 30 )) 0
