@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.HttpField;
@@ -63,7 +63,9 @@ final class SimHandler extends Handler.Abstract {
   private final Faults faults;
   private final Counters counters = new Counters();
   private final Recorder recorder = new Recorder();
-  private final CountDownLatch closed = new CountDownLatch(1);
+  /** Requests' threads sleeping out a latency or a stall, interrupted when the server closes. */
+  private final Set<Thread> pausing = ConcurrentHashMap.newKeySet();
+  private volatile boolean closing;
   private final AtomicLong sequence = new AtomicLong();
   private volatile SimConfig config;
 
@@ -109,7 +111,8 @@ final class SimHandler extends Handler.Abstract {
 
   /** Wakes every request waiting out a latency or a stall, so the server can stop promptly. */
   void wakeAll() {
-    closed.countDown();
+    closing = true;
+    pausing.forEach(Thread::interrupt);
   }
 
   @Override
@@ -655,15 +658,28 @@ final class SimHandler extends Handler.Abstract {
     }
   }
 
-  /** Waits {@code millis} (or until the server closes) on this virtual thread. */
+  /**
+   * Sleeps {@code millis} (or until the server closes) on this virtual thread. Each request sleeps on its own:
+   * timed waits on one shared latch made every timeout walk the latch's queue, so the cost grew with the number
+   * of open streams times their tokens.
+   */
   private void pause(long millis) {
-    if (millis <= 0) {
+    if (millis <= 0 || closing) {
       return;
     }
+    Thread self = Thread.currentThread();
+    pausing.add(self);
     try {
-      closed.await(millis, TimeUnit.MILLISECONDS);
+      // Registered before this check, so a close from now on interrupts the sleep.
+      if (!closing) {
+        Thread.sleep(millis);
+      }
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      if (!closing) {
+        self.interrupt();
+      }
+    } finally {
+      pausing.remove(self);
     }
   }
 
