@@ -281,14 +281,21 @@ final class SimHandler extends Handler.Abstract {
         + ",\"owned_by\":" + Generation.quote(owner) + "}";
   }
 
+  /** The request's {@code X-Sim-*} overrides, or null once a malformed one has been answered with 400. */
+  private Overrides overridesOrRefuse(Request request, Response response) throws IOException {
+    try {
+      return Overrides.from(request.getHeaders());
+    } catch (IllegalArgumentException e) {
+      sendError(response, 400, e.getMessage(), "invalid_request_error", "invalid_sim_header", List.of());
+      return null;
+    }
+  }
+
   // ---- echo ----
 
   private void echo(Request request, Response response, byte[] body) throws IOException {
-    Overrides overrides;
-    try {
-      overrides = Overrides.from(request.getHeaders());
-    } catch (IllegalArgumentException e) {
-      sendError(response, 400, e.getMessage(), "invalid_request_error", "invalid_sim_header", List.of());
+    Overrides overrides = overridesOrRefuse(request, response);
+    if (overrides == null) {
       return;
     }
     long ttftMillis = Math.max(0, overrides.ttftMillis());
@@ -317,11 +324,8 @@ final class SimHandler extends Handler.Abstract {
 
   private void modelCall(Endpoint endpoint, Request request, Response response, byte[] body) throws IOException {
     SimConfig c = config;
-    Overrides overrides;
-    try {
-      overrides = Overrides.from(request.getHeaders());
-    } catch (IllegalArgumentException e) {
-      sendError(response, 400, e.getMessage(), "invalid_request_error", "invalid_sim_header", List.of());
+    Overrides overrides = overridesOrRefuse(request, response);
+    if (overrides == null) {
       return;
     }
     JsonNode root;
