@@ -54,6 +54,11 @@ public final class Wiring {
   static final int INPUT_BUFFER_BYTES = 4096;
   /** Idle buffers kept for reuse, per kind (heap, direct). */
   static final long POOLED_BUFFER_BYTES = 16L * 1024 * 1024;
+  /**
+   * Largest pooled buffer. It must cover the upstream client's request buffer: a size above every bucket is
+   * allocated (and zeroed) afresh on each request instead of reused.
+   */
+  static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
 
   private Wiring() {}
 
@@ -82,7 +87,8 @@ public final class Wiring {
     threads.setName("sluice");
     // One buffer pool too, bounded: with thousands of open streams an unbounded pool keeps every buffer it
     // ever handed out (tens of MB of direct memory) long after the bursts that needed them.
-    ByteBufferPool buffers = new ArrayByteBufferPool(0, 1024, -1, -1, POOLED_BUFFER_BYTES, POOLED_BUFFER_BYTES);
+    ByteBufferPool buffers = new ArrayByteBufferPool(0, 1024, MAX_POOLED_BUFFER_BYTES, -1, POOLED_BUFFER_BYTES,
+        POOLED_BUFFER_BYTES);
     HttpClient client = upstreamClient(config, threads, buffers);
 
     ProxyStats stats = new ProxyStats();
@@ -111,7 +117,9 @@ public final class Wiring {
     // A caller's connection keeps its input buffer while its request is in progress, which for a stream is its
     // whole life: at 8 KB (Jetty's default) 9,000 open streams held 72 MB. Bodies still arrive in any size.
     http1.setInputBufferSize(INPUT_BUFFER_BYTES);
-    ServerConnector connector = new ServerConnector(server, http1);
+    // No acceptor thread: the selector accepts new connections itself, as it already reads them, instead of each
+    // new caller waking an acceptor, then the selector, then a pool thread.
+    ServerConnector connector = new ServerConnector(server, 0, -1, http1);
     connector.setHost(config.server().host());
     connector.setPort(config.server().port());
     connector.setAcceptQueueSize(4096);
