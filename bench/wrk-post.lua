@@ -5,6 +5,12 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = os.getenv("WRK_BODY")
   or '{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
+-- One extra request header, "Name: value" (the stream warm-up asks the simulated provider for short streams).
+local extra = os.getenv("WRK_HEADER")
+if extra then
+  local name, value = extra:match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
+end
 
 done = function(summary, latency, requests)
   local tags = os.getenv("WRK_TAGS") or ""
