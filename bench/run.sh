@@ -88,8 +88,12 @@ warm() {  # warm TARGET: JIT warm-up of the target's path, discarded (wrk closed
     >/dev/null 2>>"$out/loadgen.log" || true
 }
 warm_stream() {  # warm_stream TARGET: JIT warm-up of the streaming path, discarded (wrk, streams of 2 chunks)
-  WRK_BODY="$(body_of "$1" | sed 's/^{/{"stream":true,/')" WRK_HEADER="X-Sim-Chunks: 2" timeout 30 \
+  local body; body="$(body_of "$1" | sed 's/^{/{"stream":true,/')"
+  WRK_BODY="$body" WRK_HEADERS="X-Sim-Chunks: 2" timeout 30 \
     wrk -t2 -c"$CLOSED_CONNECTIONS" -d5s -s "$here/wrk-post.lua" "$(url_of "$1")" >/dev/null 2>&1 || true
+  # Every stream of the rounds opens its own connection: warm the accepting path as well.
+  WRK_BODY="$body" WRK_HEADERS=$'X-Sim-Chunks: 2\nConnection: close' timeout 30 \
+    wrk -t2 -c"$CLOSED_CONNECTIONS" -d3s -s "$here/wrk-post.lua" "$(url_of "$1")" >/dev/null 2>&1 || true
 }
 
 # ---- processes ----
@@ -280,7 +284,7 @@ stream_part() {
   start_sluice WARN
   local targets=(direct nginx sluice sluice-pt) r t
   local limit=$(( STREAM_TOKENS * STREAM_PER_TOKEN_MS / 1000 + 30 ))
-  log "warm-up: wrk streams of 2 chunks for 5 s, per target (discarded)"
+  log "warm-up: wrk streams of 2 chunks for 5 s, then 3 s with a new connection each, per target (discarded)"
   for t in "${targets[@]}"; do warm_stream "$t"; done
   for r in $(seq 1 "$STREAM_ROUNDS"); do
     for t in $(rotate $((r - 1)) "${targets[@]}"); do

@@ -5,10 +5,10 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = os.getenv("WRK_BODY")
   or '{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
--- One extra request header, "Name: value" (the stream warm-up asks the simulated provider for short streams).
-local extra = os.getenv("WRK_HEADER")
-if extra then
-  local name, value = extra:match("^([^:]+):%s*(.*)$")
+-- Extra request headers, "Name: value" one per line (the stream warm-up asks the simulated provider for short
+-- streams, and for a new connection per request).
+for line in (os.getenv("WRK_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
   wrk.headers[name] = value
 end
 
