@@ -5,8 +5,6 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -40,7 +38,7 @@ final class ClosedLoop {
     HttpClient client = LoadGen.newClient(Math.max(concurrency, 8));
     LatencyHistogram latency = new LatencyHistogram();
     LongAdder ok = new LongAdder();
-    Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+    ErrorCounts errors = new ErrorCounts();
     long start = System.nanoTime();
     long measureStart = start + (long) (warmupSeconds * 1e9);
     long measureEnd = measureStart + (long) (durationSeconds * 1e9);
@@ -75,8 +73,7 @@ final class ClosedLoop {
             ok.increment();
             latency.recordNanos(end - sentNanos);
           } else {
-            String kind = result.isFailed() ? LoadGen.failureName(result.getFailure()) : "status_" + status;
-            errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+            errors.count(result, status);
           }
         }
         next();
@@ -94,13 +91,10 @@ final class ClosedLoop {
     out.put("concurrency", concurrency);
     out.put("duration_s", durationSeconds);
     out.put("ok", ok.sum());
-    Map<String, Long> errorCounts = new TreeMap<>();
-    errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
     if (!allDone) {
-      errorCounts.put("unfinished_workers", workersDone.getCount());
+      errors.add("unfinished_workers", workersDone.getCount());
     }
-    out.put("errors", errorCounts.values().stream().mapToLong(Long::longValue).sum());
-    out.put("error_kinds", errorCounts);
+    errors.report(out);
     out.put("throughput_rps", OpenLoop.round(ok.sum() / durationSeconds));
     out.putAll(latency.summaryMillis(""));
     return out;

@@ -5,8 +5,6 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,7 +50,7 @@ final class OpenLoop {
     HttpClient client = LoadGen.newClient(maxConnections);
     LatencyHistogram latency = new LatencyHistogram();
     LongAdder ok = new LongAdder();
-    Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+    ErrorCounts errors = new ErrorCounts();
     AtomicLong maxSendLagNanos = new AtomicLong();
     CountDownLatch outstanding = new CountDownLatch((int) total);
     AtomicLong lastMeasuredEnd = new AtomicLong();
@@ -84,8 +82,7 @@ final class OpenLoop {
                   latency.recordNanos(end - intended);
                   ok.increment();
                 } else {
-                  String kind = result.isFailed() ? LoadGen.failureName(result.getFailure()) : "status_" + status;
-                  errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+                  errors.count(result, status);
                 }
                 lastMeasuredEnd.accumulateAndGet(end, Math::max);
               }
@@ -105,13 +102,10 @@ final class OpenLoop {
     out.put("warmup_s", warmupSeconds);
     out.put("sent", measuredCount);
     out.put("ok", ok.sum());
-    Map<String, Long> errorCounts = new TreeMap<>();
-    errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
     if (!allDone) {
-      errorCounts.put("unfinished", unfinished);
+      errors.add("unfinished", unfinished);
     }
-    out.put("errors", errorCounts.values().stream().mapToLong(Long::longValue).sum());
-    out.put("error_kinds", errorCounts);
+    errors.report(out);
     out.put("send_rate", round(measuredCount / ((sendEnd - measureStart) / 1e9)));
     long span = Math.max(lastMeasuredEnd.get(), sendEnd) - measureStart;
     out.put("achieved_rate", round(ok.sum() / (span / 1e9)));
