@@ -121,6 +121,10 @@ public final class Wiring {
     http.setSendDateHeader(false);
     http.setSendXPoweredBy(false);
     http.setRequestHeaderSize(MAX_REQUEST_HEADER_BYTES);
+    // Jetty's per-connection header cache builds a ~100 KB trie on a connection's second request. With many
+    // callers that is megabytes per round of short-lived connections surviving young collections: 20-27 ms
+    // Serial pauses every 15 s under 200 streams. Parsing without it costs no more CPU (measured).
+    http.setHeaderCacheSize(0);
     // A proxy forwards paths as sent: model ids such as "nvidia%2Fllama" carry encoded slashes.
     http.setUriCompliance(UriCompliance.UNSAFE);
     HttpConnectionFactory http1 = new HttpConnectionFactory(http);
@@ -160,6 +164,7 @@ public final class Wiring {
     // The relay's listeners never block (each write completes through a callback), so the selector thread may run
     // them itself instead of handing every response to a pool thread.
     transport.setInvocationType(Invocable.InvocationType.NON_BLOCKING);
+    transport.setHeaderCacheSize(0); // the same cache per upstream connection; see the server's
     HttpClient client = new HttpClient(transport);
     client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
     client.setMaxRequestsQueuedPerDestination(config.server().maxQueuedPerUpstream());
