@@ -11,14 +11,35 @@ import java.util.Optional;
 
 /**
  * Watches response bytes on their way to the caller and picks out the top-level {@code usage} object, from a
- * JSON body or from the {@code data:} events of a stream (where it arrives in the final chunk). It reads
- * duplicates of the buffers and never alters what is relayed. Not thread-safe: Jetty delivers a response's
- * content serially.
+ * JSON body or from the {@code data:} events of a stream (where it arrives in the final chunk). It only reads
+ * the buffers, never moving their positions, and never alters what is relayed. Not thread-safe: Jetty delivers a
+ * response's content serially.
  */
 abstract sealed class UsageSniffer {
+  /** Bytes copied at a time out of a direct buffer, which has no array to scan in place. */
+  private static final int SCRATCH_BYTES = 512;
+  private byte[] scratch;
 
-  /** Looks at one chunk of the response body. Must not move {@code chunk}'s position. */
-  abstract void accept(ByteBuffer chunk);
+  /** Looks at one chunk of the response body without moving its position. */
+  void accept(ByteBuffer chunk) {
+    if (chunk.hasArray()) {
+      int offset = chunk.arrayOffset();
+      scan(chunk.array(), offset + chunk.position(), offset + chunk.limit());
+      return;
+    }
+    if (scratch == null) {
+      scratch = new byte[SCRATCH_BYTES];
+    }
+    for (int at = chunk.position(), end = chunk.limit(); at < end; ) {
+      int n = Math.min(scratch.length, end - at);
+      chunk.get(at, scratch, 0, n);
+      scan(scratch, 0, n);
+      at += n;
+    }
+  }
+
+  /** Looks at {@code bytes[from, to)}, the next bytes of the body. */
+  abstract void scan(byte[] bytes, int from, int to);
 
   /** The usage seen so far. */
   abstract Optional<Usage> usage();
@@ -43,19 +64,100 @@ abstract sealed class UsageSniffer {
     void accept(ByteBuffer chunk) {}
 
     @Override
+    void scan(byte[] bytes, int from, int to) {}
+
+    @Override
     Optional<Usage> usage() {
       return Optional.empty();
     }
   }
 
-  /**
-   * Follows a JSON body byte by byte with a small state machine (string, escape and nesting depth only) and
-   * copies out the value of the top-level {@code usage} key, which it parses once it is complete. Most of a body
-   * is only looked at, never tokenized or copied, which matters on the proxy's hottest path.
-   */
+  /** Follows a JSON body for its top-level {@code usage} object. */
   static final class Json extends UsageSniffer {
+    private final UsageScanner scanner;
+
+    Json(JsonFactory factory) {
+      this.scanner = new UsageScanner(factory);
+    }
+
+    @Override
+    void scan(byte[] bytes, int from, int to) {
+      scanner.scan(bytes, from, to);
+    }
+
+    @Override
+    Optional<Usage> usage() {
+      return scanner.usage();
+    }
+  }
+
+  /**
+   * Splits an event stream into lines and follows the JSON of each {@code data:} line for a top-level
+   * {@code usage} object, as {@link Json} does for a body. Lines are never copied, and a line whose usage is
+   * {@code null} (every chunk of an OpenAI stream that asked for usage) is not parsed at all.
+   */
+  static final class EventStream extends UsageSniffer {
+    private static final byte[] DATA = {'d', 'a', 't', 'a', ':'};
+    /** Bytes of the current line matched against {@code data:}; {@code DATA.length} once in a data line. */
+    private int prefixMatched;
+    /** The current line is not a data line: skip it. */
+    private boolean skipping;
+    private final UsageScanner scanner;
+
+    EventStream(JsonFactory factory) {
+      this.scanner = new UsageScanner(factory);
+    }
+
+    @Override
+    void scan(byte[] bytes, int from, int to) {
+      int i = from;
+      while (i < to) {
+        if (prefixMatched == DATA.length || skipping) {
+          int newline = i;
+          while (newline < to && bytes[newline] != '\n') {
+            newline++;
+          }
+          if (!skipping) {
+            scanner.scan(bytes, i, newline);
+          }
+          if (newline == to) {
+            return;
+          }
+          endLine();
+          i = newline + 1;
+        } else if (bytes[i] == '\n') {
+          endLine();
+          i++;
+        } else if (bytes[i] == DATA[prefixMatched]) {
+          prefixMatched++;
+          i++;
+        } else {
+          skipping = true;
+        }
+      }
+    }
+
+    private void endLine() {
+      scanner.endValue();
+      prefixMatched = 0;
+      skipping = false;
+    }
+
+    @Override
+    Optional<Usage> usage() {
+      return scanner.usage();
+    }
+  }
+
+  /**
+   * Follows JSON bytes with a small state machine (string, escape and nesting depth only) and copies out the
+   * value of the top-level {@code usage} key, which it parses once it is complete. Most bytes are inside strings
+   * and are skipped by a tight loop that looks only for a quote or a backslash; nothing else is tokenized or
+   * copied, which matters on the proxy's hottest path. Not thread-safe.
+   */
+  static final class UsageScanner {
     private static final byte[] USAGE = {'u', 's', 'a', 'g', 'e'};
-    /** A usage object larger than this is not a usage object; the body is then treated as carrying none. */
+    /** A usage object larger than this is not a usage object; the value is then treated as carrying none. */
     private static final int MAX_USAGE_BYTES = 64 * 1024;
     private final JsonFactory factory;
     private int depth;
@@ -69,29 +171,34 @@ abstract sealed class UsageSniffer {
     private int capturedLength;
     private Usage usage;
 
-    Json(JsonFactory factory) {
+    UsageScanner(JsonFactory factory) {
       this.factory = factory;
     }
 
-    @Override
-    void accept(ByteBuffer chunk) {
-      for (int i = chunk.position(), end = chunk.limit(); i < end; i++) {
-        byte b = chunk.get(i);
-        if (captured != null) {
-          capture(b);
-        }
+    void scan(byte[] bytes, int from, int to) {
+      int captureFrom = captured != null ? from : -1;
+      int i = from;
+      while (i < to) {
+        byte b = bytes[i];
         if (inString) {
           if (escaped) {
             escaped = false;
             keyMatched = -1;
+          } else if (keyMatched < 0 && b != '"' && b != '\\') {
+            // Inside a string that cannot be the usage key: only its end matters.
+            do {
+              i++;
+            } while (i < to && (b = bytes[i]) != '"' && b != '\\');
+            continue;
           } else if (b == '\\') {
             escaped = true;
           } else if (b == '"') {
             inString = false;
             lastStringWasUsage = keyMatched == USAGE.length;
-          } else if (keyMatched >= 0) {
+          } else {
             keyMatched = keyMatched < USAGE.length && USAGE[keyMatched] == b ? keyMatched + 1 : -1;
           }
+          i++;
           continue;
         }
         switch (b) {
@@ -109,7 +216,7 @@ abstract sealed class UsageSniffer {
             if (awaitingUsageObject && b == '{') {
               captured = new byte[256];
               capturedLength = 0;
-              capture(b);
+              captureFrom = i;
             }
             awaitingUsageObject = false;
             lastStringWasUsage = false;
@@ -118,6 +225,8 @@ abstract sealed class UsageSniffer {
           case '}', ']' -> {
             depth--;
             if (captured != null && depth == 1) {
+              capture(bytes, captureFrom, i + 1);
+              captureFrom = -1;
               parseCaptured();
             }
             lastStringWasUsage = false;
@@ -127,113 +236,52 @@ abstract sealed class UsageSniffer {
             lastStringWasUsage = false;
           }
         }
+        i++;
+      }
+      if (captured != null && captureFrom >= 0) {
+        capture(bytes, captureFrom, to);
       }
     }
 
-    private void capture(byte b) {
-      if (capturedLength == captured.length) {
-        if (captured.length >= MAX_USAGE_BYTES) {
-          captured = null;
-          return;
-        }
-        captured = Arrays.copyOf(captured, captured.length * 2);
+    /** The value ended (an event's line did): the next bytes start a new one. A usage found is kept. */
+    void endValue() {
+      depth = 0;
+      inString = false;
+      escaped = false;
+      keyMatched = -1;
+      lastStringWasUsage = false;
+      awaitingUsageObject = false;
+      captured = null;
+    }
+
+    Optional<Usage> usage() {
+      return Optional.ofNullable(usage);
+    }
+
+    private void capture(byte[] bytes, int from, int to) {
+      int n = to - from;
+      if (capturedLength + n > MAX_USAGE_BYTES) {
+        captured = null;
+        return;
       }
-      captured[capturedLength++] = b;
+      if (capturedLength + n > captured.length) {
+        captured = Arrays.copyOf(captured, Math.max(captured.length * 2, capturedLength + n));
+      }
+      System.arraycopy(bytes, from, captured, capturedLength, n);
+      capturedLength += n;
     }
 
     private void parseCaptured() {
+      if (captured == null) {
+        return;
+      }
       try (JsonParser parser = factory.createParser(captured, 0, capturedLength)) {
         parser.nextToken();
         readUsageObject(parser).ifPresent(found -> usage = found);
       } catch (IOException | RuntimeException e) {
-        // Not a well-formed object: the body carries no usable usage.
+        // Not a well-formed object: the value carries no usable usage.
       }
       captured = null;
-    }
-
-    @Override
-    Optional<Usage> usage() {
-      return Optional.ofNullable(usage);
-    }
-  }
-
-  /** Splits an event stream into lines and parses the {@code data:} lines that mention {@code "usage"}. */
-  static final class EventStream extends UsageSniffer {
-    private static final int MAX_LINE_BYTES = 1 << 20;
-    private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] USAGE = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private final JsonFactory factory;
-    private byte[] line = new byte[256];
-    private int lineLength;
-    private boolean overflow;
-    private Usage usage;
-
-    EventStream(JsonFactory factory) {
-      this.factory = factory;
-    }
-
-    @Override
-    void accept(ByteBuffer chunk) {
-      for (int i = chunk.position(), end = chunk.limit(); i < end; i++) {
-        byte b = chunk.get(i);
-        if (b == '\n') {
-          if (!overflow) {
-            onLine();
-          }
-          lineLength = 0;
-          overflow = false;
-        } else if (!overflow) {
-          if (lineLength == line.length) {
-            if (line.length >= MAX_LINE_BYTES) {
-              overflow = true;
-              continue;
-            }
-            line = Arrays.copyOf(line, line.length * 2);
-          }
-          line[lineLength++] = b;
-        }
-      }
-    }
-
-    private void onLine() {
-      if (lineLength < DATA.length || !Arrays.equals(line, 0, DATA.length, DATA, 0, DATA.length)
-          || indexOf(line, lineLength, USAGE) < 0) {
-        return;
-      }
-      try (JsonParser parser = factory.createParser(line, DATA.length, lineLength - DATA.length)) {
-        if (parser.nextToken() != JsonToken.START_OBJECT) {
-          return;
-        }
-        while (parser.nextToken() == JsonToken.FIELD_NAME) {
-          String name = parser.currentName();
-          JsonToken value = parser.nextToken();
-          if ("usage".equals(name) && value == JsonToken.START_OBJECT) {
-            readUsageObject(parser).ifPresent(found -> usage = found);
-            return;
-          }
-          parser.skipChildren();
-        }
-      } catch (IOException | RuntimeException e) {
-        // A malformed event is relayed as is; it just carries no usage.
-      }
-    }
-
-    private static int indexOf(byte[] haystack, int length, byte[] needle) {
-      outer:
-      for (int i = 0; i + needle.length <= length; i++) {
-        for (int j = 0; j < needle.length; j++) {
-          if (haystack[i + j] != needle[j]) {
-            continue outer;
-          }
-        }
-        return i;
-      }
-      return -1;
-    }
-
-    @Override
-    Optional<Usage> usage() {
-      return Optional.ofNullable(usage);
     }
   }
 

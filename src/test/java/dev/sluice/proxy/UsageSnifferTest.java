@@ -25,17 +25,29 @@ class UsageSnifferTest {
     return IntStream.range(0, 25).mapToObj(i -> 77L * i + 5);
   }
 
-  /** Feeds {@code text} in random slices, the way chunks arrive from a socket. */
+  /**
+   * Feeds {@code text} in random slices, the way chunks arrive from a socket: some as slices of a larger heap
+   * array, some as direct buffers (what Jetty's client reads into), some longer than the sniffer's scratch array.
+   */
   private static UsageSniffer feed(UsageSniffer sniffer, String text, long seed) {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     Random random = new Random(seed);
     int offset = 0;
     while (offset < bytes.length) {
-      int n = Math.min(bytes.length - offset, 1 + random.nextInt(40));
-      ByteBuffer chunk = ByteBuffer.wrap(bytes, offset, n);
-      int before = chunk.position();
+      int n = Math.min(bytes.length - offset, 1 + random.nextInt(random.nextBoolean() ? 40 : 1500));
+      ByteBuffer chunk;
+      if (random.nextBoolean()) {
+        chunk = ByteBuffer.wrap(bytes, offset, n);
+      } else {
+        ByteBuffer direct = ByteBuffer.allocateDirect(n + 7);
+        direct.position(3).put(bytes, offset, n).flip().position(3);
+        chunk = direct;
+      }
+      int position = chunk.position();
+      int limit = chunk.limit();
       sniffer.accept(chunk);
-      assertThat(chunk.position()).isEqualTo(before);
+      assertThat(chunk.position()).isEqualTo(position);
+      assertThat(chunk.limit()).isEqualTo(limit);
       offset += n;
     }
     return sniffer;
@@ -62,6 +74,162 @@ class UsageSnifferTest {
   void findsUsageInTheFinalEventOfAStreamSplitAnywhere(long seed) {
     UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
     assertThat(feed(sniffer, SSE, seed).usage()).contains(new Usage(7, 3, 10));
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void findsUsageAfterEventsWithNullUsageAndCrLfLineEnds(long seed) {
+    StringBuilder stream = new StringBuilder();
+    for (byte[] event : HotPathBenchmark.streamEvents(20)) {
+      stream.append(new String(event, StandardCharsets.US_ASCII).replace("\n", "\r\n"));
+    }
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream; charset=utf-8");
+    assertThat(feed(sniffer, stream.toString(), seed).usage()).contains(new Usage(1117, 20, 1137));
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void onlyDataLinesAreLookedAt(long seed) {
+    String stream = "event: usage\nid: {\"usage\":{\"prompt_tokens\":1}}\n: {\"usage\":{\"prompt_tokens\":2}}\n"
+        + "dat: {\"usage\":{\"prompt_tokens\":3}}\n\ndata:{\"choices\":[],\"usage\":{\"prompt_tokens\":4}}\n\n";
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
+    assertThat(feed(sniffer, stream, seed).usage()).contains(new Usage(4, 0, 4));
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aTruncatedEventDoesNotSpillIntoTheNextOne(long seed) {
+    String stream = "data: {\"a\":[{\"b\":\"unterminated\n\n"
+        + "data: {\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}\n\n";
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
+    assertThat(feed(sniffer, stream, seed).usage()).contains(new Usage(5, 6, 11));
+  }
+
+  @Test
+  void aUsageObjectLargerThan64KiBIsNotUsage() {
+    String body = "{\"usage\":{\"prompt_tokens\":1,\"pad\":\"" + "x".repeat(70_000) + "\"}}";
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
+    assertThat(feed(sniffer, body, 9).usage()).isEmpty();
+  }
+
+  /**
+   * Random JSON documents (nested objects, arrays, strings with escapes and quotes, keys named like usage at
+   * every depth, numbers and literals), with or without a top-level usage object, fed in random slices: the
+   * sniffer finds exactly what a full parse of the document finds.
+   */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void agreesWithAFullParseOnRandomDocuments(long seed) throws Exception {
+    Random random = new Random(seed);
+    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    for (int document = 0; document < 40; document++) {
+      String json = RandomJson.topLevelObject(random);
+      com.fasterxml.jackson.databind.JsonNode usage = mapper.readTree(json).get("usage");
+      Usage expected = null;
+      if (usage != null && usage.isObject()) {
+        long p = usage.path("prompt_tokens").isIntegralNumber() ? usage.get("prompt_tokens").asLong() : -1;
+        long c = usage.path("completion_tokens").isIntegralNumber() ? usage.get("completion_tokens").asLong() : -1;
+        long t = usage.path("total_tokens").isIntegralNumber() ? usage.get("total_tokens").asLong() : -1;
+        if (p >= 0 || c >= 0 || t >= 0) {
+          expected = new Usage(Math.max(p, 0), Math.max(c, 0), t >= 0 ? t : Math.max(p, 0) + Math.max(c, 0));
+        }
+      }
+      UsageSniffer body = feed(UsageSniffer.forContentType(BodyScan.newFactory(), "application/json"), json,
+          random.nextLong());
+      assertThat(body.usage()).as(json).isEqualTo(java.util.Optional.ofNullable(expected));
+      UsageSniffer stream = feed(UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream"),
+          "data: {\"choices\":[]}\n\ndata: " + json + "\n\ndata: [DONE]\n\n", random.nextLong());
+      assertThat(stream.usage()).as(json).isEqualTo(java.util.Optional.ofNullable(expected));
+    }
+  }
+
+  /** Random JSON text in compact form (what providers send), so that a stream can carry it on one line. */
+  private static final class RandomJson {
+    private static final String[] KEYS = {"usage", "prompt_tokens", "completion_tokens", "total_tokens", "id",
+        "choices", "Usage", "usage ", "usag", "data", "", "\\\"usage\\\"", "usage\\\\", "usages"};
+
+    static String topLevelObject(Random random) {
+      StringBuilder json = new StringBuilder("{");
+      int fields = random.nextInt(6); // at most KEYS.length - 4 fields besides usage, each key once
+      boolean usagePlaced = false;
+      for (int i = 0; i < fields; i++) {
+        if (i > 0) {
+          json.append(',');
+        }
+        if (!usagePlaced && random.nextInt(3) == 0) {
+          usagePlaced = true;
+          json.append("\"usage\":");
+          if (random.nextInt(4) == 0) {
+            value(json, random, 2);
+          } else {
+            usageObject(json, random);
+          }
+        } else {
+          json.append('"').append(KEYS[4 + i]).append("\":");
+          value(json, random, 3);
+        }
+      }
+      return json.append('}').toString();
+    }
+
+    private static void usageObject(StringBuilder json, Random random) {
+      json.append('{');
+      int fields = random.nextInt(5);
+      int first = 1 + random.nextInt(KEYS.length - 1);
+      for (int i = 0; i < fields; i++) {
+        if (i > 0) {
+          json.append(',');
+        }
+        json.append('"').append(KEYS[1 + (first + i) % (KEYS.length - 1)]).append("\":");
+        if (random.nextBoolean()) {
+          json.append(random.nextInt(100_000));
+        } else {
+          value(json, random, 2);
+        }
+      }
+      json.append('}');
+    }
+
+    private static void value(StringBuilder json, Random random, int depth) {
+      switch (depth == 0 ? random.nextInt(4) : random.nextInt(6)) {
+        case 0 -> json.append(random.nextInt(2000) - 1000);
+        case 1 -> json.append(random.nextBoolean() ? "null" : random.nextBoolean() ? "true" : "1.5e3");
+        case 2, 3 -> {
+          String[] pieces = {"usage", "\\\"", "\\\\", "{", "}", "[", "]", ":", ",", " ", "x", "\\n", "\\u00e9"};
+          json.append('"');
+          for (int i = random.nextInt(6); i > 0; i--) {
+            json.append(pieces[random.nextInt(pieces.length)]);
+          }
+          json.append('"');
+        }
+        case 4 -> {
+          json.append('[');
+          for (int i = random.nextInt(4); i > 0; i--) {
+            value(json, random, depth - 1);
+            if (i > 1) {
+              json.append(',');
+            }
+          }
+          json.append(']');
+        }
+        default -> {
+          json.append('{');
+          int first = random.nextInt(KEYS.length);
+          for (int i = random.nextInt(4); i > 0; i--) {
+            json.append('"').append(KEYS[(first + i) % KEYS.length]).append("\":");
+            if (random.nextInt(3) == 0) {
+              usageObject(json, random);
+            } else {
+              value(json, random, depth - 1);
+            }
+            if (i > 1) {
+              json.append(',');
+            }
+          }
+          json.append('}');
+        }
+      }
+    }
   }
 
   @Test
