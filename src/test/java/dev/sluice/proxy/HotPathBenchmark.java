@@ -39,8 +39,9 @@ public class HotPathBenchmark {
 
   static final byte[] CHAT_COMPLETION = ascii("""
       {"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion","created":1741570283,\
-      "model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Hello, \\"benchmark\\"! \
-      How can I help you today?","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],\
+      "model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant",\
+      "content":"Hello, \\"benchmark\\"! How can I help you today?","refusal":null,"annotations":[]},\
+      "logprobs":null,"finish_reason":"stop"}],\
       "usage":{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,"prompt_tokens_details":\
       {"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,\
       "accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default",\

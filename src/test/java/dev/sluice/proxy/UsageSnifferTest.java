@@ -2,9 +2,12 @@ package dev.sluice.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.backend.Outcome.Usage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -23,6 +26,10 @@ class UsageSnifferTest {
 
   static Stream<Long> seeds() {
     return IntStream.range(0, 25).mapToObj(i -> 77L * i + 5);
+  }
+
+  private static Optional<Usage> usageOf(String contentType, String text, long seed) {
+    return feed(UsageSniffer.forContentType(BodyScan.newFactory(), contentType), text, seed).usage();
   }
 
   /**
@@ -56,8 +63,7 @@ class UsageSnifferTest {
   @ParameterizedTest
   @MethodSource("seeds")
   void findsTopLevelUsageInAJsonBodySplitAnywhere(long seed) {
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json; charset=utf-8");
-    assertThat(feed(sniffer, JSON, seed).usage()).contains(new Usage(12, 30, 42));
+    assertThat(usageOf("application/json; charset=utf-8", JSON, seed)).contains(new Usage(12, 30, 42));
   }
 
   @ParameterizedTest
@@ -65,15 +71,13 @@ class UsageSnifferTest {
   void usageLookalikesInStringsValuesAndNestedObjectsAreNotUsage(long seed) {
     String body = "{\"a\":\"usage\",\"b\":{\"x\":1},\"c\":\"he said \\\"usage\\\": {\\\"prompt_tokens\\\":5}\","
         + "\"usage\":null,\"d\":[{\"usage\":{\"prompt_tokens\":9}}],\"e\":[\"usage\",{\"f\":2}]}";
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
-    assertThat(feed(sniffer, body, seed).usage()).isEmpty();
+    assertThat(usageOf("application/json", body, seed)).isEmpty();
   }
 
   @ParameterizedTest
   @MethodSource("seeds")
   void findsUsageInTheFinalEventOfAStreamSplitAnywhere(long seed) {
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
-    assertThat(feed(sniffer, SSE, seed).usage()).contains(new Usage(7, 3, 10));
+    assertThat(usageOf("text/event-stream", SSE, seed)).contains(new Usage(7, 3, 10));
   }
 
   @ParameterizedTest
@@ -83,8 +87,8 @@ class UsageSnifferTest {
     for (byte[] event : HotPathBenchmark.streamEvents(20)) {
       stream.append(new String(event, StandardCharsets.US_ASCII).replace("\n", "\r\n"));
     }
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream; charset=utf-8");
-    assertThat(feed(sniffer, stream.toString(), seed).usage()).contains(new Usage(1117, 20, 1137));
+    assertThat(usageOf("text/event-stream; charset=utf-8", stream.toString(), seed))
+        .contains(new Usage(1117, 20, 1137));
   }
 
   @ParameterizedTest
@@ -92,8 +96,7 @@ class UsageSnifferTest {
   void onlyDataLinesAreLookedAt(long seed) {
     String stream = "event: usage\nid: {\"usage\":{\"prompt_tokens\":1}}\n: {\"usage\":{\"prompt_tokens\":2}}\n"
         + "dat: {\"usage\":{\"prompt_tokens\":3}}\n\ndata:{\"choices\":[],\"usage\":{\"prompt_tokens\":4}}\n\n";
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
-    assertThat(feed(sniffer, stream, seed).usage()).contains(new Usage(4, 0, 4));
+    assertThat(usageOf("text/event-stream", stream, seed)).contains(new Usage(4, 0, 4));
   }
 
   @ParameterizedTest
@@ -101,15 +104,13 @@ class UsageSnifferTest {
   void aTruncatedEventDoesNotSpillIntoTheNextOne(long seed) {
     String stream = "data: {\"a\":[{\"b\":\"unterminated\n\n"
         + "data: {\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}\n\n";
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
-    assertThat(feed(sniffer, stream, seed).usage()).contains(new Usage(5, 6, 11));
+    assertThat(usageOf("text/event-stream", stream, seed)).contains(new Usage(5, 6, 11));
   }
 
   @Test
   void aUsageObjectLargerThan64KiBIsNotUsage() {
     String body = "{\"usage\":{\"prompt_tokens\":1,\"pad\":\"" + "x".repeat(70_000) + "\"}}";
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
-    assertThat(feed(sniffer, body, 9).usage()).isEmpty();
+    assertThat(usageOf("application/json", body, 9)).isEmpty();
   }
 
   /**
@@ -121,10 +122,10 @@ class UsageSnifferTest {
   @MethodSource("seeds")
   void agreesWithAFullParseOnRandomDocuments(long seed) throws Exception {
     Random random = new Random(seed);
-    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    ObjectMapper mapper = new ObjectMapper();
     for (int document = 0; document < 40; document++) {
       String json = RandomJson.topLevelObject(random);
-      com.fasterxml.jackson.databind.JsonNode usage = mapper.readTree(json).get("usage");
+      JsonNode usage = mapper.readTree(json).get("usage");
       Usage expected = null;
       if (usage != null && usage.isObject()) {
         long p = usage.path("prompt_tokens").isIntegralNumber() ? usage.get("prompt_tokens").asLong() : -1;
@@ -134,12 +135,10 @@ class UsageSnifferTest {
           expected = new Usage(Math.max(p, 0), Math.max(c, 0), t >= 0 ? t : Math.max(p, 0) + Math.max(c, 0));
         }
       }
-      UsageSniffer body = feed(UsageSniffer.forContentType(BodyScan.newFactory(), "application/json"), json,
-          random.nextLong());
-      assertThat(body.usage()).as(json).isEqualTo(java.util.Optional.ofNullable(expected));
-      UsageSniffer stream = feed(UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream"),
-          "data: {\"choices\":[]}\n\ndata: " + json + "\n\ndata: [DONE]\n\n", random.nextLong());
-      assertThat(stream.usage()).as(json).isEqualTo(java.util.Optional.ofNullable(expected));
+      assertThat(usageOf("application/json", json, random.nextLong())).as(json)
+          .isEqualTo(Optional.ofNullable(expected));
+      assertThat(usageOf("text/event-stream", "data: {\"choices\":[]}\n\ndata: " + json + "\n\ndata: [DONE]\n\n",
+          random.nextLong())).as(json).isEqualTo(Optional.ofNullable(expected));
     }
   }
 
@@ -234,20 +233,17 @@ class UsageSnifferTest {
 
   @Test
   void streamWithoutUsageHasNone() {
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
-    assertThat(feed(sniffer, "data: {\"choices\":[]}\n\ndata: [DONE]\n\n", 1).usage()).isEmpty();
+    assertThat(usageOf("text/event-stream", "data: {\"choices\":[]}\n\ndata: [DONE]\n\n", 1)).isEmpty();
   }
 
   @Test
   void otherContentTypesAreIgnored() {
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/plain");
-    assertThat(feed(sniffer, JSON, 1).usage()).isEmpty();
+    assertThat(usageOf("text/plain", JSON, 1)).isEmpty();
   }
 
   @Test
   void malformedJsonYieldsNoUsageAndNoError() {
-    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
-    assertThat(feed(sniffer, "{\"usage\":{\"prompt_tokens\":1}}}}}garbage", 3).usage())
+    assertThat(usageOf("application/json", "{\"usage\":{\"prompt_tokens\":1}}}}}garbage", 3))
         .contains(new Usage(1, 0, 1));
   }
 }
