@@ -265,7 +265,8 @@ abstract sealed class UsageSniffer {
         return;
       }
       if (capturedLength + n > captured.length) {
-        captured = Arrays.copyOf(captured, Math.max(captured.length * 2, capturedLength + n));
+        captured = Arrays.copyOf(captured,
+            Math.min(MAX_USAGE_BYTES, Math.max(captured.length * 2, capturedLength + n)));
       }
       System.arraycopy(bytes, from, captured, capturedLength, n);
       capturedLength += n;

@@ -42,22 +42,68 @@ class UsageSnifferTest {
     int offset = 0;
     while (offset < bytes.length) {
       int n = Math.min(bytes.length - offset, 1 + random.nextInt(random.nextBoolean() ? 40 : 1500));
-      ByteBuffer chunk;
-      if (random.nextBoolean()) {
-        chunk = ByteBuffer.wrap(bytes, offset, n);
-      } else {
-        ByteBuffer direct = ByteBuffer.allocateDirect(n + 7);
-        direct.position(3).put(bytes, offset, n).flip().position(3);
-        chunk = direct;
-      }
-      int position = chunk.position();
-      int limit = chunk.limit();
-      sniffer.accept(chunk);
-      assertThat(chunk.position()).isEqualTo(position);
-      assertThat(chunk.limit()).isEqualTo(limit);
+      ByteBuffer chunk = switch (random.nextInt(3)) {
+        case 0 -> ByteBuffer.wrap(bytes, offset, n);
+        case 1 -> ByteBuffer.wrap(bytes, offset, n).slice(); // position 0, array offset > 0
+        default -> {
+          ByteBuffer direct = ByteBuffer.allocateDirect(n + 7);
+          direct.position(3).put(bytes, offset, n).flip().position(3);
+          yield direct;
+        }
+      };
+      accept(sniffer, chunk);
       offset += n;
     }
     return sniffer;
+  }
+
+  /** Hands one chunk to the sniffer, checking that it leaves the chunk as it found it. */
+  private static void accept(UsageSniffer sniffer, ByteBuffer chunk) {
+    int position = chunk.position();
+    int limit = chunk.limit();
+    ByteBuffer before = ByteBuffer.allocate(chunk.remaining()).put(chunk.duplicate()).flip();
+    sniffer.accept(chunk);
+    assertThat(chunk.position()).isEqualTo(position);
+    assertThat(chunk.limit()).isEqualTo(limit);
+    assertThat(chunk).isEqualTo(before);
+  }
+
+  /** Every way of cutting {@code text} into two chunks, and one byte at a time, gives {@code expected}. */
+  private static void assertEverySplitFinds(String contentType, String text, Optional<Usage> expected) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    for (int cut = 0; cut <= bytes.length; cut++) {
+      UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), contentType);
+      accept(sniffer, ByteBuffer.wrap(bytes, 0, cut));
+      accept(sniffer, ByteBuffer.wrap(bytes, cut, bytes.length - cut));
+      assertThat(sniffer.usage()).as("cut at %d", cut).isEqualTo(expected);
+    }
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), contentType);
+    for (int i = 0; i < bytes.length; i++) {
+      accept(sniffer, ByteBuffer.wrap(bytes, i, 1));
+    }
+    assertThat(sniffer.usage()).as("one byte at a time").isEqualTo(expected);
+  }
+
+  @Test
+  void everySplitOfABodyAndOfAStreamFindsTheSameUsage() {
+    assertEverySplitFinds("application/json", JSON, Optional.of(new Usage(12, 30, 42)));
+    assertEverySplitFinds("text/event-stream", SSE, Optional.of(new Usage(7, 3, 10)));
+    assertEverySplitFinds("text/event-stream", SSE.replace("\n", "\r\n"), Optional.of(new Usage(7, 3, 10)));
+  }
+
+  @Test
+  void prettyPrintedJsonIsFollowedToo() {
+    String body = "{\n  \"id\" : \"x\",\n  \"usage\"\t:\r\n  {\n    \"prompt_tokens\" : 3 ,\n"
+        + "    \"completion_tokens\" : 4\n  }\n}\n";
+    assertEverySplitFinds("application/json", body, Optional.of(new Usage(3, 4, 7)));
+  }
+
+  @Test
+  void aKeyThatOnlyStartsLikeUsageIsNotUsage() {
+    for (String key : new String[] {"usage\\\\", "usage\\\"", "usage ", "usages", "usag", "Usage", "\\u0075sage"}) {
+      String body = "{\"" + key + "\":{\"prompt_tokens\":1}}";
+      assertEverySplitFinds("application/json", body, Optional.empty());
+    }
   }
 
   @ParameterizedTest
@@ -94,8 +140,10 @@ class UsageSnifferTest {
   @ParameterizedTest
   @MethodSource("seeds")
   void onlyDataLinesAreLookedAt(long seed) {
-    String stream = "event: usage\nid: {\"usage\":{\"prompt_tokens\":1}}\n: {\"usage\":{\"prompt_tokens\":2}}\n"
-        + "dat: {\"usage\":{\"prompt_tokens\":3}}\n\ndata:{\"choices\":[],\"usage\":{\"prompt_tokens\":4}}\n\n";
+    String stream = "data:{\"choices\":[],\"usage\":{\"prompt_tokens\":4}}\n\nevent: usage\n"
+        + "id: {\"usage\":{\"prompt_tokens\":1}}\n: {\"usage\":{\"prompt_tokens\":2}}\n"
+        + "dat: {\"usage\":{\"prompt_tokens\":3}}\n data: {\"usage\":{\"prompt_tokens\":5}}\n"
+        + "xdata: {\"usage\":{\"prompt_tokens\":6}}\n\n";
     assertThat(usageOf("text/event-stream", stream, seed)).contains(new Usage(4, 0, 4));
   }
 
@@ -107,10 +155,18 @@ class UsageSnifferTest {
     assertThat(usageOf("text/event-stream", stream, seed)).contains(new Usage(5, 6, 11));
   }
 
-  @Test
-  void aUsageObjectLargerThan64KiBIsNotUsage() {
-    String body = "{\"usage\":{\"prompt_tokens\":1,\"pad\":\"" + "x".repeat(70_000) + "\"}}";
-    assertThat(usageOf("application/json", body, 9)).isEmpty();
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void aUsageObjectOfUpTo64KiBIsReadAndALargerOneIsNot(long seed) {
+    String head = "{\"prompt_tokens\":1,\"pad\":\"";
+    String atLimit = head + "x".repeat(64 * 1024 - head.length() - 2) + "\"}";
+    assertThat(atLimit).hasSize(64 * 1024);
+    String overLimit = atLimit.replace("\"pad\":\"", "\"pad\":\"x");
+    assertThat(usageOf("application/json", "{\"usage\":" + atLimit + "}", seed)).contains(new Usage(1, 0, 1));
+    assertThat(usageOf("application/json", "{\"usage\":" + overLimit + "}", seed)).isEmpty();
+    UsageSniffer whole = UsageSniffer.forContentType(BodyScan.newFactory(), "application/json");
+    accept(whole, ByteBuffer.wrap(("{\"usage\":" + overLimit + "}").getBytes(StandardCharsets.US_ASCII)));
+    assertThat(whole.usage()).isEmpty();
   }
 
   /**
@@ -242,7 +298,16 @@ class UsageSnifferTest {
   }
 
   @Test
-  void malformedJsonYieldsNoUsageAndNoError() {
+  void aMalformedUsageObjectYieldsNoUsageAndNoError() {
+    for (String usage : new String[] {"{\"prompt_tokens\":}", "{\"prompt_tokens\":1 2}", "{\"prompt_tokens\" 1}",
+        "{prompt_tokens:1}", "{\"prompt_tokens\":1,}", "{\"prompt_tokens\":[1}"}) {
+      assertEverySplitFinds("application/json", "{\"usage\":" + usage + "}", Optional.empty());
+    }
+    assertEverySplitFinds("application/json", "}}]]{\"usage\":{\"prompt_tokens\":1}}", Optional.empty());
+  }
+
+  @Test
+  void junkAfterAFinishedDocumentDoesNotLoseItsUsage() {
     assertThat(usageOf("application/json", "{\"usage\":{\"prompt_tokens\":1}}}}}garbage", 3))
         .contains(new Usage(1, 0, 1));
   }
