@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -85,7 +87,11 @@ class CommandLineTest {
   void demoServesChatWithoutAProviderKey() throws Exception {
     Process demo = sluice(Map.of(), "demo", "--port", "0").redirectError(ProcessBuilder.Redirect.DISCARD).start();
     try (HttpClient http = HttpClient.newHttpClient()) {
-      URI base = awaitBaseUrl(demo);
+      Output out = new Output(demo);
+      URI base = URI.create(out.await(Pattern.compile("OpenAI-compatible base URL\\s*:\\s*(http://\\S+)")));
+      out.await(Pattern.compile("(Press Ctrl-C to stop)"));
+      assertThat(out.seen).anyMatch(line -> line.trim().startsWith("curl -s " + base + "/chat/completions "));
+      assertThat(out.seen).anyMatch(line -> line.contains("OpenAI(base_url=\"" + base + "\""));
       HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
           .header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString(
@@ -99,27 +105,65 @@ class CommandLineTest {
     }
   }
 
-  private static URI awaitBaseUrl(Process demo) throws IOException {
-    Pattern baseLine = Pattern.compile("OpenAI-compatible base URL\\s*:\\s*(http://\\S+)");
-    BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
-    String line;
-    while ((line = out.readLine()) != null) {
-      Matcher matcher = baseLine.matcher(line);
-      if (matcher.find()) {
-        Thread.ofVirtual().start(() -> drain(out));
-        return URI.create(matcher.group(1));
-      }
+  @Test
+  void simRunsAloneWithItsHiddenLimitAndModels() throws Exception {
+    Process sim = sluice(Map.of(), "sim", "--port", "0", "--rpm", "1", "--burst", "1", "--completion-tokens", "3",
+        "--model", "m-1", "--model", "m-2").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      URI base = URI.create(new Output(sim).await(Pattern.compile("sim listening on (http://\\S+)")));
+      HttpResponse<String> models = http.send(HttpRequest.newBuilder(URI.create(base + "/models")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(models.body()).contains("\"m-1\"", "\"m-2\"");
+      HttpRequest chat = HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m-1\",\"messages\":[]}")).build();
+      HttpResponse<String> first = http.send(chat, HttpResponse.BodyHandlers.ofString());
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.body()).contains("\"completion_tokens\":3");
+      HttpResponse<String> second = http.send(chat, HttpResponse.BodyHandlers.ofString());
+      assertThat(second.statusCode()).isEqualTo(429);
+      assertThat(second.headers().firstValue("Retry-After")).isPresent();
+    } finally {
+      sim.destroy();
+      assertThat(sim.waitFor(20, TimeUnit.SECONDS)).isTrue();
     }
-    throw new AssertionError("demo exited without printing its base URL");
   }
 
-  private static void drain(BufferedReader out) {
-    try {
-      while (out.readLine() != null) {
-        // keep the pipe from filling up
+  /** A process's standard output, read line by line on its own thread so that the pipe never fills. */
+  private static final class Output {
+    private static final String END = "\u0000end";
+    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    final List<String> seen = new ArrayList<>();
+
+    Output(Process process) {
+      BufferedReader reader =
+          new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      Thread.ofVirtual().start(() -> {
+        try (reader) {
+          for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            lines.add(line);
+          }
+        } catch (IOException ignored) {
+          // the process ended
+        }
+        lines.add(END);
+      });
+    }
+
+    /** Waits for the next line matching {@code pattern} and returns its first group. */
+    String await(Pattern pattern) throws InterruptedException {
+      while (true) {
+        String line = lines.poll(60, TimeUnit.SECONDS);
+        if (line == null || line.equals(END)) {
+          throw new AssertionError("no line matching " + pattern + "; the output was " + seen);
+        }
+        seen.add(line);
+        Matcher matcher = pattern.matcher(line);
+        if (matcher.find()) {
+          return matcher.group(1);
+        }
       }
-    } catch (IOException ignored) {
-      // the process ended
     }
   }
+
 }
