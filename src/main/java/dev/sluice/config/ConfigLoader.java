@@ -21,6 +21,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Builds a {@link SluiceConfig} from built-in defaults, an optional YAML file and the environment, in that order
@@ -86,14 +88,26 @@ public final class ConfigLoader {
     return loadYaml(text, yamlFile.toAbsolutePath().getParent());
   }
 
+  /** Where and what, on one line: SnakeYAML's own report spans several, with the context and a caret drawing. */
+  private static String yamlProblem(JacksonException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof MarkedYAMLException marked && marked.getProblemMark() != null) {
+        Mark mark = marked.getProblemMark();
+        return "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": " + marked.getProblem()
+            + (marked.getContext() == null ? "" : " (" + marked.getContext() + ")");
+      }
+    }
+    return e.getOriginalMessage().lines().findFirst().orElse("")
+        + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")");
+  }
+
   /** Loads YAML text, then the environment over it; {@code baseDir} resolves relative {@code api_key_file}s. */
   public SluiceConfig loadYaml(String yaml, Path baseDir) {
     JsonNode root;
     try {
       root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
     } catch (JacksonException e) {
-      throw new ConfigException("config file is not valid YAML: " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+      throw new ConfigException("config file is not valid YAML: " + yamlProblem(e));
     }
     if (root == null || root.isMissingNode() || root.isNull()) {
       root = MissingNode.getInstance();
@@ -160,15 +174,18 @@ public final class ConfigLoader {
     s.ifPresent(Section::finish);
 
     String host = envString(ENV_HOST).or(() -> fileHost).orElse(ServerConfig.DEFAULT_HOST);
-    int port = envInt(ENV_PORT, 0, MAX_PORT).or(() -> filePort).orElse(ServerConfig.DEFAULT_PORT);
-    int metricsPort = envInt(ENV_METRICS_PORT, 0, MAX_PORT).or(() -> fileMetricsPort)
-        .orElse(ServerConfig.DEFAULT_METRICS_PORT);
+    Optional<Integer> envPort = envInt(ENV_PORT, 0, MAX_PORT);
+    Optional<Integer> envMetricsPort = envInt(ENV_METRICS_PORT, 0, MAX_PORT);
+    int port = envPort.or(() -> filePort).orElse(ServerConfig.DEFAULT_PORT);
+    int metricsPort = envMetricsPort.or(() -> fileMetricsPort).orElse(ServerConfig.DEFAULT_METRICS_PORT);
     long maxBody = envLong(ENV_MAX_BODY_BYTES, MIN_BODY_BYTES, MAX_BODY_BYTES).or(() -> fileMaxBody)
         .orElse(ServerConfig.DEFAULT_MAX_BODY_BYTES);
     int connections = envInt(ENV_MAX_CONNECTIONS_PER_UPSTREAM, 1, MAX_CONNECTIONS).or(() -> fileConnections)
         .orElse(ServerConfig.DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM);
     if (port != 0 && port == metricsPort) {
-      throw new ConfigException("server.metrics_port: " + metricsPort + " must differ from server.port " + port);
+      throw new ConfigException((envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port") + ": "
+          + metricsPort + " must differ from " + (envPort.isPresent() ? ENV_PORT : "server.port") + " (" + port
+          + "); any other port in 0..65535");
     }
     return new ServerConfig(host, port, metricsPort, maxBody, connections, queued);
   }

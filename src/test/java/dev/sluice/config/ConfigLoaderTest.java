@@ -84,12 +84,6 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void metricsPortMustDifferFromProxyPort() {
-    assertThatThrownBy(() -> env(Map.of("SIDECAR_PORT", "9191")))
-        .hasMessage("server.metrics_port: 9191 must differ from server.port 9191");
-  }
-
-  @Test
   void yamlDeclaresPoolsAndBackends(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("key.txt"), "sk-file-key\n");
     String text = """
@@ -195,9 +189,24 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void invalidYamlSyntaxNamesTheLine() {
-    assertThatThrownBy(() -> yaml("server:\n  port: [1,\n", Map.of()))
-        .isInstanceOf(ConfigException.class).hasMessageStartingWith("config file is not valid YAML:");
+  void invalidYamlSyntaxIsOneLineNamingLineAndColumn() {
+    assertThatThrownBy(() -> yaml("server: {port: 9190\npools:\n  - name: x\n", Map.of()))
+        .isInstanceOf(ConfigException.class).hasMessage("config file is not valid YAML: line 2, column 6: "
+            + "expected ',' or '}', but got : (while parsing a flow mapping)");
+    assertThatThrownBy(() -> yaml("a: b: c\n", Map.of()))
+        .hasMessage("config file is not valid YAML: line 1, column 5: mapping values are not allowed here");
+  }
+
+  @Test
+  void equalPortsNameTheSettingsTheyCameFrom() {
+    assertThatThrownBy(() -> env(Map.of("SIDECAR_PORT", "9191")))
+        .hasMessage("server.metrics_port: 9191 must differ from SIDECAR_PORT (9191); any other port in 0..65535");
+    assertThatThrownBy(() -> env(Map.of("SIDECAR_METRICS_PORT", "9190")))
+        .hasMessage("SIDECAR_METRICS_PORT: 9190 must differ from server.port (9190); any other port in 0..65535");
+    assertThatThrownBy(() -> yaml("server: {port: 8000, metrics_port: 8000}\n", Map.of()))
+        .hasMessage("server.metrics_port: 8000 must differ from server.port (8000); any other port in 0..65535");
+    assertThatThrownBy(() -> yaml("server: {metrics_port: 8000}\n", Map.of("SIDECAR_PORT", "8000")))
+        .hasMessage("server.metrics_port: 8000 must differ from SIDECAR_PORT (8000); any other port in 0..65535");
   }
 
   @Test
