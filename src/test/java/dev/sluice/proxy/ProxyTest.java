@@ -14,6 +14,8 @@ import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -464,6 +466,22 @@ class ProxyTest {
 
     assertThat(ready.statusCode()).isEqualTo(503);
     assertThat(JSON.readTree(ready.body()).get("ready").asBoolean()).isFalse();
+  }
+
+  @Test
+  void readinessGivesUpOnAnUpstreamThatNeverAnswersAfterFiveSeconds() throws Exception {
+    // The kernel completes the connection from the listen backlog; nothing ever reads or answers.
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + silent.getLocalPort() + "/v1"));
+
+      long start = System.nanoTime();
+      HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
+      long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+
+      assertThat(ready.statusCode()).isEqualTo(503);
+      assertThat(JSON.readTree(ready.body()).get("ready").asBoolean()).isFalse();
+      assertThat(waitedMillis).isBetween(UpstreamProbe.TIMEOUT_SECONDS * 1000, 15_000L);
+    }
   }
 
   @Test
