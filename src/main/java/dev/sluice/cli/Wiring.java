@@ -13,6 +13,7 @@ import dev.sluice.limit.TokenBucket;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
+import dev.sluice.proxy.CallerEndPoint;
 import dev.sluice.proxy.JsonErrorHandler;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.UpstreamProbe;
@@ -20,6 +21,8 @@ import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Scheduler;
 import dev.sluice.time.Clock;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,6 +37,8 @@ import org.eclipse.jetty.http.UriCompliance;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.io.ManagedSelector;
+import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -133,7 +138,14 @@ public final class Wiring {
     http1.setInputBufferSize(INPUT_BUFFER_BYTES);
     // No acceptor thread: the selector accepts new connections itself, as it already reads them, instead of each
     // new caller waking an acceptor, then the selector, then a pool thread.
-    ServerConnector connector = new ServerConnector(server, 0, selectorThreads(), http1);
+    ServerConnector connector = new ServerConnector(server, 0, selectorThreads(), http1) {
+      @Override
+      protected SocketChannelEndPoint newEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key) {
+        var endPoint = new CallerEndPoint(channel, selector, key, getScheduler());
+        endPoint.setIdleTimeout(getIdleTimeout());
+        return endPoint;
+      }
+    };
     connector.setHost(config.server().host());
     connector.setPort(config.server().port());
     connector.setAcceptQueueSize(4096);

@@ -96,6 +96,10 @@ final class Forwarder {
       LOG.debug("{} P2S {} {}", exchange.requestId, clientToProxyRequest.getMethod(), target);
     }
     proxyToServerRequest.send(relay);
+    // The caller may have left between the check above and upstreamRequest being set, unseen by callerLeft.
+    if (exchange.clientGone) {
+      proxyToServerRequest.abort(new java.io.EOFException("caller went away"));
+    }
   }
 
   /** Answers the caller with Sluice's own error; the exchange ends here. */

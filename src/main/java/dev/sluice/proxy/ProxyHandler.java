@@ -2,12 +2,14 @@ package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.sluice.backend.Outcome.Failure;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Priority;
 import dev.sluice.time.Clock;
+import java.io.EOFException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -66,14 +68,8 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     long now = clock.nanoTime();
     Exchange exchange = new Exchange(request, response, callback, requestId(request), now, now + timeoutNanos,
         Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
-    // HTTP/1.1 cannot see a caller leave while nothing is written; when Jetty can, stop the upstream at once.
-    request.addFailureListener(failure -> {
-      exchange.clientGone = true;
-      var upstream = exchange.upstreamRequest;
-      if (upstream != null) {
-        upstream.abort(failure);
-      }
-    });
+    // Jetty reports a caller that left once it reads or writes the connection; CallerEndPoint watches it meanwhile.
+    request.addFailureListener(failure -> callerLeft(exchange, failure));
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
     request.addIdleTimeoutListener(timeout -> false);
     long declaredLength = request.getLength();
@@ -88,6 +84,10 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       public void onBody(byte[] body, int length) {
         exchange.body = body;
         exchange.bodyLength = length;
+        if (request.getConnectionMetaData().getConnection().getEndPoint() instanceof CallerEndPoint caller) {
+          caller.watchForDeparture(
+              () -> callerLeft(exchange, new EOFException("the caller closed its connection before the answer")));
+        }
         route(exchange);
       }
 
@@ -102,6 +102,23 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       }
     });
     return true;
+  }
+
+  /**
+   * The caller hung up: a queued exchange leaves the queue and ends here; one in flight has its upstream attempt
+   * aborted, which ends it. One between the two sees {@code clientGone} when it is sent.
+   */
+  private void callerLeft(Exchange exchange, Throwable failure) {
+    exchange.clientGone = true;
+    if (exchange.dispatcher != null && exchange.dispatcher.withdraw(exchange)) {
+      exchange.proxyToClientCallback.failed(failure);
+      forwarder.finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
+      return;
+    }
+    var upstream = exchange.upstreamRequest;
+    if (upstream != null) {
+      upstream.abort(failure);
+    }
   }
 
   private OpenAiError tooLarge() {

@@ -108,6 +108,19 @@ public final class Dispatcher {
     });
   }
 
+  /**
+   * Takes a waiter whose caller left out of the queue. Returns false if it is not there (already dispatched,
+   * refused, or never queued); the caller then answers for it as usual.
+   */
+  public boolean withdraw(Waiter waiter) {
+    lock.lock();
+    try {
+      return queue.remove(waiter);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Something changed that may let a waiter go sooner: dispatch now. */
   public void wake() {
     underLock(this::dispatch);

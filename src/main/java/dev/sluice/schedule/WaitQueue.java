@@ -44,6 +44,15 @@ final class WaitQueue {
     size++;
   }
 
+  /** Takes {@code waiter} out wherever it waits; false if it is not in the queue. */
+  boolean remove(Waiter waiter) {
+    if (!levels[waiter.priority().ordinal()].removeFirstOccurrence(waiter)) {
+      return false;
+    }
+    size--;
+    return true;
+  }
+
   void addFirst(Waiter waiter) {
     levels[waiter.priority().ordinal()].addFirst(waiter);
     size++;

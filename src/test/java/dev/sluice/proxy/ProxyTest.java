@@ -12,6 +12,7 @@ import dev.sluice.sim.SimConfig;
 import dev.sluice.sim.SimServer;
 import java.io.BufferedReader;
 import java.io.InputStream;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -353,6 +355,80 @@ class ProxyTest {
       assertThat(sim.stats().inFlight()).isZero();
       assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
     });
+  }
+
+  private static Socket sendRaw(Sluice sluice, String requests) throws IOException {
+    Socket socket = new Socket("127.0.0.1", sluice.port());
+    socket.setSoTimeout(20_000);
+    socket.getOutputStream().write(requests.getBytes(StandardCharsets.US_ASCII));
+    return socket;
+  }
+
+  private static String chatRequest(String body, String... headers) {
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + String.join("", Arrays.stream(headers).map(h -> h + "\r\n").toList())
+        + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+  }
+
+  private long clientDisconnects(Sluice sluice) throws Exception {
+    return JSON.readTree(harness.get(uri(sluice, "/status")).body()).at("/errors/client_disconnected").asLong();
+  }
+
+  @Test
+  void callerThatHangsUpWhileTheModelThinksAbortsTheUpstreamAttempt() throws Exception {
+    SimServer sim = harness.sim(SimConfig.defaults().withTtftMillis(6_000).withPerTokenMillis(50)
+        .withCompletionTokens(200));
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    try (Socket caller = sendRaw(sluice, chatRequest("{\"model\":\"nvidia/x\",\"stream\":true}"))) {
+      await().atMost(Duration.ofSeconds(3)).until(() -> sim.stats().inFlight() == 1);
+    }
+
+    // Sluice sees the caller go (in milliseconds; the bound leaves room on a slow machine) well before the model's
+    // first token at 6 s, which is when a write would first have told it, and drops the upstream connection...
+    await().atMost(Duration.ofSeconds(4)).until(() -> clientDisconnects(sluice) == 1);
+    assertThat(sim.stats().accepted()).isEqualTo(1);
+    // ...which the provider notices when it starts streaming.
+    await().atMost(Duration.ofSeconds(15)).until(() -> sim.stats().clientDisconnects() == 1);
+  }
+
+  @Test
+  void callerThatHangsUpWhileQueuedLeavesTheQueueAndIsNeverSent() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_RATE_RPM", "1",
+        "SIDECAR_BUCKET_CAPACITY", "1"));
+    assertThat(harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":\"nvidia/x\"}").statusCode())
+        .isEqualTo(200); // the bucket's only token: the next request waits about a minute
+    try (Socket caller = sendRaw(sluice, chatRequest("{\"model\":\"nvidia/x\"}"))) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> queueSize(sluice) == 1);
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> queueSize(sluice) == 0);
+    assertThat(clientDisconnects(sluice)).isEqualTo(1);
+    assertThat(sim.stats().accepted()).isEqualTo(1);
+  }
+
+  private int queueSize(Sluice sluice) throws Exception {
+    return JSON.readTree(harness.get(uri(sluice, "/status")).body()).at("/pools/0/queue/size").asInt();
+  }
+
+  @Test
+  void aRequestPipelinedWhileTheFirstWaitsIsKeptAndAnsweredAfterIt() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    String echoBody = "{\"model\":\"m\",\"second\":true}";
+    try (Socket caller = sendRaw(sluice, chatRequest("{\"model\":\"nvidia/x\"}", "X-Sim-Ttft-Ms: 1000"))) {
+      await().atMost(Duration.ofSeconds(3)).until(() -> sim.stats().inFlight() == 1);
+      // Sent while the first waits for its answer: Sluice reads it early (watching the caller) and must keep it.
+      caller.getOutputStream().write(("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Connection: close\r\nContent-Length: " + echoBody.length() + "\r\n\r\n" + echoBody)
+          .getBytes(StandardCharsets.US_ASCII));
+      String replies = new String(caller.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+      assertThat(Pattern.compile("HTTP/1\\.1 \\d{3}").matcher(replies).results().map(MatchResult::group).toList())
+          .containsExactly("HTTP/1.1 200", "HTTP/1.1 200");
+      assertThat(replies.indexOf("chat.completion")).isLessThan(replies.indexOf(echoBody));
+    }
+    assertThat(clientDisconnects(sluice)).isZero();
   }
 
   @Test
