@@ -113,12 +113,19 @@ public final class Dispatcher {
    * refused, or never queued); the caller then answers for it as usual.
    */
   public boolean withdraw(Waiter waiter) {
+    List<Runnable> actions = new ArrayList<>(2);
+    boolean removed;
     lock.lock();
     try {
-      return queue.remove(waiter);
+      removed = queue.remove(waiter);
+      if (removed) {
+        dispatch(clock.nanoTime(), actions); // a new head, or an empty queue for a draining shutdown
+      }
     } finally {
       lock.unlock();
     }
+    actions.forEach(Runnable::run);
+    return removed;
   }
 
   /** Something changed that may let a waiter go sooner: dispatch now. */

@@ -297,6 +297,34 @@ class DispatcherTest {
   }
 
   @Test
+  void aWithdrawnWaiterLeavesTheQueueAndIsNeitherDispatchedNorRefused() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter gone = submit(dispatcher, "gone", Priority.NORMAL);
+    submit(dispatcher, "third", Priority.NORMAL);
+
+    assertThat(dispatcher.withdraw(gone)).isTrue();
+    assertThat(dispatcher.withdraw(gone)).as("only once").isFalse();
+    assertThat(dispatcher.snapshot().size()).isEqualTo(1);
+    for (int i = 0; i < 3; i++) {
+      advance(Duration.ofSeconds(1));
+    }
+
+    assertThat(departures).containsExactly("first", "third");
+    assertThat(gone.dispatched()).isFalse();
+    assertThat(dispatcher.snapshot().size()).isZero();
+  }
+
+  @Test
+  void aWaiterAlreadyDispatchedCannotBeWithdrawn() {
+    Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
+    TestWaiter first = submit(dispatcher, "first", Priority.NORMAL);
+
+    assertThat(dispatcher.withdraw(first)).isFalse();
+    assertThat(first.dispatched()).isTrue();
+  }
+
+  @Test
   void anUpstreamRetryAfterHoldsTheBackendEvenWithTokensLeft() {
     Backend backend = backend("b", 600, 10);
     Dispatcher dispatcher = dispatcher(backend);
