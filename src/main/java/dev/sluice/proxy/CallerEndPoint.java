@@ -31,7 +31,8 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
   private static final int READ_AHEAD_BYTES = 4096;
   private final ReentrantLock lock = new ReentrantLock();
   private final ManagedSelector selector;
-  private final SelectionKey key;
+  /** Jetty replaces the key when it moves the channel to a new selector after a select failure. */
+  private volatile SelectionKey key;
   /** Runs when the caller is seen leaving; null when not watching. */
   private Runnable onDeparture;
   /** Bytes read while watching, in flush mode, for the connection's next read; null when none. */
@@ -41,6 +42,12 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
     super(channel, selector, key, scheduler);
     this.selector = selector;
     this.key = key;
+  }
+
+  @Override
+  public void replaceKey(SelectionKey newKey) {
+    super.replaceKey(newKey);
+    key = newKey;
   }
 
   /**

@@ -102,6 +102,23 @@ final class Forwarder {
     }
   }
 
+  /**
+   * The caller hung up: a queued exchange leaves the queue and ends here; one in flight has its upstream attempt
+   * aborted, which ends it. One between the two sees {@code clientGone} when it is sent or requeued.
+   */
+  void callerLeft(Exchange exchange, Throwable failure) {
+    exchange.clientGone = true;
+    if (exchange.dispatcher != null && exchange.dispatcher.withdraw(exchange)) {
+      exchange.proxyToClientCallback.failed(failure);
+      finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
+      return;
+    }
+    var upstream = exchange.upstreamRequest;
+    if (upstream != null) {
+      upstream.abort(failure);
+    }
+  }
+
   /** Answers the caller with Sluice's own error; the exchange ends here. */
   void reject(Exchange exchange, OpenAiError error) {
     reject(exchange, error, 0, Failure.REJECTED);
@@ -268,6 +285,9 @@ final class Forwarder {
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
         } else {
           exchange.dispatcher.requeue(exchange);
+          if (exchange.clientGone) { // the caller left while this went back in, unseen by callerLeft
+            callerLeft(exchange, new java.io.EOFException("caller went away"));
+          }
         }
         return;
       }

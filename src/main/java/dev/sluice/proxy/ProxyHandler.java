@@ -2,7 +2,6 @@ package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import dev.sluice.backend.Outcome.Failure;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
@@ -69,7 +68,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     Exchange exchange = new Exchange(request, response, callback, requestId(request), now, now + timeoutNanos,
         Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
     // Jetty reports a caller that left once it reads or writes the connection; CallerEndPoint watches it meanwhile.
-    request.addFailureListener(failure -> callerLeft(exchange, failure));
+    request.addFailureListener(failure -> forwarder.callerLeft(exchange, failure));
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
     request.addIdleTimeoutListener(timeout -> false);
     long declaredLength = request.getLength();
@@ -86,7 +85,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
         exchange.bodyLength = length;
         if (request.getConnectionMetaData().getConnection().getEndPoint() instanceof CallerEndPoint caller) {
           caller.watchForDeparture(
-              () -> callerLeft(exchange, new EOFException("the caller closed its connection before the answer")));
+              () -> forwarder.callerLeft(exchange, new EOFException("the caller closed its connection before the answer")));
         }
         route(exchange);
       }
@@ -102,23 +101,6 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       }
     });
     return true;
-  }
-
-  /**
-   * The caller hung up: a queued exchange leaves the queue and ends here; one in flight has its upstream attempt
-   * aborted, which ends it. One between the two sees {@code clientGone} when it is sent.
-   */
-  private void callerLeft(Exchange exchange, Throwable failure) {
-    exchange.clientGone = true;
-    if (exchange.dispatcher != null && exchange.dispatcher.withdraw(exchange)) {
-      exchange.proxyToClientCallback.failed(failure);
-      forwarder.finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
-      return;
-    }
-    var upstream = exchange.upstreamRequest;
-    if (upstream != null) {
-      upstream.abort(failure);
-    }
   }
 
   private OpenAiError tooLarge() {
