@@ -185,7 +185,7 @@ public final class ConfigLoader {
     if (port != 0 && port == metricsPort) {
       throw new ConfigException((envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port") + ": "
           + metricsPort + " must differ from " + (envPort.isPresent() ? ENV_PORT : "server.port") + " (" + port
-          + "); any other port in 0..65535");
+          + "); any other port in 0.." + MAX_PORT);
     }
     return new ServerConfig(host, port, metricsPort, maxBody, connections, queued);
   }

@@ -8,6 +8,7 @@ import dev.sluice.backend.Outcome.Failure;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.config.Secret;
 import dev.sluice.time.Clock;
+import java.io.EOFException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -85,7 +86,7 @@ final class Forwarder {
     if (exchange.clientGone) {
       releasePermit(exchange, Attempt.unanswered());
       finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
-      exchange.proxyToClientCallback.failed(new java.io.EOFException("caller went away while queued"));
+      exchange.proxyToClientCallback.failed(new EOFException("caller went away while queued"));
       return;
     }
     Relay relay = new Relay(exchange);
@@ -98,7 +99,7 @@ final class Forwarder {
     proxyToServerRequest.send(relay);
     // The caller may have left between the check above and upstreamRequest being set, unseen by callerLeft.
     if (exchange.clientGone) {
-      proxyToServerRequest.abort(new java.io.EOFException("caller went away"));
+      proxyToServerRequest.abort(new EOFException("caller went away"));
     }
   }
 
@@ -281,12 +282,12 @@ final class Forwarder {
       if (retrying) {
         exchange.permit = null;
         if (exchange.clientGone) {
-          exchange.proxyToClientCallback.failed(new java.io.EOFException("caller went away"));
+          exchange.proxyToClientCallback.failed(new EOFException("caller went away"));
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
         } else {
           exchange.dispatcher.requeue(exchange);
           if (exchange.clientGone) { // the caller left while this went back in, unseen by callerLeft
-            callerLeft(exchange, new java.io.EOFException("caller went away"));
+            callerLeft(exchange, new EOFException("caller went away"));
           }
         }
         return;

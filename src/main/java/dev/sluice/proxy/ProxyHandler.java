@@ -84,8 +84,8 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
         exchange.body = body;
         exchange.bodyLength = length;
         if (request.getConnectionMetaData().getConnection().getEndPoint() instanceof CallerEndPoint caller) {
-          caller.watchForDeparture(
-              () -> forwarder.callerLeft(exchange, new EOFException("the caller closed its connection before the answer")));
+          caller.watchForDeparture(() -> forwarder.callerLeft(exchange,
+              new EOFException("the caller closed its connection before the answer")));
         }
         route(exchange);
       }
