@@ -1,6 +1,5 @@
 package dev.sluice.backend;
 
-import dev.sluice.schedule.Priority;
 import java.util.Optional;
 
 /**

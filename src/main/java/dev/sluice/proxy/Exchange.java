@@ -4,7 +4,7 @@ import dev.sluice.backend.Outcome;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Pool;
 import dev.sluice.schedule.Dispatcher;
-import dev.sluice.schedule.Priority;
+import dev.sluice.backend.Priority;
 import dev.sluice.schedule.Rejection;
 import dev.sluice.schedule.Waiter;
 import java.net.URI;

@@ -6,7 +6,7 @@ import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
-import dev.sluice.schedule.Priority;
+import dev.sluice.backend.Priority;
 import dev.sluice.time.Clock;
 import java.io.EOFException;
 import java.net.URI;

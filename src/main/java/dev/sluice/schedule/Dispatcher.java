@@ -2,6 +2,7 @@ package dev.sluice.schedule;
 
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.Permit;
+import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.sluice.schedule;
 
+import dev.sluice.backend.Priority;
 import java.util.ArrayDeque;
 import java.util.function.Predicate;
 

@@ -1,6 +1,7 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Permit;
+import dev.sluice.backend.Priority;
 
 /**
  * A request waiting in a pool's queue. The dispatcher calls exactly one of {@link #dispatch} or {@link #reject}

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.backend.Attempt;
 import dev.sluice.backend.Backend;
+import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;

@@ -1,6 +1,7 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Permit;
+import dev.sluice.backend.Priority;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,4 +1,4 @@
-package dev.sluice.schedule;
+package dev.sluice.backend;
 
 import java.util.Locale;
 
