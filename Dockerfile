@@ -26,26 +26,25 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl \
  && rm -rf /var/lib/apt/lists/*
 
-# Dedicated non-root user with a fixed uid/gid, so volume ownership is predictable across rebuilds.
+# Dedicated non-root user with a fixed uid/gid, so that mounted files (a YAML config, key files) can be made
+# readable to it, the same across rebuilds.
 RUN groupadd --gid 10001 sluice \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sluice
 
-# ./data (relative to the working directory) holds the SQLite database and the generated master key file.
+# Sluice writes no files: its state is in memory and its logs go to stdout. (A data volume for the SQLite store
+# is planned: not in this version.)
 WORKDIR /app
-RUN mkdir -p /app/data && chown 10001:10001 /app/data && chmod 0750 /app/data
 
 # The jar stays root-owned: the service user can read it, not replace it.
 COPY --from=build /build/target/sluice.jar /app/sluice.jar
 
 # A container must listen beyond loopback to be reachable (the environment overrides server.host of a YAML file).
-# Beyond loopback the admin API requires SIDECAR_ADMIN_TOKEN (SPEC §4: without one Sluice refuses to start).
+# /status and /health have no authentication: publish the port on an internal address only.
 ENV SIDECAR_HOST=0.0.0.0
 
-# 9190: proxy, status, dashboard, admin API. 9191: Prometheus /metrics.
-EXPOSE 9190 9191
-
-# Declared after the chown so a fresh named volume inherits the sluice ownership.
-VOLUME ["/app/data"]
+# 9190: the proxy, /health, /health/ready and /status. (9191 for Prometheus /metrics, the dashboard and the admin
+# API with SIDECAR_ADMIN_TOKEN are planned: not in this version.)
+EXPOSE 9190
 
 USER 10001:10001
 

@@ -6,7 +6,7 @@ import java.util.Optional;
 /**
  * One upstream account: a base URL and, optionally, its own key.
  *
- * @param id unique id, used in logs, metrics labels and the admin API
+ * @param id unique id, used in the request log and {@code /status}
  * @param baseUrl absolute http(s) URL, e.g. {@code https://integrate.api.nvidia.com/v1}
  * @param apiKey the key sent as {@code Authorization: Bearer}; empty means the caller's {@code Authorization} is
  *     forwarded unchanged. Read from {@code api_key_env} or {@code api_key_file}, never written inline.

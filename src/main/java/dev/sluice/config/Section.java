@@ -3,35 +3,51 @@ package dev.sluice.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * A YAML mapping being read. Remembers its path for messages and which keys were read, so that {@link #finish()}
- * can reject the ones nobody asked for. Not thread-safe; used only while loading.
+ * can reject the ones nobody asked for. The sections below one root also share the list of every key path asked
+ * for, {@link #keysAsked()}: the keys the loader knows, as far as the file led it. Not thread-safe; used only while
+ * loading.
  */
 final class Section {
+  private static final Pattern LIST_INDEX = Pattern.compile("\\[\\d+]");
   private final String path;
   private final JsonNode node;
   private final Set<String> read = new HashSet<>();
+  private final Set<String> keysAsked;
 
-  private Section(String path, JsonNode node) {
+  private Section(String path, JsonNode node, Set<String> keysAsked) {
     this.path = path;
     this.node = node;
+    this.keysAsked = keysAsked;
   }
 
   static Section root(JsonNode node) {
-    return new Section("", node);
+    return new Section("", node, new TreeSet<>());
   }
 
-  static Section of(String path, JsonNode node) {
+  private Section child(String path, JsonNode node) {
     if (!node.isObject()) {
       throw new ConfigException(path + ": expected a mapping, got " + describe(node));
     }
-    return new Section(path, node);
+    return new Section(path, node, keysAsked);
+  }
+
+  /**
+   * Every key path asked for so far anywhere under this section's root, present in the file or not, with list
+   * indices left out: {@code pools[].backends[].rate_rpm}.
+   */
+  Set<String> keysAsked() {
+    return Collections.unmodifiableSet(keysAsked);
   }
 
   String path(String key) {
@@ -45,12 +61,13 @@ final class Section {
 
   private Optional<JsonNode> take(String key) {
     read.add(key);
+    keysAsked.add(LIST_INDEX.matcher(path(key)).replaceAll("[]"));
     JsonNode value = node.get(key);
     return value == null || value.isNull() ? Optional.empty() : Optional.of(value);
   }
 
   Optional<Section> section(String key) {
-    return take(key).map(value -> of(path(key), value));
+    return take(key).map(value -> child(path(key), value));
   }
 
   List<Section> sections(String key) {
@@ -63,7 +80,7 @@ final class Section {
       throw new ConfigException(path(key) + ": expected a list, got " + describe(list.get()));
     }
     for (int i = 0; i < list.get().size(); i++) {
-      result.add(of(path(key) + "[" + i + "]", list.get().get(i)));
+      result.add(child(path(key) + "[" + i + "]", list.get().get(i)));
     }
     return result;
   }

@@ -4,8 +4,9 @@ package dev.sluice.config;
  * Listener and transport settings.
  *
  * @param host listen address; default {@code 127.0.0.1} ({@code SIDECAR_HOST}, {@code server.host})
- * @param port proxy, status and admin port, 0 for an ephemeral port; default 9190 ({@code SIDECAR_PORT})
- * @param metricsPort Prometheus port, must differ from {@code port}; default 9191 ({@code SIDECAR_METRICS_PORT})
+ * @param port proxy and status port, 0 for an ephemeral port; default 9190 ({@code SIDECAR_PORT})
+ * @param metricsPort port reserved for the planned Prometheus listener (nothing listens on it yet); must differ from
+ *     {@code port}; default 9191 ({@code SIDECAR_METRICS_PORT})
  * @param maxBodyBytes largest request body accepted, in bytes; larger ones get 413; default 10 MiB
  *     ({@code SIDECAR_MAX_BODY_BYTES}, {@code server.max_body_bytes})
  * @param maxConnectionsPerUpstream connections the upstream client opens to one upstream host at most; default

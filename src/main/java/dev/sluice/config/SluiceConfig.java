@@ -14,7 +14,7 @@ import java.util.Optional;
  *     ({@code SIDECAR_UPSTREAM}, {@code upstream})
  * @param pools the pools, in declaration order
  * @param logLevel root log level ({@code SIDECAR_LOG_LEVEL}); default INFO
- * @param adminToken bearer token of the admin API, if any ({@code SIDECAR_ADMIN_TOKEN})
+ * @param adminToken bearer token of the planned admin API, if any ({@code SIDECAR_ADMIN_TOKEN}); nothing uses it yet
  */
 public record SluiceConfig(
     ServerConfig server, DefaultsConfig defaults, URI defaultUpstream, List<PoolConfig> pools, String logLevel,

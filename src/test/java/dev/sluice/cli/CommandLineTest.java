@@ -2,6 +2,8 @@ package dev.sluice.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -81,6 +83,47 @@ class CommandLineTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.stderr()).isEqualTo(
         "sluice: invalid configuration: defaults.timeout_seconds: 0 is outside 1..3600" + System.lineSeparator());
+  }
+
+  /** The JSON log events {@code sluice serve} writes to stdout before it says it is listening. */
+  private static List<JsonNode> startUpLog(Map<String, String> env) throws Exception {
+    Process serve = sluice(env, "serve").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      Output out = new Output(serve);
+      out.await(Pattern.compile("^(Sluice listening on) "));
+      ObjectMapper json = new ObjectMapper();
+      List<JsonNode> events = new ArrayList<>();
+      for (String line : out.seen) {
+        if (line.startsWith("{")) {
+          events.add(json.readTree(line));
+        }
+      }
+      return events;
+    } finally {
+      serve.destroy();
+      assertThat(serve.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  private static List<String> warnings(List<JsonNode> events) {
+    return events.stream().filter(event -> event.path("level").asText().equals("WARN"))
+        .map(event -> event.path("logger").asText() + ": " + event.path("msg").asText()).toList();
+  }
+
+  @Test
+  void serveWarnsAtStartUpAboutABackendWithoutAKey() throws Exception {
+    List<JsonNode> events = startUpLog(Map.of("SIDECAR_PORT", "0", "SIDECAR_UPSTREAM", "http://127.0.0.1:9/v1"));
+    assertThat(warnings(events)).containsExactly("dev.sluice.cli.ServeCommand: backend nvidia-default of pool nvidia"
+        + " has no API key: callers' Authorization headers are forwarded to http://127.0.0.1:9/v1");
+  }
+
+  @Test
+  void serveStartsWithoutWarningWhenEveryBackendHasAKey() throws Exception {
+    List<JsonNode> events = startUpLog(Map.of("SIDECAR_PORT", "0", "SIDECAR_UPSTREAM", "http://127.0.0.1:9/v1",
+        "SIDECAR_API_KEY", "nvapi-test-key"));
+    assertThat(events).anySatisfy(event -> assertThat(event.path("msg").asText())
+        .matches("sluice \\S+ listening on http://127\\.0\\.0\\.1:\\d+/v1"));
+    assertThat(warnings(events)).isEmpty();
   }
 
   @Test

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ConfigLoaderTest {
 
@@ -233,7 +234,7 @@ class ConfigLoaderTest {
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "{enter_percent: 10, cut_again_percent: 5} | defaults.retreat.cut_again_percent: 5 is outside 10..100",
-      "{floor_rpm: 0} | defaults.retreat.floor_rpm: 0 is outside 1..",
+      "{floor_rpm: 0} | defaults.retreat.floor_rpm: 0 is outside 1..100000",
       "{window_seconds: 30, min_sample_seconds: 40} | defaults.retreat.min_sample_seconds: 40 is outside 1..30",
       "{cut: 3} | defaults.retreat.cut: unknown key"})
   void badRetreatThresholdsNameTheKeyAndRange(String retreat, String message, @TempDir Path dir) {
@@ -241,6 +242,60 @@ class ConfigLoaderTest {
         upstream: http://127.0.0.1:1/v1
         defaults:
           retreat: %s
-        """.formatted(retreat), dir)).isInstanceOf(ConfigException.class).hasMessageStartingWith(message);
+        """.formatted(retreat), dir)).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  private static SluiceConfig backendWithKeyFile(String keyFile, Path dir) {
+    return new ConfigLoader(Map.of()).loadYaml("""
+        pools: [{name: a, backends: [{id: b, base_url: "http://h/v1", api_key_file: %s}]}]
+        """.formatted(keyFile), dir);
+  }
+
+  @Test
+  void keyFileThatDoesNotExistIsNamedWithItsResolvedPath(@TempDir Path dir) {
+    assertThatThrownBy(() -> backendWithKeyFile("keys/missing.key", dir)).isInstanceOf(ConfigException.class)
+        .hasMessage("pools[0].backends[0].api_key_file: cannot read " + dir.resolve("keys/missing.key")
+            + " (NoSuchFileException)");
+  }
+
+  @Test
+  void keyFileThatCannotBeReadIsNamed(@TempDir Path dir) throws Exception {
+    Files.createDirectory(dir.resolve("a-directory"));
+    assertThatThrownBy(() -> backendWithKeyFile("a-directory", dir)).isInstanceOf(ConfigException.class)
+        .hasMessage("pools[0].backends[0].api_key_file: cannot read " + dir.resolve("a-directory") + " (IOException)");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", " \n\t \n"})
+  void emptyKeyFileIsRefused(String content, @TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("openai.key"), content);
+    assertThatThrownBy(() -> backendWithKeyFile("openai.key", dir)).isInstanceOf(ConfigException.class)
+        .hasMessage("pools[0].backends[0].api_key_file: file " + dir.resolve("openai.key") + " is empty");
+  }
+
+  @Test
+  void keyFileIsReadRelativeToTheConfigFile(@TempDir Path dir) throws Exception {
+    Files.createDirectory(dir.resolve("keys"));
+    Files.writeString(dir.resolve("keys/openai.key"), "sk-from-file\n");
+    Path config = Files.writeString(dir.resolve("sluice.yaml"),
+        "pools: [{name: a, backends: [{id: b, base_url: \"http://h/v1\", api_key_file: keys/openai.key}]}]\n");
+    assertThat(new ConfigLoader(Map.of()).load(config).pools().getFirst().backends().getFirst().apiKey())
+        .contains(Secret.of("sk-from-file"));
+  }
+
+  @Test
+  void keyFromAVariableAndAFileAtOnceIsAContradiction(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("openai.key"), "sk-from-file");
+    assertThatThrownBy(() -> new ConfigLoader(Map.of("OPENAI_KEY", "sk-from-env")).loadYaml("""
+        pools: [{name: a, backends: [{id: b, base_url: "http://h/v1", api_key_env: OPENAI_KEY,
+                                      api_key_file: openai.key}]}]
+        """, dir)).isInstanceOf(ConfigException.class)
+        .hasMessage("pools[0].backends[0].api_key_env: cannot be combined with api_key_file");
+  }
+
+  @Test
+  void configFileThatCannotBeReadIsNamed(@TempDir Path dir) {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(dir)).isInstanceOf(ConfigException.class)
+        .hasMessage("--config: cannot read " + dir + ": Is a directory");
   }
 }

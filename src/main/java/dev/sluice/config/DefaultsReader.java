@@ -1,0 +1,59 @@
+package dev.sluice.config;
+
+import static dev.sluice.config.Bounds.MAX_RATE_RPM;
+import static dev.sluice.config.Bounds.MAX_TIMEOUT_SECONDS;
+import static dev.sluice.config.ConfigLoader.ENV_LOW_TIMEOUT;
+import static dev.sluice.config.ConfigLoader.ENV_TIMEOUT;
+
+import dev.sluice.limit.RetreatPolicy;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Reads the file's {@code defaults} section, with {@code retreat} below it, and lays the environment over the
+ * timeouts. Retreat percentages keep their order: each threshold's lower bound is the one before it.
+ */
+final class DefaultsReader {
+  private DefaultsReader() {}
+
+  static DefaultsConfig read(Optional<Section> s, EnvironmentLayer env) {
+    Optional<Integer> fileTimeout = s.flatMap(x -> x.intValue("timeout_seconds", 1, MAX_TIMEOUT_SECONDS));
+    Optional<Integer> fileLowTimeout =
+        s.flatMap(x -> x.intValue("low_priority_timeout_seconds", 1, MAX_TIMEOUT_SECONDS));
+    RetreatPolicy retreat = s.flatMap(x -> x.section("retreat")).map(DefaultsReader::retreat)
+        .orElse(RetreatPolicy.defaults());
+    s.ifPresent(Section::finish);
+    int timeout = env.intValue(ENV_TIMEOUT, 1, MAX_TIMEOUT_SECONDS).or(() -> fileTimeout)
+        .orElse(DefaultsConfig.DEFAULT_TIMEOUT_SECONDS);
+    int lowTimeout = env.intValue(ENV_LOW_TIMEOUT, 1, MAX_TIMEOUT_SECONDS).or(() -> fileLowTimeout)
+        .orElse(DefaultsConfig.DEFAULT_LOW_PRIORITY_TIMEOUT_SECONDS);
+    return new DefaultsConfig(timeout, lowTimeout, retreat);
+  }
+
+  private static RetreatPolicy retreat(Section s) {
+    RetreatPolicy d = RetreatPolicy.defaults();
+    boolean enabled = s.bool("enabled").orElse(d.enabled());
+    int window = s.intValue("window_seconds", 10, MAX_TIMEOUT_SECONDS).orElse((int) d.window().toSeconds());
+    int recoverBelow = s.intValue("recover_below_percent", 0, 100).orElse(percent(d.recoverBelowRatio()));
+    int enter = s.intValue("enter_percent", recoverBelow, 100).orElse(Math.max(recoverBelow, percent(d.enterRatio())));
+    int cutAgain = s.intValue("cut_again_percent", enter, 100).orElse(Math.max(enter, percent(d.cutAgainRatio())));
+    int alert = s.intValue("alert_percent", cutAgain, 100).orElse(Math.max(cutAgain, percent(d.alertRatio())));
+    int recoverAfter = s.intValue("recover_after_seconds", 1, MAX_TIMEOUT_SECONDS)
+        .orElse((int) d.recoverAfter().toSeconds());
+    int floor = s.intValue("floor_rpm", 1, MAX_RATE_RPM).orElse(d.floorRpm());
+    int minSample = s.intValue("min_sample", 1, 100_000).orElse(d.minSample());
+    int minSampleSeconds = s.intValue("min_sample_seconds", 1, window).orElse(
+        (int) Math.min(window, d.minSampleSpan().toSeconds()));
+    int step = s.intValue("recovery_step_rpm", 1, MAX_RATE_RPM).orElse(d.recoveryStepRpm());
+    int interval = s.intValue("evaluation_interval_seconds", 1, MAX_TIMEOUT_SECONDS)
+        .orElse((int) d.evaluationInterval().toSeconds());
+    s.finish();
+    return new RetreatPolicy(enabled, Duration.ofSeconds(window), enter / 100.0, cutAgain / 100.0, alert / 100.0,
+        recoverBelow / 100.0, Duration.ofSeconds(recoverAfter), floor, minSample, Duration.ofSeconds(minSampleSeconds),
+        step, Duration.ofSeconds(interval));
+  }
+
+  private static int percent(double ratio) {
+    return (int) Math.round(ratio * 100);
+  }
+}

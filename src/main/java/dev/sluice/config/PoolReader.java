@@ -1,0 +1,149 @@
+package dev.sluice.config;
+
+import static dev.sluice.config.Bounds.MAX_ATTEMPTS;
+import static dev.sluice.config.Bounds.MAX_CAPACITY;
+import static dev.sluice.config.Bounds.MAX_QUEUE_SIZE;
+import static dev.sluice.config.Bounds.MAX_RATE_RPM;
+import static dev.sluice.config.Bounds.MAX_TIMEOUT_SECONDS;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Reads the file's {@code pools}, each with its backends and their concurrency, cooldown and quota sections. A
+ * backend's key comes from the environment variable its {@code api_key_env} names, or from the file its
+ * {@code api_key_file} names (relative to the config file's directory); never from the YAML itself.
+ */
+final class PoolReader {
+  private final EnvironmentLayer env;
+  private final Optional<Path> baseDir;
+
+  /** @param baseDir resolves relative {@code api_key_file}s; without it they resolve against the working directory */
+  PoolReader(EnvironmentLayer env, Optional<Path> baseDir) {
+    this.env = env;
+    this.baseDir = baseDir;
+  }
+
+  /** The declared pools, or empty when the file has no {@code pools} key. */
+  Optional<List<PoolConfig>> read(Section top) {
+    boolean declared = top.has("pools");
+    List<Section> sections = top.sections("pools");
+    if (!declared) {
+      return Optional.empty();
+    }
+    if (sections.isEmpty()) {
+      throw new ConfigException("pools: must declare at least one pool (or leave pools out to use the default)");
+    }
+    List<PoolConfig> pools = new ArrayList<>();
+    for (Section section : sections) {
+      pools.add(pool(section));
+    }
+    return Optional.of(pools);
+  }
+
+  private PoolConfig pool(Section s) {
+    String name = s.string("name").orElseThrow(() -> new ConfigException(s.path("name") + ": is required"));
+    List<String> aliases = s.strings("aliases").orElse(List.of(name)).stream()
+        .map(alias -> alias.toLowerCase(Locale.ROOT)).toList();
+    boolean strip = s.bool("strip_prefix").orElse(false);
+    int queueMax = s.intValue("queue_max_size", 1, MAX_QUEUE_SIZE).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
+    FullPolicy policy = s.string("full_policy").map(value -> {
+      try {
+        return FullPolicy.valueOf(value.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(s.path("full_policy") + ": " + value
+            + " is not one of passthrough, reject, drop_lowest");
+      }
+    }).orElse(FullPolicy.PASSTHROUGH);
+    int maxAttempts = s.intValue("max_attempts", 1, MAX_ATTEMPTS).orElse(PoolConfig.DEFAULT_MAX_ATTEMPTS);
+    Optional<String> fallback = s.string("fallback_pool");
+    Optional<URI> emergency =
+        s.string("emergency_upstream").map(v -> Bounds.httpUrl(s.path("emergency_upstream"), v));
+    List<BackendConfig> backends = new ArrayList<>();
+    for (Section b : s.sections("backends")) {
+      backends.add(backend(b));
+    }
+    if (backends.isEmpty()) {
+      throw new ConfigException(s.path("backends") + ": a pool needs at least one backend");
+    }
+    s.finish();
+    return new PoolConfig(name, aliases, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
+  }
+
+  private BackendConfig backend(Section s) {
+    String id = s.string("id").orElseThrow(() -> new ConfigException(s.path("id") + ": is required"));
+    URI baseUrl = s.string("base_url").map(v -> Bounds.httpUrl(s.path("base_url"), v))
+        .orElseThrow(() -> new ConfigException(s.path("base_url") + ": is required"));
+    if (s.has("api_key")) {
+      throw new ConfigException(s.path("api_key") + ": keys are never written inline; use api_key_env or api_key_file");
+    }
+    Optional<String> keyEnv = s.string("api_key_env");
+    Optional<String> keyFile = s.string("api_key_file");
+    if (keyEnv.isPresent() && keyFile.isPresent()) {
+      throw new ConfigException(s.path("api_key_env") + ": cannot be combined with api_key_file");
+    }
+    Optional<Secret> key = keyEnv.map(name -> env.secret(name).orElseThrow(() ->
+        new ConfigException(s.path("api_key_env") + ": environment variable " + name + " is not set")));
+    if (keyFile.isPresent()) {
+      Path file = baseDir.map(dir -> dir.resolve(keyFile.get())).orElse(Path.of(keyFile.get()));
+      key = Optional.of(readKeyFile(s.path("api_key_file"), file));
+    }
+    int rate = s.intValue("rate_rpm", 1, MAX_RATE_RPM).orElse(BackendConfig.DEFAULT_RATE_RPM);
+    int capacity = s.intValue("capacity", 1, MAX_CAPACITY).orElse(BackendConfig.DEFAULT_CAPACITY);
+    ConcurrencyConfig concurrency = s.section("concurrency").map(PoolReader::concurrency)
+        .orElse(ConcurrencyConfig.defaults());
+    CooldownConfig cooldown = s.section("cooldown").map(PoolReader::cooldown).orElse(CooldownConfig.defaults());
+    Optional<QuotaConfig> quota = s.section("quota").map(PoolReader::quota);
+    s.finish();
+    return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota);
+  }
+
+  private static Secret readKeyFile(String key, Path file) {
+    try {
+      String text = Files.readString(file).strip();
+      if (text.isEmpty()) {
+        throw new ConfigException(key + ": file " + file + " is empty");
+      }
+      return Secret.of(text);
+    } catch (IOException e) {
+      throw new ConfigException(key + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  private static ConcurrencyConfig concurrency(Section s) {
+    ConcurrencyConfig.Mode mode = s.string("mode").map(value -> switch (value.toLowerCase(Locale.ROOT)) {
+      case "fixed" -> ConcurrencyConfig.Mode.FIXED;
+      case "adaptive" -> ConcurrencyConfig.Mode.ADAPTIVE;
+      default -> throw new ConfigException(s.path("mode") + ": " + value + " is not one of fixed, adaptive");
+    }).orElse(ConcurrencyConfig.Mode.FIXED);
+    int max = s.intValue("max_concurrent", 1, 100).orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT);
+    s.finish();
+    return new ConcurrencyConfig(mode, max);
+  }
+
+  private static CooldownConfig cooldown(Section s) {
+    CooldownConfig d = CooldownConfig.defaults();
+    int base = s.intValue("base_seconds", 1, MAX_TIMEOUT_SECONDS).orElse(d.baseSeconds());
+    int max = s.intValue("max_seconds", base, 86_400).orElse(Math.max(base, d.maxSeconds()));
+    boolean exponential = s.bool("exponential").orElse(d.exponential());
+    int precheck = s.intValue("precheck_seconds", 0, MAX_TIMEOUT_SECONDS).orElse(d.precheckSeconds());
+    s.finish();
+    return new CooldownConfig(base, max, exponential, precheck);
+  }
+
+  private static QuotaConfig quota(Section s) {
+    long budget = s.longValue("budget_tokens", 1, 1_000_000_000_000L)
+        .orElseThrow(() -> new ConfigException(s.path("budget_tokens") + ": is required"));
+    int window = s.intValue("window_hours", 1, 168).orElse(5);
+    int threshold = s.intValue("threshold_percent", 1, 100).orElse(99);
+    int probe = s.intValue("probe_interval_seconds", 1, 86_400).orElse(300);
+    s.finish();
+    return new QuotaConfig(budget, window, threshold, probe);
+  }
+}
