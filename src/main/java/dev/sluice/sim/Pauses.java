@@ -1,0 +1,44 @@
+package dev.sluice.sim;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Waits out latency and stalls on the request's own virtual thread, and wakes every waiting request when the server
+ * closes. Each request sleeps on its own: timed waits on one shared latch made every timeout walk the latch's queue,
+ * so the cost grew with the number of open streams times their tokens.
+ *
+ * <p>Thread-safe: the waiting threads are a concurrent set; {@code closing} is volatile and only ever set.
+ */
+final class Pauses {
+  /** Requests' threads sleeping out a latency or a stall, interrupted when the server closes. */
+  private final Set<Thread> pausing = ConcurrentHashMap.newKeySet();
+  private volatile boolean closing;
+
+  /** Sleeps {@code millis} (or until the server closes) on this thread. */
+  void pause(long millis) {
+    if (millis <= 0 || closing) {
+      return;
+    }
+    Thread self = Thread.currentThread();
+    pausing.add(self);
+    try {
+      // Registered before this check, so a close from now on interrupts the sleep.
+      if (!closing) {
+        Thread.sleep(millis);
+      }
+    } catch (InterruptedException e) {
+      if (!closing) {
+        self.interrupt();
+      }
+    } finally {
+      pausing.remove(self);
+    }
+  }
+
+  /** Wakes every request waiting out a latency or a stall; later pauses return at once. */
+  void wakeAll() {
+    closing = true;
+    pausing.forEach(Thread::interrupt);
+  }
+}
