@@ -4,18 +4,23 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Waits out latency and stalls on the request's own virtual thread, and wakes every waiting request when the server
- * closes. Each request sleeps on its own: timed waits on one shared latch made every timeout walk the latch's queue,
- * so the cost grew with the number of open streams times their tokens.
+ * Waits out latency and stalls on the request's own virtual thread, through the {@link Sleeper}, and wakes every
+ * waiting request when the server closes. Each request sleeps on its own: timed waits on one shared latch made every
+ * timeout walk the latch's queue, so the cost grew with the number of open streams times their tokens.
  *
  * <p>Thread-safe: the waiting threads are a concurrent set; {@code closing} is volatile and only ever set.
  */
 final class Pauses {
+  private final Sleeper sleeper;
   /** Requests' threads sleeping out a latency or a stall, interrupted when the server closes. */
   private final Set<Thread> pausing = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
 
-  /** Sleeps {@code millis} (or until the server closes) on this thread. */
+  Pauses(Sleeper sleeper) {
+    this.sleeper = sleeper;
+  }
+
+  /** Sleeps {@code millis} (or until the server closes) on this thread; at once if {@code millis} is 0 or less. */
   void pause(long millis) {
     if (millis <= 0 || closing) {
       return;
@@ -25,7 +30,7 @@ final class Pauses {
     try {
       // Registered before this check, so a close from now on interrupts the sleep.
       if (!closing) {
-        Thread.sleep(millis);
+        sleeper.sleepMillis(millis);
       }
     } catch (InterruptedException e) {
       if (!closing) {

@@ -36,19 +36,20 @@ final class SimHandler extends Handler.Abstract {
   private final LiveConfig config;
   private final Counters counters = new Counters();
   private final Recorder recorder = new Recorder();
-  private final Pauses pauses = new Pauses();
+  private final Pauses pauses;
   private final Replies replies;
   private final ControlEndpoints control;
   private final ModelCatalog catalog;
   private final Echo echo;
   private final ModelCalls modelCalls;
 
-  SimHandler(SimConfig initial, Clock clock) {
+  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper) {
     // Requests run on fresh virtual threads, so Jackson's default thread-local buffer recycling would allocate
     // (and softly retain) new buffers for every request: share a bounded pool instead.
     ObjectMapper mapper = new ObjectMapper(JsonFactory.builder().recyclerPool(JsonRecyclerPools.newBoundedPool(256))
         .build()).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     Limits limits = new Limits(initial, clock.nanoTime());
+    this.pauses = new Pauses(sleeper);
     this.config = new LiveConfig(initial, limits, clock);
     Stalls stalls = new Stalls(counters, pauses);
     this.replies = new Replies(stalls);
