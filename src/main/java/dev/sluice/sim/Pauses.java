@@ -20,28 +20,34 @@ final class Pauses {
     this.sleeper = sleeper;
   }
 
-  /** Sleeps {@code millis} (or until the server closes) on this thread; at once if {@code millis} is 0 or less. */
-  void pause(long millis) {
-    if (millis <= 0 || closing) {
+  /**
+   * Sleeps {@code millis} on this thread; returns at once if {@code millis} is 0 or less.
+   *
+   * @throws ServerClosing if the server closes before or while this thread waits
+   */
+  void pause(long millis) throws ServerClosing {
+    if (millis <= 0) {
       return;
     }
     Thread self = Thread.currentThread();
     pausing.add(self);
     try {
       // Registered before this check, so a close from now on interrupts the sleep.
-      if (!closing) {
-        sleeper.sleepMillis(millis);
+      if (closing) {
+        throw new ServerClosing();
       }
+      sleeper.sleepMillis(millis);
     } catch (InterruptedException e) {
-      if (!closing) {
-        self.interrupt();
+      if (closing) {
+        throw new ServerClosing();
       }
+      self.interrupt();
     } finally {
       pausing.remove(self);
     }
   }
 
-  /** Wakes every request waiting out a latency or a stall; later pauses return at once. */
+  /** Ends every wait in progress and every later one with {@link ServerClosing}. */
   void wakeAll() {
     closing = true;
     pausing.forEach(Thread::interrupt);

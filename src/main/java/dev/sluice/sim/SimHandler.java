@@ -77,7 +77,10 @@ final class SimHandler extends Handler.Abstract {
     return recorder;
   }
 
-  /** Wakes every request waiting out a latency or a stall, so the server can stop promptly. */
+  /**
+   * Ends every request waiting out a latency or a stall, now or later, without (the rest of) its answer, so the
+   * server can stop promptly.
+   */
   void wakeAll() {
     pauses.wakeAll();
   }
@@ -98,6 +101,10 @@ final class SimHandler extends Handler.Abstract {
       route(request, response, body);
       callback.succeeded();
     } catch (SimulatedReset e) {
+      callback.failed(e);
+    } catch (ServerClosing e) {
+      // Drop the connection first: failing a response not yet committed would send a 500 instead.
+      request.getConnectionMetaData().getConnection().getEndPoint().close(e);
       callback.failed(e);
     } catch (IOException e) {
       counters.clientDisconnects.increment();

@@ -27,7 +27,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code GET /sim/stats}, {@code GET|POST /sim/config} and {@code POST /sim/reset-stats}; and it obeys the request
  * headers {@code X-Sim-Ttft-Ms}, {@code X-Sim-Fault}, {@code X-Sim-Status} and {@code X-Sim-Chunks}.
  *
- * <p>Thread-safe. Requests run on virtual threads, one each; {@link #close()} wakes the ones waiting.
+ * <p>Thread-safe. Requests run on virtual threads, one each; {@link #close()} ends the ones waiting out a latency or
+ * a stall by dropping their connections.
  */
 public final class SimServer implements AutoCloseable {
   private static final int ACCEPT_QUEUE_SIZE = 4096;
@@ -141,7 +142,7 @@ public final class SimServer implements AutoCloseable {
     handler.recorder().clear();
   }
 
-  /** Wakes waiting requests, stops the server and its threads. */
+  /** Ends waiting requests without (the rest of) their answers, stops the server and its threads. */
   @Override
   public void close() {
     handler.wakeAll();

@@ -256,7 +256,7 @@ class SimApiTest {
   @Test
   void recorderKeepsTheLast256NewestLastAndClears() {
     for (int i = 0; i < 260; i++) {
-      client.get("/v1/echo/" + i);
+      assertThat(client.get("/v1/echo/" + i).statusCode()).isEqualTo(200);
     }
 
     List<RecordedRequest> recent = sim.recentRequests();

@@ -59,8 +59,8 @@ class SimControlTest {
 
   @Test
   void statsEndpointReportsCountersInSnakeCaseAndResets() {
-    client.post("/v1/chat/completions", chat("m"));
-    client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500");
+    assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+    assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500").statusCode()).isEqualTo(500);
 
     JsonNode stats = json(client.get("/sim/stats"));
 
