@@ -235,6 +235,7 @@ class SimApiTest {
   @Test
   void recordedRequestsKeepHeaderCaseOrderAndDuplicates() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
       out.write(("GET /echo HTTP/1.1\r\nHost: sim\r\nX-Trace-ID: one\r\nx-trace-id: two\r\nx-API-key: k\r\n"
           + "connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));

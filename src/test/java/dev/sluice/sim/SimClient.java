@@ -11,11 +11,15 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** A small HTTP/1.1 client for the sim's tests: real sockets, JSON helpers. */
+/**
+ * A small HTTP/1.1 client for the sim's tests: real sockets, JSON helpers. Connecting and waiting for an answer's
+ * headers are bounded generously, so a busy machine is slow but not failing.
+ */
 final class SimClient implements AutoCloseable {
   static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
+      .connectTimeout(TIMEOUT).build();
   private final String root;
 
   SimClient(SimServer server) {
@@ -23,7 +27,7 @@ final class SimClient implements AutoCloseable {
   }
 
   HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(10));
+    return HttpRequest.newBuilder(URI.create(root + path)).timeout(TIMEOUT);
   }
 
   HttpResponse<String> post(String path, String json, String... headers) {

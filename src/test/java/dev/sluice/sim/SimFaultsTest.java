@@ -15,7 +15,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -128,26 +127,6 @@ class SimFaultsTest {
   }
 
   @Test
-  void stalledStreamSendsHalfTheChunksThenGoesSilentThenEnds() throws Exception {
-    SimServer sim = startInRealTime(SimConfig.defaults().withStallMillis(300));
-    try (SimClient client = new SimClient(sim)) {
-      HttpResponse<InputStream> response = client.sendStream(client.request("/v1/chat/completions")
-          .header("X-Sim-Fault", "stall").header("X-Sim-Chunks", "4")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":true}")).build());
-      BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
-
-      assertThat(reader.readLine()).startsWith("data: {");
-      assertThat(reader.readLine()).isEmpty();
-      assertThat(reader.readLine()).startsWith("data: {");
-      await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().stalls() == 1);
-      List<String> rest = reader.lines().filter(line -> !line.isEmpty()).toList();
-
-      assertThat(rest).hasSize(2 + 1 + 1).last().isEqualTo("data: [DONE]");
-      assertThat(sim.stats().stalls()).isEqualTo(1);
-    }
-  }
-
-  @Test
   void stalledNonStreamSendsHalfTheBodyThenTheRestAfterTheStall() throws Exception {
     SimServer sim = start(SimConfig.defaults().withStallMillis(300_000));
     try (Socket socket = new Socket("127.0.0.1", sim.port())) {
@@ -174,6 +153,7 @@ class SimFaultsTest {
     SimServer sim = startInRealTime(SimConfig.defaults().withPerTokenMillis(10).withCompletionTokens(200));
     String body = "{\"model\":\"m\",\"stream\":true}";
     try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
       post(socket, body);
       BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
       String line;
@@ -183,20 +163,9 @@ class SimFaultsTest {
       assertThat(line).startsWith("data: ");
     }
 
-    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
         .until(() -> sim.stats().clientDisconnects() == 1);
-    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().inFlight() == 0);
-  }
-
-  @Test
-  void ttftHeaderDelaysTheAnswer() {
-    SimServer sim = startInRealTime(SimConfig.defaults());
-    try (SimClient client = new SimClient(sim)) {
-      long started = System.nanoTime();
-      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "150").statusCode()).isEqualTo(200);
-
-      assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(150));
-    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
   }
 
   @Test

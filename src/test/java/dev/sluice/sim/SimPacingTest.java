@@ -91,17 +91,34 @@ class SimPacingTest {
     assertThat(sim.stats().stalls()).isEqualTo(1);
   }
 
+  /** When the answer arrived by the manual clock, counted from now, with its status: {@code +130ms 200}. */
+  private CompletableFuture<String> timedPost(String... headers) {
+    long sent = clock.nanoTime();
+    return client.postAsync("/v1/chat/completions", chat("m"), headers).thenApply(response ->
+        "+" + Duration.ofNanos(clock.nanoTime() - sent).toMillis() + "ms " + response.statusCode());
+  }
+
   @Test
   void wholeAnswerWaitsTtftPlusThePerTokenDelayForEveryToken() throws Exception {
     start(SimConfig.defaults().withTtftMillis(100).withPerTokenMillis(10).withCompletionTokens(3));
-    long sent = clock.nanoTime();
-    CompletableFuture<String> answered = client.postAsync("/v1/chat/completions", chat("m"))
-        .thenApply(response -> Duration.ofNanos(clock.nanoTime() - sent).toMillis() + "ms " + response.statusCode());
+    CompletableFuture<String> answered = timedPost();
 
     assertThat(sleeper.awaitSleeping(1)).containsExactly(ms(130));
     sleeper.advance(ms(129));
     assertThat(answered).isNotDone();
     sleeper.advance(ms(1));
-    assertThat(answered).succeedsWithin(Duration.ofSeconds(30)).isEqualTo("130ms 200");
+    assertThat(answered).succeedsWithin(Duration.ofSeconds(30)).isEqualTo("+130ms 200");
+  }
+
+  @Test
+  void ttftHeaderReplacesTheConfiguredTimeToFirstToken() throws Exception {
+    start(SimConfig.defaults().withTtftMillis(100));
+    CompletableFuture<String> answered = timedPost("X-Sim-Ttft-Ms", "150");
+
+    assertThat(sleeper.awaitSleeping(1)).containsExactly(ms(150));
+    sleeper.advance(ms(149));
+    assertThat(answered).isNotDone();
+    sleeper.advance(ms(1));
+    assertThat(answered).succeedsWithin(Duration.ofSeconds(30)).isEqualTo("+150ms 200");
   }
 }
