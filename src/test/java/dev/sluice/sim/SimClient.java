@@ -2,6 +2,7 @@ package dev.sluice.sim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -79,6 +80,17 @@ final class SimClient implements AutoCloseable {
   /** A minimal chat request for {@code model}. */
   static String chat(String model) {
     return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, sim!\"}]}";
+  }
+
+  /** The exact body of an OpenAI-shaped error from the sim, {@code {"error":{"message","type","code"}}}. */
+  static String errorBody(String message, String type, String code) {
+    ObjectNode root = MAPPER.createObjectNode();
+    root.putObject("error").put("message", message).put("type", type).put("code", code);
+    try {
+      return MAPPER.writeValueAsString(root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static JsonNode json(HttpResponse<String> response) {

@@ -1,6 +1,7 @@
 package dev.sluice.sim;
 
 import static dev.sluice.sim.SimClient.chat;
+import static dev.sluice.sim.SimClient.errorBody;
 import static dev.sluice.sim.SimClient.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -99,12 +100,20 @@ class SimFaultsTest {
   void faultHeaderForces500503And429WithoutConsumingTheLimit() {
     SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1));
     try (SimClient client = new SimClient(sim)) {
-      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500").statusCode()).isEqualTo(500);
-      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "503").statusCode()).isEqualTo(503);
+      HttpResponse<String> failed = client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500");
+      assertThat(failed.statusCode()).isEqualTo(500);
+      assertThat(failed.body()).isEqualTo(errorBody(
+          "The server had an error while processing your request. Sorry about that!", "server_error", null));
+      HttpResponse<String> overloaded = client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "503");
+      assertThat(overloaded.statusCode()).isEqualTo(503);
+      assertThat(overloaded.body()).isEqualTo(
+          errorBody("The server is overloaded or not ready yet.", "server_error", null));
       HttpResponse<String> limited = client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "429");
       assertThat(limited.statusCode()).isEqualTo(429);
       assertThat(limited.headers().firstValue("Retry-After")).hasValue("1");
-      assertThat(json(limited).get("error").get("code").asText()).isEqualTo("rate_limit_exceeded");
+      assertThat(limited.body()).isEqualTo(errorBody(
+          "Rate limit reached for requests (forced by X-Sim-Fault). Please try again in 1s.", "requests",
+          "rate_limit_exceeded"));
 
       assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
       SimStats stats = sim.stats();

@@ -54,12 +54,15 @@ class SimLimitsTest {
     JsonNode error = json(limited).get("error");
     assertThat(error.get("type").asText()).isEqualTo("requests");
     assertThat(error.get("code").asText()).isEqualTo("rate_limit_exceeded");
-    assertThat(error.get("message").asText()).startsWith("Rate limit reached for requests");
+    assertThat(error.get("message").asText())
+        .isEqualTo("Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 1s.");
 
     clock.advance(Duration.ofMillis(500));
     HttpResponse<String> halfway = call();
     assertThat(halfway.statusCode()).isEqualTo(429);
     assertThat(halfway.headers().firstValue("x-ratelimit-reset-requests")).hasValue("500ms");
+    assertThat(json(halfway).get("error").get("message").asText()).isEqualTo(
+        "Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 500ms.");
 
     clock.advance(Duration.ofMillis(500));
     assertThat(call().statusCode()).isEqualTo(200);
