@@ -21,12 +21,14 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * tests (in-process on port 0) and by load benchmarks ({@code sluice sim}).
  *
  * <p>Limits read the injected {@link Clock}, so a test with a manual clock can exhaust a bucket and refill it by
- * advancing time; latency and stalls are real waits on the request's virtual thread. Besides the OpenAI API it
+ * advancing time; latency and stalls are waits on the request's virtual thread through the injected {@link Sleeper}
+ * (real time unless a test passes its own, which lets it pace streams by hand). Besides the OpenAI API it
  * answers {@code /v1/echo*} (the request body back, byte for byte) and the control endpoints
  * {@code GET /sim/stats}, {@code GET|POST /sim/config} and {@code POST /sim/reset-stats}; and it obeys the request
  * headers {@code X-Sim-Ttft-Ms}, {@code X-Sim-Fault}, {@code X-Sim-Status} and {@code X-Sim-Chunks}.
  *
- * <p>Thread-safe. Requests run on virtual threads, one each; {@link #close()} wakes the ones waiting.
+ * <p>Thread-safe. Requests run on virtual threads, one each; {@link #close()} ends the ones waiting out a latency or
+ * a stall by dropping their connections.
  */
 public final class SimServer implements AutoCloseable {
   private static final int ACCEPT_QUEUE_SIZE = 4096;
@@ -45,13 +47,24 @@ public final class SimServer implements AutoCloseable {
   }
 
   /**
-   * Starts a server on {@code host:port} ({@code port} 0 picks a free one).
+   * Starts a server on {@code host:port} ({@code port} 0 picks a free one) whose latency and stalls last real time.
    *
    * @throws UncheckedIOException if the port cannot be bound
    */
   public static SimServer start(SimConfig config, Clock clock, String host, int port) {
+    return start(config, clock, Sleeper.system(), host, port);
+  }
+
+  /**
+   * Starts a server on {@code host:port} ({@code port} 0 picks a free one) whose latency and stalls go through
+   * {@code sleeper}.
+   *
+   * @throws UncheckedIOException if the port cannot be bound
+   */
+  public static SimServer start(SimConfig config, Clock clock, Sleeper sleeper, String host, int port) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(sleeper, "sleeper");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("sim.port: " + port + " is outside 0..65535");
     }
@@ -78,7 +91,7 @@ public final class SimServer implements AutoCloseable {
     connector.setIdleTimeout(IDLE_TIMEOUT_MILLIS);
     server.addConnector(connector);
 
-    SimHandler handler = new SimHandler(config, clock);
+    SimHandler handler = new SimHandler(config, clock, sleeper);
     server.setHandler(handler);
     SimServer sim = new SimServer(server, connector, handler, virtualThreads);
     try {
@@ -129,7 +142,7 @@ public final class SimServer implements AutoCloseable {
     handler.recorder().clear();
   }
 
-  /** Wakes waiting requests, stops the server and its threads. */
+  /** Ends waiting requests without (the rest of) their answers, stops the server and its threads. */
   @Override
   public void close() {
     handler.wakeAll();

@@ -1,5 +1,6 @@
 package dev.sluice.sim;
 
+import static dev.sluice.sim.SimClient.errorBody;
 import static dev.sluice.sim.SimClient.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -210,7 +211,8 @@ class SimApiTest {
     assertThat(encoded.statusCode()).isEqualTo(200);
     assertThat(json(encoded).get("id").asText()).isEqualTo("nvidia/llama-3.1-nemotron-70b-instruct");
     assertThat(missing.statusCode()).isEqualTo(404);
-    assertThat(json(missing).get("error").get("code").asText()).isEqualTo("model_not_found");
+    assertThat(missing.body()).isEqualTo(
+        errorBody("The model 'acme/nope' does not exist", "invalid_request_error", "model_not_found"));
   }
 
   @Test
@@ -235,6 +237,7 @@ class SimApiTest {
   @Test
   void recordedRequestsKeepHeaderCaseOrderAndDuplicates() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
       out.write(("GET /echo HTTP/1.1\r\nHost: sim\r\nX-Trace-ID: one\r\nx-trace-id: two\r\nx-API-key: k\r\n"
           + "connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -256,7 +259,7 @@ class SimApiTest {
   @Test
   void recorderKeepsTheLast256NewestLastAndClears() {
     for (int i = 0; i < 260; i++) {
-      client.get("/v1/echo/" + i);
+      assertThat(client.get("/v1/echo/" + i).statusCode()).isEqualTo(200);
     }
 
     List<RecordedRequest> recent = sim.recentRequests();
@@ -273,10 +276,22 @@ class SimApiTest {
     HttpResponse<String> noModel = client.post("/v1/chat/completions", "{\"messages\":[]}");
 
     assertThat(malformed.statusCode()).isEqualTo(400);
-    assertThat(json(malformed).get("error").get("type").asText()).isEqualTo("invalid_request_error");
+    assertThat(malformed.body()).isEqualTo(errorBody("We could not parse the JSON body of your request. (HINT: "
+        + "This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+        "invalid_request_error", null));
     assertThat(noModel.statusCode()).isEqualTo(400);
-    assertThat(json(noModel).get("error").get("message").asText()).isEqualTo("you must provide a model parameter");
+    assertThat(noModel.body()).isEqualTo(
+        errorBody("you must provide a model parameter", "invalid_request_error", null));
     assertThat(sim.stats().accepted()).isZero();
+  }
+
+  @Test
+  void embeddingsWithoutInputAnswer400() {
+    HttpResponse<String> response = client.post("/v1/embeddings", "{\"model\":\"e\"}");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(response.body()).isEqualTo(
+        errorBody("'input' is a required property", "invalid_request_error", null));
   }
 
   @Test
@@ -295,30 +310,51 @@ class SimApiTest {
 
     assertThat(response.statusCode()).isEqualTo(405);
     assertThat(response.headers().firstValue("Allow")).hasValue("POST");
-    assertThat(json(response).get("error").get("code").asText()).isEqualTo("method_not_allowed");
+    assertThat(response.body()).isEqualTo(errorBody("Method GET is not allowed on /v1/chat/completions; use POST",
+        "invalid_request_error", "method_not_allowed"));
   }
 
   @Test
   void startingOnABusyPortFailsNamingHostAndPort() {
     assertThatThrownBy(() -> SimServer.start(SimConfig.defaults(), clock, "127.0.0.1", sim.port()))
         .isInstanceOf(java.io.UncheckedIOException.class)
-        .hasMessageStartingWith("sim: cannot listen on 127.0.0.1:" + sim.port());
+        .hasMessage("sim: cannot listen on 127.0.0.1:" + sim.port() + ": Failed to bind to /127.0.0.1:" + sim.port());
+  }
+
+  @Test
+  void startingOnAPortOutOfRangeFailsNamingTheRange() {
+    assertThatThrownBy(() -> SimServer.start(SimConfig.defaults(), clock, "127.0.0.1", 65_536))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("sim.port: 65536 is outside 0..65535");
   }
 
   @Test
   void statusHeaderForcesThatStatusWithAnOpenAiError() {
-    HttpResponse<String> response = client.post("/v1/chat/completions", SimClient.chat("m"), "X-Sim-Status", "418");
+    HttpResponse<String> teapot = client.post("/v1/chat/completions", SimClient.chat("m"), "X-Sim-Status", "418");
+    HttpResponse<String> badGateway = client.post("/v1/chat/completions", SimClient.chat("m"), "X-Sim-Status", "502");
 
-    assertThat(response.statusCode()).isEqualTo(418);
-    assertThat(json(response).get("error").get("type").asText()).isEqualTo("invalid_request_error");
+    assertThat(teapot.statusCode()).isEqualTo(418);
+    assertThat(teapot.body()).isEqualTo(
+        errorBody("Simulated HTTP 418 (X-Sim-Status)", "invalid_request_error", null));
+    assertThat(badGateway.statusCode()).isEqualTo(502);
+    assertThat(badGateway.body()).isEqualTo(errorBody("Simulated HTTP 502 (X-Sim-Status)", "server_error", null));
   }
 
   @Test
   void invalidOverrideHeaderAnswers400NamingIt() {
-    HttpResponse<String> response = client.post("/v1/chat/completions", SimClient.chat("m"), "X-Sim-Fault", "boom");
+    assertThat(refusal("X-Sim-Fault", "boom"))
+        .isEqualTo("X-Sim-Fault: boom is not one of 500, 503, 429, reset, stall");
+    assertThat(refusal("X-Sim-Ttft-Ms", "soon")).isEqualTo("X-Sim-Ttft-Ms: soon is not a whole number in 0..3600000");
+    assertThat(refusal("X-Sim-Status", "200")).isEqualTo("X-Sim-Status: 200 is outside 400..599");
+    assertThat(refusal("X-Sim-Chunks", "100001")).isEqualTo("X-Sim-Chunks: 100001 is outside 0..100000");
+  }
+
+  /** The message of the 400 a chat call with one malformed {@code X-Sim-*} header gets. */
+  private String refusal(String header, String value) {
+    HttpResponse<String> response = client.post("/v1/chat/completions", SimClient.chat("m"), header, value);
 
     assertThat(response.statusCode()).isEqualTo(400);
-    assertThat(json(response).get("error").get("message").asText())
-        .isEqualTo("X-Sim-Fault: boom is not one of 500, 503, 429, reset, stall");
+    String message = json(response).get("error").get("message").asText();
+    assertThat(response.body()).isEqualTo(errorBody(message, "invalid_request_error", "invalid_sim_header"));
+    return message;
   }
 }

@@ -2,6 +2,7 @@ package dev.sluice.sim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -11,11 +12,15 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** A small HTTP/1.1 client for the sim's tests: real sockets, JSON helpers. */
+/**
+ * A small HTTP/1.1 client for the sim's tests: real sockets, JSON helpers. Connecting and waiting for an answer's
+ * headers are bounded generously, so a busy machine is slow but not failing.
+ */
 final class SimClient implements AutoCloseable {
   static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
+      .connectTimeout(TIMEOUT).build();
   private final String root;
 
   SimClient(SimServer server) {
@@ -23,7 +28,7 @@ final class SimClient implements AutoCloseable {
   }
 
   HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(10));
+    return HttpRequest.newBuilder(URI.create(root + path)).timeout(TIMEOUT);
   }
 
   HttpResponse<String> post(String path, String json, String... headers) {
@@ -75,6 +80,17 @@ final class SimClient implements AutoCloseable {
   /** A minimal chat request for {@code model}. */
   static String chat(String model) {
     return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, sim!\"}]}";
+  }
+
+  /** The exact body of an OpenAI-shaped error from the sim, {@code {"error":{"message","type","code"}}}. */
+  static String errorBody(String message, String type, String code) {
+    ObjectNode root = MAPPER.createObjectNode();
+    root.putObject("error").put("message", message).put("type", type).put("code", code);
+    try {
+      return MAPPER.writeValueAsString(root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static JsonNode json(HttpResponse<String> response) {

@@ -1,6 +1,7 @@
 package dev.sluice.sim;
 
 import static dev.sluice.sim.SimClient.chat;
+import static dev.sluice.sim.SimClient.errorBody;
 import static dev.sluice.sim.SimClient.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,9 +59,33 @@ class SimControlTest {
   }
 
   @Test
+  void postConfigRejectsABodyThatIsNotAJsonObject() {
+    HttpResponse<String> notJson = client.post("/sim/config", "{\"rpm\":");
+    HttpResponse<String> notAnObject = client.post("/sim/config", "[1]");
+
+    assertThat(notJson.statusCode()).isEqualTo(400);
+    assertThat(notJson.body()).isEqualTo(errorBody("sim config: the body is not JSON: Unexpected end-of-input "
+        + "within/between Object entries", "invalid_request_error", "invalid_config"));
+    assertThat(notAnObject.statusCode()).isEqualTo(400);
+    assertThat(notAnObject.body()).isEqualTo(errorBody("sim config: expected a JSON object with any of [rpm, burst, "
+        + "rate_algorithm, max_concurrent, tpm, ttft_millis, per_token_millis, completion_tokens, error_rate, "
+        + "reset_rate, stall_rate, stall_millis, seed, models]", "invalid_request_error", "invalid_config"));
+    assertThat(sim.config()).isEqualTo(SimConfig.defaults());
+  }
+
+  @Test
+  void unknownControlPathAnswers404ListingTheEndpoints() {
+    HttpResponse<String> response = client.get("/sim/nothing");
+
+    assertThat(response.statusCode()).isEqualTo(404);
+    assertThat(response.body()).isEqualTo(errorBody("Unknown path /sim/nothing for GET; control endpoints: "
+        + "GET /sim/stats, GET|POST /sim/config, POST /sim/reset-stats", "invalid_request_error", "not_found"));
+  }
+
+  @Test
   void statsEndpointReportsCountersInSnakeCaseAndResets() {
-    client.post("/v1/chat/completions", chat("m"));
-    client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500");
+    assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+    assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500").statusCode()).isEqualTo(500);
 
     JsonNode stats = json(client.get("/sim/stats"));
 

@@ -3,7 +3,6 @@ package dev.sluice.sim;
 import static dev.sluice.sim.SimClient.chat;
 import static dev.sluice.sim.SimClient.json;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.time.ManualClock;
@@ -16,11 +15,12 @@ import org.junit.jupiter.api.Test;
 
 class SimLimitsTest {
   private final ManualClock clock = new ManualClock();
+  private final ManualSleeper sleeper = new ManualSleeper(clock);
   private SimServer sim;
   private SimClient client;
 
   private void start(SimConfig config) {
-    sim = SimServer.start(config, clock, "127.0.0.1", 0);
+    sim = SimServer.start(config, clock, sleeper, "127.0.0.1", 0);
     client = new SimClient(sim);
   }
 
@@ -54,12 +54,15 @@ class SimLimitsTest {
     JsonNode error = json(limited).get("error");
     assertThat(error.get("type").asText()).isEqualTo("requests");
     assertThat(error.get("code").asText()).isEqualTo("rate_limit_exceeded");
-    assertThat(error.get("message").asText()).startsWith("Rate limit reached for requests");
+    assertThat(error.get("message").asText())
+        .isEqualTo("Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 1s.");
 
     clock.advance(Duration.ofMillis(500));
     HttpResponse<String> halfway = call();
     assertThat(halfway.statusCode()).isEqualTo(429);
     assertThat(halfway.headers().firstValue("x-ratelimit-reset-requests")).hasValue("500ms");
+    assertThat(json(halfway).get("error").get("message").asText()).isEqualTo(
+        "Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 500ms.");
 
     clock.advance(Duration.ofMillis(500));
     assertThat(call().statusCode()).isEqualTo(200);
@@ -110,8 +113,7 @@ class SimLimitsTest {
         client.postAsync("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "600");
     CompletableFuture<HttpResponse<String>> held2 =
         client.postAsync("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "600");
-    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
-        .until(() -> sim.stats().inFlight() == 2);
+    assertThat(sleeper.awaitSleeping(2)).containsExactly(Duration.ofMillis(600), Duration.ofMillis(600));
 
     HttpResponse<String> limited = call();
 
@@ -120,8 +122,9 @@ class SimLimitsTest {
     assertThat(Integer.parseInt(limited.headers().firstValue("x-ratelimit-remaining-requests").orElseThrow()))
         .isPositive();
     assertThat(json(limited).get("error").get("message").asText()).isEqualTo("Too many concurrent requests");
-    assertThat(held1.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
-    assertThat(held2.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    sleeper.advance(Duration.ofMillis(600));
+    assertThat(held1.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    assertThat(held2.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     assertThat(sim.stats().inFlight()).isZero();
     assertThat(call().statusCode()).isEqualTo(200);
     assertThat(sim.stats().rejectedByConcurrency()).isEqualTo(1);
@@ -132,14 +135,14 @@ class SimLimitsTest {
     start(SimConfig.defaults().withMaxConcurrent(1));
     CompletableFuture<HttpResponse<String>> held =
         client.postAsync("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "400");
-    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
-        .until(() -> sim.stats().inFlight() == 1);
+    assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(400));
 
     HttpResponse<String> limited = call();
 
     assertThat(limited.statusCode()).isEqualTo(429);
     assertThat(limited.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("1000000");
-    assertThat(held.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    sleeper.advance(Duration.ofMillis(400));
+    assertThat(held.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
   }
 
   @Test

@@ -1,0 +1,124 @@
+package dev.sluice.sim;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.sim.CallRequest.Endpoint;
+import dev.sluice.sim.Faults.Fault;
+import dev.sluice.sim.Generation.Shape;
+import dev.sluice.time.Clock;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+
+/**
+ * The model-call pipeline of chat completions, completions and embeddings: the override headers are read, the body
+ * parsed ({@link CallRequest}), forced answers given ({@link OverrideAnswers}), then the call is checked against the
+ * {@link Limits}; once admitted it may draw a fault, waits for its time to first token and answers, whole or
+ * streamed. Thread-safe: the config is read once per call; limits, faults, counters and the sequence guard
+ * themselves.
+ */
+final class ModelCalls {
+  private final LiveConfig config;
+  private final Limits limits;
+  private final Faults faults;
+  private final Counters counters;
+  private final Clock clock;
+  private final ObjectMapper mapper;
+  private final OverrideAnswers overrideAnswers;
+  private final Pauses pauses;
+  private final Replies replies;
+  private final EventStream eventStream;
+  private final AtomicLong sequence = new AtomicLong();
+
+  ModelCalls(LiveConfig config, Limits limits, Counters counters, Clock clock, ObjectMapper mapper,
+      OverrideAnswers overrideAnswers, Pauses pauses, Replies replies, EventStream eventStream) {
+    this.config = config;
+    this.limits = limits;
+    this.faults = new Faults(config.current().seed());
+    this.counters = counters;
+    this.clock = clock;
+    this.mapper = mapper;
+    this.overrideAnswers = overrideAnswers;
+    this.pauses = pauses;
+    this.replies = replies;
+    this.eventStream = eventStream;
+  }
+
+  void answer(Endpoint endpoint, Request request, Response response, byte[] body) throws IOException {
+    SimConfig c = config.current();
+    Overrides overrides = overrideAnswers.readOrRefuse(request, response);
+    if (overrides == null) {
+      return;
+    }
+    CallRequest call;
+    try {
+      call = CallRequest.parse(endpoint, body, mapper, overrides, c);
+    } catch (IllegalArgumentException e) {
+      replies.invalidRequest(response, e.getMessage());
+      return;
+    }
+    long ttftMillis = overrides.ttftMillis() >= 0 ? overrides.ttftMillis() : c.ttftMillis();
+    if (overrideAnswers.answered(request, response, overrides, ttftMillis)) {
+      return;
+    }
+    Admission admission = limits.tryAdmit(clock.nanoTime(), call.totalTokens());
+    if (!admission.accepted()) {
+      refuse(response, admission);
+      return;
+    }
+    counters.accepted.increment();
+    counters.acceptedTokens.add(call.totalTokens());
+    try (Slot slot = new Slot(limits)) {
+      Response toClient = slot.releasedByLastWrite(request, response);
+      long n = sequence.incrementAndGet();
+      List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
+      headers.add(Map.entry("x-request-id", "req-sim-" + n));
+      Fault fault = "stall".equals(overrides.fault()) ? Fault.STALL : faults.draw(c, call.stream());
+      switch (fault) {
+        case ERROR -> {
+          pauses.pause(ttftMillis);
+          counters.serverErrors.increment();
+          replies.serverError(toClient, headers);
+        }
+        case RESET -> {
+          pauses.pause(ttftMillis);
+          counters.resets.increment();
+          throw SimulatedReset.drop(request);
+        }
+        case NONE, STALL -> admitted(toClient, call, n, headers, c, ttftMillis, fault == Fault.STALL);
+      }
+    }
+  }
+
+  private void refuse(Response response, Admission admission) throws IOException {
+    counters.rejected(admission.verdict());
+    List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
+    headers.addFirst(Map.entry("Retry-After",
+        Long.toString(Durations.retryAfterSeconds(admission.retryAfterNanos()))));
+    replies.error(response, 429, admission.message(),
+        admission.verdict() == Admission.Verdict.TOKENS ? "tokens" : "requests", "rate_limit_exceeded", headers);
+  }
+
+  /** Answers an admitted call without an error or reset: embeddings, a stream or a whole completion. */
+  private void admitted(Response toClient, CallRequest call, long n, List<Map.Entry<String, String>> headers,
+      SimConfig c, long ttftMillis, boolean stall) throws IOException {
+    if (call.endpoint() == Endpoint.EMBEDDINGS) {
+      pauses.pause(ttftMillis);
+      replies.json(toClient, 200, Embeddings.body(call.model(), call.input(), call.promptTokens()), headers, stall,
+          c.stallMillis());
+      return;
+    }
+    Generation generation = new Generation(call.endpoint() == Endpoint.CHAT ? Shape.CHAT : Shape.TEXT, n,
+        clock.wallTimeMillis() / 1000, call.model(), call.completionTokens(), call.finishReason(),
+        call.promptTokens(), call.includeUsage());
+    if (call.stream()) {
+      eventStream.stream(toClient, generation, headers, ttftMillis, c.perTokenMillis(), stall, c.stallMillis());
+    } else {
+      pauses.pause(ttftMillis + c.perTokenMillis() * call.completionTokens());
+      replies.json(toClient, 200, generation.body(), headers, stall, c.stallMillis());
+    }
+  }
+}
