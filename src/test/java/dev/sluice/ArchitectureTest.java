@@ -1,0 +1,72 @@
+package dev.sluice;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package rules, checked on the compiled main classes: imports run one way, from the command line down to the
+ * clock. Tests may reach across packages (a proxy test starts the simulated provider).
+ */
+class ArchitectureTest {
+  private static final JavaClasses MAIN = new ClassFileImporter()
+      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+      .importPackages("dev.sluice");
+
+  @Test
+  void noTwoPackagesDependOnEachOther() {
+    slices().matching("dev.sluice.(*)..").should().beFreeOfCycles().check(MAIN);
+  }
+
+  @Test
+  void limitUsesNothingOfSluiceButTheClock() {
+    noClasses().that().resideInAPackage("dev.sluice.limit..")
+        .should().dependOnClassesThat(resideInAPackage("dev.sluice..")
+            .and(not(resideInAnyPackage("dev.sluice.limit..", "dev.sluice.time.."))))
+        .check(MAIN);
+  }
+
+  @Test
+  void nothingDependsOnTheCommandLine() {
+    noClasses().that().resideOutsideOfPackage("dev.sluice.cli..")
+        .should().dependOnClassesThat().resideInAPackage("dev.sluice.cli..")
+        .check(MAIN);
+  }
+
+  /**
+   * cli → proxy, observe → route, schedule → backend → config → limit → time; the simulated provider stands
+   * beside them, uses only the clock and is started only by the command line.
+   */
+  @Test
+  void lowerLayersNeverDependOnUpperOnes() {
+    layeredArchitecture().consideringOnlyDependenciesInLayers()
+        .ensureAllClassesAreContainedInArchitecture()
+        .layer("cli").definedBy("dev.sluice.cli..")
+        .layer("proxy/observe").definedBy("dev.sluice.proxy..", "dev.sluice.observe..")
+        .layer("route/schedule").definedBy("dev.sluice.route..", "dev.sluice.schedule..")
+        .layer("backend").definedBy("dev.sluice.backend..")
+        .layer("config").definedBy("dev.sluice.config..")
+        .layer("limit").definedBy("dev.sluice.limit..")
+        .layer("time").definedBy("dev.sluice.time..")
+        .layer("sim").definedBy("dev.sluice.sim..")
+        .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+        .whereLayer("proxy/observe").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("route/schedule").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
+        .whereLayer("backend").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule")
+        .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend")
+        .whereLayer("limit").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
+            "config")
+        .whereLayer("time").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
+            "config", "limit", "sim")
+        .whereLayer("sim").mayOnlyBeAccessedByLayers("cli")
+        .check(MAIN);
+  }
+}
