@@ -7,6 +7,8 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -32,6 +34,22 @@ class ArchitectureTest {
         .should().dependOnClassesThat(resideInAPackage("dev.sluice..")
             .and(not(resideInAnyPackage("dev.sluice.limit..", "dev.sluice.time.."))))
         .check(MAIN);
+  }
+
+  /** Status pages and metrics see snapshots and interfaces, never the dispatcher, a backend or a limiter. */
+  @Test
+  void observeReadsTheCoreOnlyThroughViews() {
+    noClasses().that().resideInAPackage("dev.sluice.observe..")
+        .should().dependOnClassesThat(resideInAnyPackage("dev.sluice.route..", "dev.sluice.schedule..",
+            "dev.sluice.backend..", "dev.sluice.config..", "dev.sluice.limit..")
+            .and(not(DescribedPredicate.describe("interfaces, records and enums (nested only in such)",
+                ArchitectureTest::isView))))
+        .check(MAIN);
+  }
+
+  private static boolean isView(JavaClass type) {
+    return (type.isInterface() || type.isRecord() || type.isEnum())
+        && type.getEnclosingClass().map(ArchitectureTest::isView).orElse(true);
   }
 
   @Test

@@ -108,21 +108,15 @@ public final class Backend {
   }
 
   /** A consistent-enough picture for status pages and metrics. */
-  public Snapshot snapshot() {
+  public BackendSnapshot snapshot() {
     long now = clock.nanoTime();
     long notBefore;
     synchronized (this) {
       notBefore = notBeforeNanos;
     }
-    return new Snapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(), bucket.capacity(),
+    return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(), bucket.capacity(),
         bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0);
   }
-
-  /**
-   * @param retryAfterRemainingNanos how long the upstream's last {@code Retry-After} still holds this backend
-   */
-  public record Snapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
-      int rateRpm, RetreatController.Snapshot retreat, long retryAfterRemainingNanos) {}
 
   public String id() {
     return id;

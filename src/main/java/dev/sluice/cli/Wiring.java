@@ -115,8 +115,7 @@ public final class Wiring {
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
-    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable,
-        () -> dispatcherList.stream().map(Dispatcher::snapshot).toList());
+    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList);
     ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
         config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
 

@@ -399,7 +399,7 @@ class DispatcherTest {
     submit(dispatcher, "l1", Priority.LOW);
     submit(dispatcher, "l2", Priority.LOW);
 
-    Dispatcher.Snapshot snapshot = dispatcher.snapshot();
+    PoolSnapshot snapshot = dispatcher.snapshot();
 
     assertThat(snapshot.size()).isEqualTo(3);
     assertThat(snapshot.depth()).containsEntry(Priority.URGENT, 1).containsEntry(Priority.HIGH, 0)
