@@ -3,6 +3,7 @@ package dev.sluice;
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.constructors;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -12,6 +13,7 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.sluice.proxy.Forwarder;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,6 +58,13 @@ class ArchitectureTest {
   void nothingDependsOnTheCommandLine() {
     noClasses().that().resideOutsideOfPackage("dev.sluice.cli..")
         .should().dependOnClassesThat().resideInAPackage("dev.sluice.cli..")
+        .check(MAIN);
+  }
+
+  @Test
+  void theForwarderIsBuiltOnlyByTheCompositionRoot() {
+    constructors().that().areDeclaredIn(Forwarder.class)
+        .should().onlyBeCalled().byClassesThat().resideInAPackage("dev.sluice.cli..")
         .check(MAIN);
   }
 

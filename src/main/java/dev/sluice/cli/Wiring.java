@@ -14,6 +14,7 @@ import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
 import dev.sluice.proxy.CallerEndPoint;
+import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.UpstreamProbe;
@@ -116,8 +117,10 @@ public final class Wiring {
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
     StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList);
-    ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
-        config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
+    int timeoutSeconds = config.defaults().timeoutSeconds();
+    Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
+    ProxyHandler proxy = new ProxyHandler(new Router(pools), dispatchers, config.defaultUpstream(), timeoutSeconds,
+        config.server().maxBodyBytes(), clock, forwarder);
 
     Server server = new Server(threads, null, buffers);
     HttpConfiguration http = new HttpConfiguration();
