@@ -1,8 +1,11 @@
 package dev.sluice;
 
 import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.constructors;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
@@ -14,6 +17,7 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import dev.sluice.proxy.Forwarder;
+import dev.sluice.time.Clock;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,6 +39,18 @@ class ArchitectureTest {
     noClasses().that().resideInAPackage("dev.sluice.limit..")
         .should().dependOnClassesThat(resideInAPackage("dev.sluice..")
             .and(not(resideInAnyPackage("dev.sluice.limit..", "dev.sluice.time.."))))
+        .check(MAIN);
+  }
+
+  /** Limiters decide on the instant their caller read once; the dispatcher reads time only through its Clock. */
+  @Test
+  void limitAndScheduleNeverReadTheTimeThemselves() {
+    noClasses().that().resideInAPackage("dev.sluice.limit..")
+        .should().callMethodWhere(target(owner(assignableTo(Clock.class))))
+        .check(MAIN);
+    noClasses().that().resideInAnyPackage("dev.sluice.limit..", "dev.sluice.schedule..")
+        .should().callMethod(System.class, "nanoTime")
+        .orShould().callMethod(System.class, "currentTimeMillis")
         .check(MAIN);
   }
 

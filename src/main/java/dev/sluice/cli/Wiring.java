@@ -79,7 +79,7 @@ public final class Wiring {
   private Wiring() {}
 
   public static Sluice build(SluiceConfig config, Clock clock) {
-    BucketStore buckets = BucketStore.inMemory(clock);
+    BucketStore buckets = BucketStore.inMemory();
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
       Thread thread = new Thread(runnable, "sluice-dispatch");
       thread.setDaemon(true);

@@ -194,7 +194,7 @@ public final class Forwarder {
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
       headers.put(REQUEST_ID_HEADER, exchange.requestId);
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
-        long nanos = exchange.permit.backend().nanosToNextToken();
+        long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));

@@ -212,7 +212,7 @@ public final class Dispatcher implements PoolView {
       case PASSTHROUGH -> {
         passedThroughFull++;
         Permit granted = firstGrant(now) instanceof Backend.Granted g ? g.permit()
-            : backends.getFirst().forceAcquire();
+            : backends.getFirst().forceAcquire(now);
         actions.add(() -> waiter.dispatch(granted));
       }
       case REJECT -> {
@@ -340,7 +340,7 @@ public final class Dispatcher implements PoolView {
     long nextToken = Long.MAX_VALUE;
     for (Backend backend : backends) {
       rateRpm += backend.rateRpm();
-      nextToken = Math.min(nextToken, backend.nanosToNextToken());
+      nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
     }
     double seconds = ahead * 60.0 / Math.max(1, rateRpm) + nextToken / (double) NANOS_PER_SECOND;
     return Math.max(1, (long) Math.ceil(seconds));

@@ -26,7 +26,7 @@ class DispatcherTest {
 
   private final ManualClock clock = new ManualClock();
   private final ManualScheduler scheduler = new ManualScheduler(clock);
-  private final BucketStore store = BucketStore.inMemory(clock);
+  private final BucketStore store = BucketStore.inMemory();
   private final List<String> departures = new CopyOnWriteArrayList<>();
   private int names;
 
