@@ -67,9 +67,12 @@ public final class Backend {
     return new Granted(new Permit(this, retreat.epoch()));
   }
 
-  /** A permit that takes a token even when none is left (the bucket goes into debt); for queue-full passthrough. */
-  public Permit forceAcquire() {
-    bucket.forceAcquire();
+  /**
+   * A permit that takes a token at {@code nowNanos} even when none is left (the bucket goes into debt); for
+   * queue-full passthrough.
+   */
+  public Permit forceAcquire(long nowNanos) {
+    bucket.forceAcquire(nowNanos);
     return new Permit(this, retreat.epoch());
   }
 
@@ -86,14 +89,15 @@ public final class Backend {
     int before = bucket.rateRpm();
     int rate = retreat.onOutcome(permit.epoch(), attempt.rateLimited(), now);
     if (rate != before) {
-      bucket.setRateRpm(rate);
+      bucket.setRateRpm(rate, now);
       onCapacityChange.run();
     }
   }
 
   /** Hot change of the configured rate; the bucket keeps the tokens it has. */
   public void setBaseRateRpm(int rateRpm) {
-    bucket.setRateRpm(retreat.setBaseRpm(rateRpm, clock.nanoTime()));
+    long now = clock.nanoTime();
+    bucket.setRateRpm(retreat.setBaseRpm(rateRpm, now), now);
     onCapacityChange.run();
   }
 
@@ -102,27 +106,21 @@ public final class Backend {
     this.onCapacityChange = listener;
   }
 
-  /** Nanoseconds until a token is available; 0 when one is. */
-  public long nanosToNextToken() {
-    return bucket.nanosToNextToken();
+  /** Nanoseconds from {@code nowNanos} until a token is available; 0 when one is. */
+  public long nanosToNextToken(long nowNanos) {
+    return bucket.nanosToNextToken(nowNanos);
   }
 
   /** A consistent-enough picture for status pages and metrics. */
-  public Snapshot snapshot() {
+  public BackendSnapshot snapshot() {
     long now = clock.nanoTime();
     long notBefore;
     synchronized (this) {
       notBefore = notBeforeNanos;
     }
-    return new Snapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(), bucket.capacity(),
+    return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(now), bucket.capacity(),
         bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0);
   }
-
-  /**
-   * @param retryAfterRemainingNanos how long the upstream's last {@code Retry-After} still holds this backend
-   */
-  public record Snapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
-      int rateRpm, RetreatController.Snapshot retreat, long retryAfterRemainingNanos) {}
 
   public String id() {
     return id;

@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import dev.sluice.limit.RetreatController;
+import dev.sluice.limit.RetreatState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +15,7 @@ final class RetreatLog implements RetreatController.Listener {
   }
 
   @Override
-  public void onRateChange(RetreatController.State state, int fromRpm, int toRpm, double ratio, boolean alert,
+  public void onRateChange(RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert,
       boolean atFloor) {
     var line = (toRpm < fromRpm ? LOG.atWarn() : LOG.atInfo())
         .addKeyValue("backend", backendId)

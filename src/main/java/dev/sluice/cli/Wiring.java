@@ -14,6 +14,7 @@ import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
 import dev.sluice.proxy.CallerEndPoint;
+import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.UpstreamProbe;
@@ -78,7 +79,7 @@ public final class Wiring {
   private Wiring() {}
 
   public static Sluice build(SluiceConfig config, Clock clock) {
-    BucketStore buckets = BucketStore.inMemory(clock);
+    BucketStore buckets = BucketStore.inMemory();
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
       Thread thread = new Thread(runnable, "sluice-dispatch");
       thread.setDaemon(true);
@@ -115,10 +116,11 @@ public final class Wiring {
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
-    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable,
-        () -> dispatcherList.stream().map(Dispatcher::snapshot).toList());
-    ProxyHandler proxy = new ProxyHandler(client, new Router(pools), dispatchers, config.defaultUpstream(),
-        config.defaults().timeoutSeconds(), config.server().maxBodyBytes(), clock, outcomes);
+    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList);
+    int timeoutSeconds = config.defaults().timeoutSeconds();
+    Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
+    ProxyHandler proxy = new ProxyHandler(new Router(pools), dispatchers, config.defaultUpstream(), timeoutSeconds,
+        config.server().maxBodyBytes(), clock, forwarder);
 
     Server server = new Server(threads, null, buffers);
     HttpConfiguration http = new HttpConfiguration();

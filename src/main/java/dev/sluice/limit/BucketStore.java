@@ -3,31 +3,20 @@ package dev.sluice.limit;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.TimeMeter;
-import dev.sluice.time.Clock;
 
 /**
  * Where token-bucket state lives. The in-process store is the default; a shared store lets several Sluice
- * replicas draw from the same buckets.
+ * replicas draw from the same buckets. A store never reads a clock: each bucket is timed by the {@link TimeMeter}
+ * it is created with, which its {@link TokenBucket} points at the instant of the decision in progress.
  */
 public interface BucketStore {
 
-  /** The bucket for {@code id}, created with {@code configuration} if it does not exist yet. */
-  Bucket bucket(String id, BucketConfiguration configuration);
+  /** The bucket for {@code id}, created with {@code configuration} if it does not exist yet, timed by {@code time}. */
+  Bucket bucket(String id, BucketConfiguration configuration, TimeMeter time);
 
-  /** Buckets in this process's memory, timed by {@code clock}. */
-  static BucketStore inMemory(Clock clock) {
-    TimeMeter meter = new TimeMeter() {
-      @Override
-      public long currentTimeNanos() {
-        return clock.nanoTime();
-      }
-
-      @Override
-      public boolean isWallClockBased() {
-        return false;
-      }
-    };
-    return (id, configuration) -> Bucket.builder().withCustomTimePrecision(meter)
+  /** Buckets in this process's memory. */
+  static BucketStore inMemory() {
+    return (id, configuration, time) -> Bucket.builder().withCustomTimePrecision(time)
         .addLimit(configuration.getBandwidths()[0]).build();
   }
 }

@@ -24,16 +24,10 @@ package dev.sluice.limit;
  * <p>Thread-safe: every method is synchronized; calls are short and never block.
  */
 public final class RetreatController {
-  /** Retreat states, as reported in status and metrics (NORMAL 0, RETREAT 1, RECOVER 2). */
-  public enum State { NORMAL, RETREAT, RECOVER }
-
   /** Told about every rate change; called under the controller's lock, so it must only record or log. */
   public interface Listener {
-    void onRateChange(State state, int fromRpm, int toRpm, double ratio, boolean alert, boolean atFloor);
+    void onRateChange(RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert, boolean atFloor);
   }
-
-  /** What the controller is doing now. */
-  public record Snapshot(State state, int baseRpm, int currentRpm, double ratio429, long alerts) {}
 
   static final double CUT_FACTOR = 0.95;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -43,7 +37,7 @@ public final class RetreatController {
   private final int windowSeconds;
   /** Answers of the current epoch, by second since the epoch started. */
   private final SecondCounts epochCounts;
-  private State state = State.NORMAL;
+  private RetreatState state = RetreatState.NORMAL;
   private int baseRpm;
   private int currentRpm;
   private long epoch;
@@ -104,16 +98,16 @@ public final class RetreatController {
   /** Hot change of the configured rate: back to NORMAL at the new rate. */
   public synchronized int setBaseRpm(int newBaseRpm, long nowNanos) {
     baseRpm = newBaseRpm;
-    state = State.NORMAL;
+    state = RetreatState.NORMAL;
     belowSinceNanos = -1;
     change(newBaseRpm, 0, false, nowNanos);
     return currentRpm;
   }
 
-  public synchronized Snapshot snapshot(long nowNanos) {
+  public synchronized RetreatSnapshot snapshot(long nowNanos) {
     long[] totals = totals(nowNanos);
     long sample = totals[0] + totals[1];
-    return new Snapshot(state, baseRpm, currentRpm, sample == 0 ? 0 : (double) totals[1] / sample, alerts);
+    return new RetreatSnapshot(state, baseRpm, currentRpm, sample == 0 ? 0 : (double) totals[1] / sample, alerts);
   }
 
   private void evaluate(long now, boolean fresh429) {
@@ -127,7 +121,7 @@ public final class RetreatController {
     switch (state) {
       case NORMAL -> {
         if (judged && ratio >= policy.enterRatio()) {
-          state = State.RETREAT;
+          state = RetreatState.RETREAT;
           cut(accepted, span, ratio, now);
         }
       }
@@ -138,7 +132,7 @@ public final class RetreatController {
           if (belowSinceNanos < 0) {
             belowSinceNanos = now;
           } else if (now - belowSinceNanos >= policy.recoverAfter().toNanos()) {
-            state = State.RECOVER;
+            state = RetreatState.RECOVER;
             cleanRpm = currentRpm;
             stepUp(ratio, now);
           }
@@ -148,13 +142,13 @@ public final class RetreatController {
       }
       case RECOVER -> {
         if (judged && ratio >= policy.enterRatio()) {
-          state = State.RETREAT;
+          state = RetreatState.RETREAT;
           cut(accepted, span, ratio, now);
         } else if (fresh429) {
           // The first 429 at a step: step back under what the upstream accepted, and wait before climbing again.
           int acceptedRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
           int target = Math.max(cleanRpm, Math.min(currentRpm, acceptedRpm) - policy.recoveryStepRpm());
-          state = State.RETREAT;
+          state = RetreatState.RETREAT;
           belowSinceNanos = now;
           change(Math.max(policy.floorRpm(), target), ratio, false, now);
         } else if (sample >= policy.minSample() && span >= policy.evaluationInterval().toNanos()) {
@@ -179,7 +173,7 @@ public final class RetreatController {
   private void stepUp(double ratio, long now) {
     int newRpm = Math.min(baseRpm, currentRpm + policy.recoveryStepRpm());
     if (newRpm >= baseRpm) {
-      state = State.NORMAL;
+      state = RetreatState.NORMAL;
     }
     change(newRpm, ratio, false, now);
   }

@@ -4,6 +4,7 @@ import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.TokensInheritanceStrategy;
 import java.time.Duration;
 
@@ -13,12 +14,21 @@ import java.time.Duration;
  * {@link BucketStore}, so the state can live in this process or be shared. Changing the rate keeps the tokens
  * already earned: no reset to full, no reset to zero.
  *
- * <p>Thread-safe: Bucket4j's bucket is lock-free; the rate is a volatile read.
+ * <p>Never reads a clock: every method takes the caller's {@code nowNanos} ({@code Clock.nanoTime()}, read once
+ * per decision) and the Bucket4j bucket is timed by that instant. An instant older than one already decided on
+ * adds no tokens.
+ *
+ * <p>Thread-safe: every method holds this object's monitor, and the Bucket4j bucket is used only under it, so
+ * the instant its time meter reports is the one of the call in progress. {@link #rateRpm()} is a volatile read.
  */
 public final class TokenBucket {
-  private final Bucket bucket;
+  private final BucketStore store;
+  private final String id;
   private final int capacity;
+  private final DecisionInstant instant = new DecisionInstant();
   private volatile int rateRpm;
+  /** Created at the first call, so that its refill starts at an instant a caller read. */
+  private Bucket bucket;
 
   /**
    * @param store where the bucket's state lives
@@ -30,9 +40,10 @@ public final class TokenBucket {
     if (rateRpm < 1 || capacity < 1) {
       throw new IllegalArgumentException("rateRpm and capacity must be ≥ 1: " + rateRpm + ", " + capacity);
     }
+    this.store = store;
+    this.id = id;
     this.capacity = capacity;
     this.rateRpm = rateRpm;
-    this.bucket = store.bucket(id, configuration(rateRpm, capacity));
   }
 
   private static BucketConfiguration configuration(int rateRpm, int capacity) {
@@ -42,32 +53,41 @@ public final class TokenBucket {
         .build();
   }
 
-  /** Takes one token, or says when the next one will be there. */
-  public Admission tryAcquire(long nowNanos) {
-    ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
+  /** The bucket, timed at {@code nowNanos} for the call that follows. Lock held. */
+  private Bucket at(long nowNanos) {
+    instant.nanos = nowNanos;
+    if (bucket == null) {
+      bucket = store.bucket(id, configuration(rateRpm, capacity), instant);
+    }
+    return bucket;
+  }
+
+  /** Takes one token at {@code nowNanos}, or says when the next one will be there. */
+  public synchronized Admission tryAcquire(long nowNanos) {
+    ConsumptionProbe probe = at(nowNanos).tryConsumeAndReturnRemaining(1);
     return probe.isConsumed() ? Admission.grantedAt(nowNanos)
         : Admission.retryAt(nowNanos + probe.getNanosToWaitForRefill());
   }
 
   /** Takes one token even if none is left, going into debt that later refills pay back. */
-  public void forceAcquire() {
-    bucket.consumeIgnoringRateLimits(1);
+  public synchronized void forceAcquire(long nowNanos) {
+    at(nowNanos).consumeIgnoringRateLimits(1);
   }
 
-  /** Nanoseconds until one token is available; 0 when one is. */
-  public long nanosToNextToken() {
-    return bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill();
+  /** Nanoseconds from {@code nowNanos} until one token is available; 0 when one is. */
+  public synchronized long nanosToNextToken(long nowNanos) {
+    return at(nowNanos).estimateAbilityToConsume(1).getNanosToWaitForRefill();
   }
 
-  /** Changes the refill rate, keeping the tokens already earned. */
-  public void setRateRpm(int newRateRpm) {
+  /** Changes the refill rate from {@code nowNanos} on, keeping the tokens already earned. */
+  public synchronized void setRateRpm(int newRateRpm, long nowNanos) {
     if (newRateRpm < 1) {
       throw new IllegalArgumentException("rateRpm must be ≥ 1: " + newRateRpm);
     }
     if (newRateRpm == rateRpm) {
       return;
     }
-    bucket.replaceConfiguration(configuration(newRateRpm, capacity), TokensInheritanceStrategy.AS_IS);
+    at(nowNanos).replaceConfiguration(configuration(newRateRpm, capacity), TokensInheritanceStrategy.AS_IS);
     rateRpm = newRateRpm;
   }
 
@@ -79,13 +99,30 @@ public final class TokenBucket {
     return capacity;
   }
 
-  /** Whole tokens available now (negative while in debt). */
-  public long availableTokens() {
-    return bucket.getAvailableTokens();
+  /** Whole tokens available at {@code nowNanos} (negative while in debt). */
+  public synchronized long availableTokens(long nowNanos) {
+    return at(nowNanos).getAvailableTokens();
   }
 
+  /** Shows the tokens as of the last call. */
   @Override
-  public String toString() {
-    return "TokenBucket[tokens=" + availableTokens() + ", rateRpm=" + rateRpm + ", capacity=" + capacity + "]";
+  public synchronized String toString() {
+    long tokens = bucket == null ? capacity : bucket.getAvailableTokens();
+    return "TokenBucket[tokens=" + tokens + ", rateRpm=" + rateRpm + ", capacity=" + capacity + "]";
+  }
+
+  /** Bucket4j's time: the instant of the call in progress, written and read under the bucket's monitor. */
+  private static final class DecisionInstant implements TimeMeter {
+    private long nanos;
+
+    @Override
+    public long currentTimeNanos() {
+      return nanos;
+    }
+
+    @Override
+    public boolean isWallClockBased() {
+      return false;
+    }
   }
 }

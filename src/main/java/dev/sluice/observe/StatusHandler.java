@@ -2,9 +2,10 @@ package dev.sluice.observe;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sluice.backend.Backend;
-import dev.sluice.limit.RetreatController;
-import dev.sluice.schedule.Dispatcher;
+import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.limit.RetreatSnapshot;
+import dev.sluice.schedule.PoolSnapshot;
+import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
@@ -31,20 +32,20 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   private final String version;
   private final ProxyStats stats;
   private final Supplier<CompletableFuture<Boolean>> upstreamReachable;
-  private final Supplier<List<Dispatcher.Snapshot>> pools;
+  private final List<PoolView> pools;
 
   /**
    * @param upstreamReachable probes the default pool's upstream
-   * @param pools the pools' queues and backends as they are now (never keys)
+   * @param pools the pools, read at each request
    */
   public StatusHandler(Clock clock, String version, ProxyStats stats,
-      Supplier<CompletableFuture<Boolean>> upstreamReachable, Supplier<List<Dispatcher.Snapshot>> pools) {
+      Supplier<CompletableFuture<Boolean>> upstreamReachable, List<? extends PoolView> pools) {
     this.clock = clock;
     this.startNanos = clock.nanoTime();
     this.version = version;
     this.stats = stats;
     this.upstreamReachable = upstreamReachable;
-    this.pools = pools;
+    this.pools = List.copyOf(pools);
   }
 
   @Override
@@ -63,7 +64,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
       case "/health" -> write(response, callback, 200, health());
       case "/health/ready" -> upstreamReachable.get().whenComplete((reachable, failure) -> {
         boolean upstream = Boolean.TRUE.equals(reachable);
-        List<Dispatcher.Snapshot> snapshots = pools.get();
+        List<PoolSnapshot> snapshots = snapshots();
         boolean queueHealthy = snapshots.stream().allMatch(StatusHandler::queueHealthy);
         boolean bucketHealthy = snapshots.stream().allMatch(StatusHandler::tokenBucketHealthy);
         boolean ready = upstream && queueHealthy && bucketHealthy;
@@ -98,21 +99,25 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     body.put("requests", stats.requests());
     body.put("errors", stats.errors());
     body.put("tokens", stats.tokens());
-    body.put("pools", pools.get().stream().map(StatusHandler::pool).toList());
+    body.put("pools", snapshots().stream().map(StatusHandler::pool).toList());
     return body;
   }
 
+  private List<PoolSnapshot> snapshots() {
+    return pools.stream().map(PoolView::snapshot).toList();
+  }
+
   /** Less than 90 % of the queue is taken. */
-  static boolean queueHealthy(Dispatcher.Snapshot pool) {
+  static boolean queueHealthy(PoolSnapshot pool) {
     return pool.size() * 10L < pool.queueMaxSize() * 9L;
   }
 
   /** Some backend of the pool has more than 5 % of its bucket left. */
-  static boolean tokenBucketHealthy(Dispatcher.Snapshot pool) {
+  static boolean tokenBucketHealthy(PoolSnapshot pool) {
     return pool.backends().stream().anyMatch(b -> b.tokens() * 20L > b.capacity());
   }
 
-  private static Map<String, Object> pool(Dispatcher.Snapshot pool) {
+  private static Map<String, Object> pool(PoolSnapshot pool) {
     Map<String, Object> depth = new LinkedHashMap<>();
     pool.depth().forEach((priority, n) -> depth.put(priority.label(), n));
     Map<String, Object> queue = new LinkedHashMap<>();
@@ -133,12 +138,12 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     return m;
   }
 
-  private static Map<String, Object> backend(Backend.Snapshot backend) {
+  private static Map<String, Object> backend(BackendSnapshot backend) {
     Map<String, Object> bucket = new LinkedHashMap<>();
     bucket.put("tokens", backend.tokens());
     bucket.put("capacity", backend.capacity());
     bucket.put("rate_rpm", backend.rateRpm());
-    RetreatController.Snapshot r = backend.retreat();
+    RetreatSnapshot r = backend.retreat();
     Map<String, Object> retreat = new LinkedHashMap<>();
     retreat.put("state", r.state().name());
     retreat.put("effective_rpm", r.currentRpm());

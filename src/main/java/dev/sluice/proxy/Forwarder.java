@@ -41,9 +41,10 @@ import org.slf4j.LoggerFactory;
  * gives 504, and silence between chunks after the response started ends it cleanly (a stream that keeps flowing
  * is never cut). A connect failure gives 502. A caller that goes away aborts the upstream exchange.
  *
- * <p>Thread-safety: stateless apart from its collaborators; per-exchange state lives in {@link Relay}.
+ * <p>One is created by the composition root and shared by every exchange. Thread-safety: stateless apart from
+ * its collaborators; per-exchange state lives in {@link Relay}.
  */
-final class Forwarder {
+public final class Forwarder {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
   static final String REQUEST_ID_HEADER = "X-Sluice-Request-Id";
 
@@ -53,12 +54,17 @@ final class Forwarder {
   private final OutcomeListener listener;
   private final JsonFactory jsonFactory;
 
-  Forwarder(HttpClient client, long timeoutMillis, Clock clock, OutcomeListener listener, JsonFactory jsonFactory) {
+  /**
+   * @param client the shared upstream client, configured and started by the caller
+   * @param timeoutMillis upstream header timeout and longest silence between streamed chunks
+   * @param listener learns every request's outcome
+   */
+  public Forwarder(HttpClient client, long timeoutMillis, Clock clock, OutcomeListener listener) {
     this.client = client;
     this.timeoutMillis = timeoutMillis;
     this.clock = clock;
     this.listener = listener;
-    this.jsonFactory = jsonFactory;
+    this.jsonFactory = BodyScan.newFactory();
   }
 
   void forward(Exchange exchange) {
@@ -188,7 +194,7 @@ final class Forwarder {
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
       headers.put(REQUEST_ID_HEADER, exchange.requestId);
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
-        long nanos = exchange.permit.backend().nanosToNextToken();
+        long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));

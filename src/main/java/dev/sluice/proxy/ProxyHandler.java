@@ -2,7 +2,6 @@ package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
-import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -35,31 +33,28 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final long timeoutNanos;
   private final long maxBodyBytes;
   private final Clock clock;
-  private final OutcomeListener listener;
   private final Forwarder forwarder;
   private final JsonFactory jsonFactory = BodyScan.newFactory();
   private final String idPrefix = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
   private final AtomicLong idSequence = new AtomicLong();
 
   /**
-   * @param client the shared upstream client, configured and started by the caller
    * @param router model to pool
    * @param dispatchers each pool's dispatcher, by pool name
    * @param passthroughUpstream where requests that match no pool go
-   * @param timeoutSeconds upstream header timeout and longest silence between streamed chunks
+   * @param timeoutSeconds a request's deadline from arrival: the longest wait in the queue, and no retry after it
    * @param maxBodyBytes largest request body accepted; larger gets 413
-   * @param listener learns every request's outcome
+   * @param forwarder sends exchanges upstream and relays the answers
    */
-  public ProxyHandler(HttpClient client, Router router, Map<String, Dispatcher> dispatchers, URI passthroughUpstream,
-      int timeoutSeconds, long maxBodyBytes, Clock clock, OutcomeListener listener) {
+  public ProxyHandler(Router router, Map<String, Dispatcher> dispatchers, URI passthroughUpstream,
+      int timeoutSeconds, long maxBodyBytes, Clock clock, Forwarder forwarder) {
     this.router = router;
     this.dispatchers = Map.copyOf(dispatchers);
     this.passthroughUpstream = passthroughUpstream;
     this.timeoutNanos = timeoutSeconds * 1_000_000_000L;
     this.maxBodyBytes = maxBodyBytes;
     this.clock = clock;
-    this.listener = listener;
-    this.forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, listener, jsonFactory);
+    this.forwarder = forwarder;
   }
 
   @Override

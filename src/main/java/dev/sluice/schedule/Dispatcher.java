@@ -29,7 +29,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread-safe: the queue and counters are guarded by one lock, held only for queue bookkeeping and limiter
  * calls; waiters are dispatched or rejected after the lock is released, so no I/O ever runs under it.
  */
-public final class Dispatcher {
+public final class Dispatcher implements PoolView {
 
   /**
    * @param queueMaxSize waiters at most; 1..1000000
@@ -37,11 +37,6 @@ public final class Dispatcher {
    * @param lowTimeoutNanos how long a {@code low} waiter may stay at the head of the queue
    */
   public record Settings(int queueMaxSize, FullPolicy fullPolicy, long lowTimeoutNanos) {}
-
-  /** Queue depth, settings and counters of one pool, for status pages and metrics. */
-  public record Snapshot(String pool, int size, int queueMaxSize, FullPolicy fullPolicy,
-      Map<Priority, Integer> depth, long dispatched, long timedOut, long rejectedFull, long evicted,
-      long passedThroughFull, long requeued, List<Backend.Snapshot> backends) {}
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
@@ -192,14 +187,15 @@ public final class Dispatcher {
     return left.size();
   }
 
-  public Snapshot snapshot() {
+  @Override
+  public PoolSnapshot snapshot() {
     lock.lock();
     try {
       Map<Priority, Integer> depth = new EnumMap<>(Priority.class);
       for (Priority priority : Priority.values()) {
         depth.put(priority, queue.depth(priority));
       }
-      return new Snapshot(pool, queue.size(), settings.queueMaxSize(), settings.fullPolicy(), depth, dispatched,
+      return new PoolSnapshot(pool, queue.size(), settings.queueMaxSize(), settings.fullPolicy(), depth, dispatched,
           timedOut, rejectedFull, evicted, passedThroughFull, requeued,
           backends.stream().map(Backend::snapshot).toList());
     } finally {
@@ -216,7 +212,7 @@ public final class Dispatcher {
       case PASSTHROUGH -> {
         passedThroughFull++;
         Permit granted = firstGrant(now) instanceof Backend.Granted g ? g.permit()
-            : backends.getFirst().forceAcquire();
+            : backends.getFirst().forceAcquire(now);
         actions.add(() -> waiter.dispatch(granted));
       }
       case REJECT -> {
@@ -344,7 +340,7 @@ public final class Dispatcher {
     long nextToken = Long.MAX_VALUE;
     for (Backend backend : backends) {
       rateRpm += backend.rateRpm();
-      nextToken = Math.min(nextToken, backend.nanosToNextToken());
+      nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
     }
     double seconds = ahead * 60.0 / Math.max(1, rateRpm) + nextToken / (double) NANOS_PER_SECOND;
     return Math.max(1, (long) Math.ceil(seconds));

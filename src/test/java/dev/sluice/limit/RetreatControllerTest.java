@@ -2,7 +2,6 @@ package dev.sluice.limit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.limit.RetreatController.State;
 import dev.sluice.time.ManualClock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -44,7 +43,7 @@ class RetreatControllerTest {
     }
   }
 
-  private State state(RetreatController controller) {
+  private RetreatState state(RetreatController controller) {
     return controller.snapshot(clock.nanoTime()).state();
   }
 
@@ -68,7 +67,7 @@ class RetreatControllerTest {
     RetreatController burst = controller(900);
     seconds(burst, 19, 0, 10);
     assertThat(burst.currentRpm()).isEqualTo(900);
-    assertThat(state(burst)).isEqualTo(State.NORMAL);
+    assertThat(state(burst)).isEqualTo(RetreatState.NORMAL);
   }
 
   @Test
@@ -77,7 +76,7 @@ class RetreatControllerTest {
 
     // 201 accepted over 20 s is 603 RPM; 0.95 x 603 = 572.85.
     assertThat(controller.currentRpm()).isEqualTo(572);
-    assertThat(state(controller)).isEqualTo(State.RETREAT);
+    assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
     assertThat(changes).containsExactly("RETREAT 900->572 alert");
   }
 
@@ -154,13 +153,13 @@ class RetreatControllerTest {
     RetreatController controller = cutFrom900();
     long cutAt = clock.nanoTime();
 
-    while (state(controller) == State.RETREAT) {
+    while (state(controller) == RetreatState.RETREAT) {
       seconds(controller, 1, 10, 0);
     }
 
     long stayedLow = clock.nanoTime() - cutAt;
     assertThat(stayedLow).isBetween(Duration.ofSeconds(120).toNanos(), Duration.ofSeconds(123).toNanos());
-    assertThat(state(controller)).isEqualTo(State.RECOVER);
+    assertThat(state(controller)).isEqualTo(RetreatState.RECOVER);
     assertThat(controller.currentRpm()).isEqualTo(574);
     // Each step is judged over 10 s of answers at its rate; the first arrives a second after the step.
     seconds(controller, 10, 10, 0);
@@ -174,7 +173,7 @@ class RetreatControllerTest {
   @Test
   void theFirstRefusalAtARecoveryStepStepsBackUnderWhatTheUpstreamAccepted() {
     RetreatController controller = cutFrom900();
-    while (state(controller) != State.RECOVER) {
+    while (state(controller) != RetreatState.RECOVER) {
       seconds(controller, 1, 10, 0);
     }
     seconds(controller, 22, 10, 0);
@@ -185,13 +184,13 @@ class RetreatControllerTest {
 
     // 10 accepted a second is 600 RPM, above the current 578: one step back.
     assertThat(controller.currentRpm()).isEqualTo(576);
-    assertThat(state(controller)).isEqualTo(State.RETREAT);
+    assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
   }
 
   @Test
   void aStepBackNeverGoesBelowTheRateThatStayedClean() {
     RetreatController controller = cutFrom900();
-    while (state(controller) != State.RECOVER) {
+    while (state(controller) != RetreatState.RECOVER) {
       seconds(controller, 1, 10, 0);
     }
     seconds(controller, 60, 1, 0);
@@ -217,7 +216,7 @@ class RetreatControllerTest {
     seconds(controller, 200, 10, 0);
 
     assertThat(controller.currentRpm()).isEqualTo(900);
-    assertThat(state(controller)).isEqualTo(State.NORMAL);
+    assertThat(state(controller)).isEqualTo(RetreatState.NORMAL);
   }
 
   @Test
@@ -240,7 +239,7 @@ class RetreatControllerTest {
 
     assertThat(controller.setBaseRpm(300, clock.nanoTime())).isEqualTo(300);
 
-    assertThat(state(controller)).isEqualTo(State.NORMAL);
+    assertThat(state(controller)).isEqualTo(RetreatState.NORMAL);
     assertThat(controller.epoch()).isGreaterThan(epoch);
     assertThat(controller.snapshot(clock.nanoTime()).baseRpm()).isEqualTo(300);
   }

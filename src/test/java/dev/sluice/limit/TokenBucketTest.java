@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class TokenBucketTest {
   private static final long SECOND = 1_000_000_000L;
   private final ManualClock clock = new ManualClock();
-  private final BucketStore store = BucketStore.inMemory(clock);
+  private final BucketStore store = BucketStore.inMemory();
 
   private int drain(TokenBucket bucket) {
     int taken = 0;
@@ -24,7 +24,7 @@ class TokenBucketTest {
   void startsFullAndGrantsCapacityAtOnce() {
     TokenBucket bucket = new TokenBucket(store, "b", 40, 10);
 
-    assertThat(bucket.availableTokens()).isEqualTo(10);
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(10);
     assertThat(drain(bucket)).isEqualTo(10);
   }
 
@@ -44,13 +44,49 @@ class TokenBucketTest {
   }
 
   @Test
+  void tryAcquire_decidesAtTheInstantItIsGiven_notAtALaterClockReading() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
+    long readAt = clock.nanoTime();
+    assertThat(bucket.tryAcquire(readAt).granted()).isTrue();
+
+    // The clock moves on while a decision read earlier is still being made: that decision sees no refill.
+    clock.advance(Duration.ofSeconds(5));
+    Admission refused = bucket.tryAcquire(readAt);
+
+    assertThat(refused).isEqualTo(Admission.retryAt(readAt + SECOND));
+  }
+
+  @Test
+  void tryAcquire_anInstantAheadOfTheClock_isRefilledToThatInstant() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
+    long readAt = clock.nanoTime();
+    bucket.tryAcquire(readAt);
+
+    Admission granted = bucket.tryAcquire(readAt + SECOND);
+
+    assertThat(granted).isEqualTo(Admission.grantedAt(readAt + SECOND));
+    assertThat(clock.nanoTime()).isEqualTo(readAt);
+  }
+
+  @Test
+  void tryAcquire_anInstantOlderThanTheLastDecision_addsNoTokens() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
+    long readAt = clock.nanoTime();
+    bucket.tryAcquire(readAt);
+    assertThat(bucket.tryAcquire(readAt + SECOND).granted()).isTrue();
+
+    assertThat(bucket.tryAcquire(readAt + SECOND / 2).granted()).isFalse();
+    assertThat(bucket.availableTokens(readAt + SECOND)).isZero();
+  }
+
+  @Test
   void refillNeverExceedsCapacity() {
     TokenBucket bucket = new TokenBucket(store, "b", 600, 5);
     drain(bucket);
 
     clock.advance(Duration.ofMinutes(10));
 
-    assertThat(bucket.availableTokens()).isEqualTo(5);
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(5);
   }
 
   @Test
@@ -60,15 +96,15 @@ class TokenBucketTest {
       bucket.tryAcquire(clock.nanoTime());
     }
 
-    bucket.setRateRpm(6);
-    assertThat(bucket.availableTokens()).isEqualTo(3);
+    bucket.setRateRpm(6, clock.nanoTime());
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(3);
     assertThat(bucket.rateRpm()).isEqualTo(6);
 
-    bucket.setRateRpm(600);
-    assertThat(bucket.availableTokens()).isEqualTo(3);
+    bucket.setRateRpm(600, clock.nanoTime());
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(3);
     drain(bucket);
     // 600 RPM: a token every 100 ms.
-    assertThat(bucket.nanosToNextToken()).isEqualTo(SECOND / 10);
+    assertThat(bucket.nanosToNextToken(clock.nanoTime())).isEqualTo(SECOND / 10);
   }
 
   @Test
@@ -76,10 +112,10 @@ class TokenBucketTest {
     TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
     bucket.tryAcquire(clock.nanoTime());
 
-    bucket.forceAcquire();
+    bucket.forceAcquire(clock.nanoTime());
 
-    assertThat(bucket.availableTokens()).isEqualTo(-1);
-    assertThat(bucket.nanosToNextToken()).isEqualTo(2 * SECOND);
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(-1);
+    assertThat(bucket.nanosToNextToken(clock.nanoTime())).isEqualTo(2 * SECOND);
   }
 
   @Test
@@ -87,6 +123,6 @@ class TokenBucketTest {
     assertThatThrownBy(() -> new TokenBucket(store, "b", 0, 1)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new TokenBucket(store, "b", 1, 0)).isInstanceOf(IllegalArgumentException.class);
     TokenBucket bucket = new TokenBucket(store, "b", 1, 1);
-    assertThatThrownBy(() -> bucket.setRateRpm(0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> bucket.setRateRpm(0, clock.nanoTime())).isInstanceOf(IllegalArgumentException.class);
   }
 }

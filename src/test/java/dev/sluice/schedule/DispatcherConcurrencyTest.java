@@ -124,7 +124,7 @@ class DispatcherConcurrencyTest {
   @Test
   void retreatAndRecoveryCannotDeadlockTheDispatcherUnderConcurrentArrivals() throws Exception {
     timer.setRemoveOnCancelPolicy(true);
-    BucketStore store = BucketStore.inMemory(clock);
+    BucketStore store = BucketStore.inMemory();
     Dispatcher dispatcher = new Dispatcher("pool", List.of(backend("a", store), backend("b", store)),
         new Dispatcher.Settings(THREADS * PER_THREAD, FullPolicy.DROP_LOWEST, Duration.ofMillis(200).toNanos()),
         clock, Scheduler.of(timer));

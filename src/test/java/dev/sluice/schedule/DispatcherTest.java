@@ -26,7 +26,7 @@ class DispatcherTest {
 
   private final ManualClock clock = new ManualClock();
   private final ManualScheduler scheduler = new ManualScheduler(clock);
-  private final BucketStore store = BucketStore.inMemory(clock);
+  private final BucketStore store = BucketStore.inMemory();
   private final List<String> departures = new CopyOnWriteArrayList<>();
   private int names;
 
@@ -399,7 +399,7 @@ class DispatcherTest {
     submit(dispatcher, "l1", Priority.LOW);
     submit(dispatcher, "l2", Priority.LOW);
 
-    Dispatcher.Snapshot snapshot = dispatcher.snapshot();
+    PoolSnapshot snapshot = dispatcher.snapshot();
 
     assertThat(snapshot.size()).isEqualTo(3);
     assertThat(snapshot.depth()).containsEntry(Priority.URGENT, 1).containsEntry(Priority.HIGH, 0)

@@ -1,0 +1,17 @@
+package dev.sluice.backend;
+
+import dev.sluice.limit.RetreatSnapshot;
+import java.net.URI;
+
+/**
+ * One backend at one instant, for status pages and metrics: read-only data, never the key.
+ *
+ * @param pool name of the owning pool
+ * @param hasKey whether the backend sends its own key
+ * @param tokens whole tokens in its bucket (negative while in debt)
+ * @param capacity the bucket's burst size in requests
+ * @param rateRpm the bucket's refill rate in force, requests per minute
+ * @param retryAfterRemainingNanos how long the upstream's last {@code Retry-After} still holds the backend
+ */
+public record BackendSnapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
+    int rateRpm, RetreatSnapshot retreat, long retryAfterRemainingNanos) {}

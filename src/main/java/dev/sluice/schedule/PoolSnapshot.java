@@ -1,0 +1,26 @@
+package dev.sluice.schedule;
+
+import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.backend.Priority;
+import dev.sluice.config.FullPolicy;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One pool's queue, settings, counters since start and backends at one instant, for status pages and metrics.
+ *
+ * @param pool the pool's name
+ * @param size waiters in the queue
+ * @param queueMaxSize waiters at most
+ * @param depth waiters per priority, every level present
+ * @param dispatched waiters sent upstream
+ * @param timedOut waiters answered 429: past their deadline, or {@code low} at the head past its timeout
+ * @param rejectedFull newcomers answered 503 because the queue was full
+ * @param evicted waiters dropped to make room for a more urgent newcomer
+ * @param passedThroughFull newcomers sent without waiting because the queue was full
+ * @param requeued requests put back after an upstream 429
+ * @param backends the pool's backends, in the order they are asked
+ */
+public record PoolSnapshot(String pool, int size, int queueMaxSize, FullPolicy fullPolicy,
+    Map<Priority, Integer> depth, long dispatched, long timedOut, long rejectedFull, long evicted,
+    long passedThroughFull, long requeued, List<BackendSnapshot> backends) {}

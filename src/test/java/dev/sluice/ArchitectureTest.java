@@ -1,0 +1,115 @@
+package dev.sluice;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.constructors;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import dev.sluice.proxy.Forwarder;
+import dev.sluice.time.Clock;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package rules, checked on the compiled main classes: imports run one way, from the command line down to the
+ * clock. Tests may reach across packages (a proxy test starts the simulated provider).
+ */
+class ArchitectureTest {
+  private static final JavaClasses MAIN = new ClassFileImporter()
+      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+      .importPackages("dev.sluice");
+
+  @Test
+  void noTwoPackagesDependOnEachOther() {
+    slices().matching("dev.sluice.(*)..").should().beFreeOfCycles().check(MAIN);
+  }
+
+  @Test
+  void limitUsesNothingOfSluiceButTheClock() {
+    noClasses().that().resideInAPackage("dev.sluice.limit..")
+        .should().dependOnClassesThat(resideInAPackage("dev.sluice..")
+            .and(not(resideInAnyPackage("dev.sluice.limit..", "dev.sluice.time.."))))
+        .check(MAIN);
+  }
+
+  /** Limiters decide on the instant their caller read once; the dispatcher reads time only through its Clock. */
+  @Test
+  void limitAndScheduleNeverReadTheTimeThemselves() {
+    noClasses().that().resideInAPackage("dev.sluice.limit..")
+        .should().callMethodWhere(target(owner(assignableTo(Clock.class))))
+        .check(MAIN);
+    noClasses().that().resideInAnyPackage("dev.sluice.limit..", "dev.sluice.schedule..")
+        .should().callMethod(System.class, "nanoTime")
+        .orShould().callMethod(System.class, "currentTimeMillis")
+        .check(MAIN);
+  }
+
+  /** Status pages and metrics see snapshots and interfaces, never the dispatcher, a backend or a limiter. */
+  @Test
+  void observeReadsTheCoreOnlyThroughViews() {
+    noClasses().that().resideInAPackage("dev.sluice.observe..")
+        .should().dependOnClassesThat(resideInAnyPackage("dev.sluice.route..", "dev.sluice.schedule..",
+            "dev.sluice.backend..", "dev.sluice.config..", "dev.sluice.limit..")
+            .and(not(DescribedPredicate.describe("interfaces, records and enums (nested only in such)",
+                ArchitectureTest::isView))))
+        .check(MAIN);
+  }
+
+  private static boolean isView(JavaClass type) {
+    return (type.isInterface() || type.isRecord() || type.isEnum())
+        && type.getEnclosingClass().map(ArchitectureTest::isView).orElse(true);
+  }
+
+  @Test
+  void nothingDependsOnTheCommandLine() {
+    noClasses().that().resideOutsideOfPackage("dev.sluice.cli..")
+        .should().dependOnClassesThat().resideInAPackage("dev.sluice.cli..")
+        .check(MAIN);
+  }
+
+  @Test
+  void theForwarderIsBuiltOnlyByTheCompositionRoot() {
+    constructors().that().areDeclaredIn(Forwarder.class)
+        .should().onlyBeCalled().byClassesThat().resideInAPackage("dev.sluice.cli..")
+        .check(MAIN);
+  }
+
+  /**
+   * cli → proxy, observe → route, schedule → backend → config → limit → time; the simulated provider stands
+   * beside them, uses only the clock and is started only by the command line.
+   */
+  @Test
+  void lowerLayersNeverDependOnUpperOnes() {
+    layeredArchitecture().consideringOnlyDependenciesInLayers()
+        .ensureAllClassesAreContainedInArchitecture()
+        .layer("cli").definedBy("dev.sluice.cli..")
+        .layer("proxy/observe").definedBy("dev.sluice.proxy..", "dev.sluice.observe..")
+        .layer("route/schedule").definedBy("dev.sluice.route..", "dev.sluice.schedule..")
+        .layer("backend").definedBy("dev.sluice.backend..")
+        .layer("config").definedBy("dev.sluice.config..")
+        .layer("limit").definedBy("dev.sluice.limit..")
+        .layer("time").definedBy("dev.sluice.time..")
+        .layer("sim").definedBy("dev.sluice.sim..")
+        .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+        .whereLayer("proxy/observe").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("route/schedule").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
+        .whereLayer("backend").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule")
+        .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend")
+        .whereLayer("limit").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
+            "config")
+        .whereLayer("time").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
+            "config", "limit", "sim")
+        .whereLayer("sim").mayOnlyBeAccessedByLayers("cli")
+        .check(MAIN);
+  }
+}
