@@ -65,6 +65,8 @@ public final class Wiring {
    * allocated (and zeroed) afresh on each request instead of reused.
    */
   static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+  /** How long a pool thread above the minimum may stay idle before it retires (see {@link ProxyThreadPool}). */
+  static final Duration THREAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
   /**
    * Selector threads of each side, the server's and the upstream client's: one per processor, as nginx runs one
@@ -79,6 +81,11 @@ public final class Wiring {
   private Wiring() {}
 
   public static Sluice build(SluiceConfig config, Clock clock) {
+    return build(config, clock, THREAD_IDLE_TIMEOUT);
+  }
+
+  /** {@link #build(SluiceConfig, Clock)} with the pool's idle timeout given, so that a test need not wait a minute. */
+  static Sluice build(SluiceConfig config, Clock clock, Duration threadIdleTimeout) {
     BucketStore buckets = BucketStore.inMemory();
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
       Thread thread = new Thread(runnable, "sluice-dispatch");
@@ -99,7 +106,7 @@ public final class Wiring {
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
     }
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
-    QueuedThreadPool threads = new ProxyThreadPool(256, 8);
+    QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
     // One buffer pool too, bounded: with thousands of open streams an unbounded pool keeps every buffer it
     // ever handed out (tens of MB of direct memory) long after the bursts that needed them.
