@@ -45,8 +45,10 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
 /**
  * The composition root: turns a validated config into a {@link Sluice} with every collaborator created here and
@@ -187,6 +189,11 @@ public final class Wiring {
     transport.setInvocationType(Invocable.InvocationType.NON_BLOCKING);
     transport.setHeaderCacheSize(0); // the same cache per upstream connection; see the server's
     HttpClient client = new HttpClient(transport);
+    // An upstream given by IP address is not looked up on the pool; see UpstreamResolver.
+    ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("sluice-upstream-scheduler", false);
+    client.setScheduler(scheduler);
+    client.setSocketAddressResolver(new UpstreamResolver(
+        new SocketAddressResolver.Async(threads, scheduler, client.getAddressResolutionTimeout())));
     client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
     client.setMaxRequestsQueuedPerDestination(config.server().maxQueuedPerUpstream());
     // Room for every request header a caller may send, plus the ones Sluice sets (Jetty's default is 4 KB).
