@@ -65,6 +65,11 @@ public final class Sluice implements AutoCloseable {
     return URI.create("http://" + host + ":" + port() + "/v1");
   }
 
+  /** Threads of the shared pool, selectors included, busy or idle. */
+  int poolThreads() {
+    return server.getThreadPool().getThreads();
+  }
+
   public SluiceConfig config() {
     return config;
   }

@@ -45,8 +45,10 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
 /**
  * The composition root: turns a validated config into a {@link Sluice} with every collaborator created here and
@@ -65,6 +67,8 @@ public final class Wiring {
    * allocated (and zeroed) afresh on each request instead of reused.
    */
   static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+  /** How long a pool thread above the minimum may stay idle before it retires (see {@link ProxyThreadPool}). */
+  static final Duration THREAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
   /**
    * Selector threads of each side, the server's and the upstream client's: one per processor, as nginx runs one
@@ -79,6 +83,11 @@ public final class Wiring {
   private Wiring() {}
 
   public static Sluice build(SluiceConfig config, Clock clock) {
+    return build(config, clock, THREAD_IDLE_TIMEOUT);
+  }
+
+  /** {@link #build(SluiceConfig, Clock)} with the pool's idle timeout given, so that a test need not wait a minute. */
+  static Sluice build(SluiceConfig config, Clock clock, Duration threadIdleTimeout) {
     BucketStore buckets = BucketStore.inMemory();
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
       Thread thread = new Thread(runnable, "sluice-dispatch");
@@ -99,7 +108,7 @@ public final class Wiring {
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
     }
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
-    QueuedThreadPool threads = new ProxyThreadPool(256, 8);
+    QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
     // One buffer pool too, bounded: with thousands of open streams an unbounded pool keeps every buffer it
     // ever handed out (tens of MB of direct memory) long after the bursts that needed them.
@@ -180,6 +189,11 @@ public final class Wiring {
     transport.setInvocationType(Invocable.InvocationType.NON_BLOCKING);
     transport.setHeaderCacheSize(0); // the same cache per upstream connection; see the server's
     HttpClient client = new HttpClient(transport);
+    // An upstream given by IP address is not looked up on the pool; see UpstreamResolver.
+    ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("sluice-upstream-scheduler", false);
+    client.setScheduler(scheduler);
+    client.setSocketAddressResolver(new UpstreamResolver(
+        new SocketAddressResolver.Async(threads, scheduler, client.getAddressResolutionTimeout())));
     client.setMaxConnectionsPerDestination(config.server().maxConnectionsPerUpstream());
     client.setMaxRequestsQueuedPerDestination(config.server().maxQueuedPerUpstream());
     // Room for every request header a caller may send, plus the ones Sluice sets (Jetty's default is 4 KB).

@@ -8,6 +8,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.io.ManagedSelector;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -51,8 +52,9 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
   }
 
   /**
-   * Watches for the caller leaving until the connection reads again. {@code onDeparture} runs at most once, on a
-   * pool thread, and must not block.
+   * Watches for the caller leaving until the connection reads again. {@code onDeparture} runs at most once, on the
+   * selector thread (with a write completing, on a pool thread if that write's callback may block), and must not
+   * block.
    */
   void watchForDeparture(Runnable onDeparture) {
     lock.lock();
@@ -106,7 +108,8 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
   @Override
   public Runnable onSelected() {
     Runnable task = super.onSelected();
-    if ((key.readyOps() & SelectionKey.OP_READ) == 0) {
+    int readyOps = key.readyOps();
+    if ((readyOps & SelectionKey.OP_READ) == 0) {
       return task;
     }
     Runnable departed;
@@ -115,6 +118,10 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
       if (onDeparture == null || getFillInterest().isInterested()) {
         return task;
       }
+      // Nobody waits to read, so the read half of Jetty's task would do nothing. Jetty counts a task with no
+      // reader as one that may block and hands it to a pool thread; only a write waiting to complete is kept.
+      task = (readyOps & SelectionKey.OP_WRITE) == 0 ? null : Invocable.from(
+          getWriteFlusher().getCallbackInvocationType(), getWriteFlusher()::completeWrite);
       ByteBuffer buffer = BufferUtil.allocate(READ_AHEAD_BYTES);
       int filled = super.fill(buffer);
       if (filled > 0) {
@@ -134,12 +141,8 @@ public final class CallerEndPoint extends SocketChannelEndPoint {
     } finally {
       lock.unlock();
     }
-    Runnable action = departed;
-    return () -> {
-      if (task != null) {
-        task.run();
-      }
-      action.run();
-    };
+    // Declared non-blocking, the departure runs on the selector thread. Handed to the pool, a crowd of callers
+    // leaving at once took a thread each: the pool starts one for every task it queues while none is idle.
+    return Invocable.combine(task, Invocable.from(Invocable.InvocationType.NON_BLOCKING, departed));
   }
 }
