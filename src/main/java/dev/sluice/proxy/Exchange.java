@@ -88,6 +88,11 @@ final class Exchange implements Waiter {
             : Outcome.Failure.QUEUE_FULL);
   }
 
+  /** Names the answer to the caller by this request's id; the upstream may not override it. */
+  void nameResponse() {
+    proxyToClientResponse.getHeaders().put(RequestIds.RESPONSE_HEADER, requestId);
+  }
+
   /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */
   Optional<String> backendLabel() {
     if (permit != null) {

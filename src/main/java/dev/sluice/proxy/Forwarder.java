@@ -45,7 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Forwarder {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
-  static final String REQUEST_ID_HEADER = "X-Sluice-Request-Id";
 
   private final HttpClient client;
   private final long timeoutMillis;
@@ -130,6 +129,7 @@ final class Forwarder {
     if (retryAfterSeconds > 0) {
       exchange.proxyToClientResponse.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retryAfterSeconds));
     }
+    exchange.nameResponse();
     error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
     finish(exchange, error.status(), failure);
   }
@@ -186,7 +186,7 @@ final class Forwarder {
       response.setStatus(upstreamStatus);
       var headers = response.getHeaders();
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
-      headers.put(REQUEST_ID_HEADER, exchange.requestId);
+      exchange.nameResponse();
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
         long nanos = exchange.permit.backend().nanosToNextToken();
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
@@ -319,6 +319,7 @@ final class Forwarder {
       if (!response.isCommitted()) {
         response.reset();
         OpenAiError error = classify(failure);
+        exchange.nameResponse();
         error.write(response, callback);
         Failure kind = error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
             : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR;

@@ -13,8 +13,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -26,7 +24,7 @@ import org.eclipse.jetty.util.Callback;
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
  * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
  * a pool or to passthrough, and hands the exchange to the forwarder. Never blocks; Jetty may call it on any of
- * its threads. Thread-safe: immutable apart from an id sequence.
+ * its threads. Thread-safe: immutable apart from the request id sequence.
  */
 public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Router router;
@@ -38,8 +36,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final OutcomeListener listener;
   private final Forwarder forwarder;
   private final JsonFactory jsonFactory = BodyScan.newFactory();
-  private final String idPrefix = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
-  private final AtomicLong idSequence = new AtomicLong();
+  private final RequestIds requestIds = new RequestIds();
 
   /**
    * @param client the shared upstream client, configured and started by the caller
@@ -65,7 +62,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
     long now = clock.nanoTime();
-    Exchange exchange = new Exchange(request, response, callback, requestId(request), now, now + timeoutNanos,
+    Exchange exchange = new Exchange(request, response, callback, requestIds.idFor(request.getHeaders()), now, now + timeoutNanos,
         Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
     // Jetty reports a caller that left once it reads or writes the connection; CallerEndPoint watches it meanwhile.
     request.addFailureListener(failure -> forwarder.callerLeft(exchange, failure));
@@ -189,17 +186,5 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     int semicolon = contentType.indexOf(';');
     String mime = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip();
     return mime.equalsIgnoreCase("application/json") || mime.regionMatches(true, mime.length() - 5, "+json", 0, 5);
-  }
-
-  private String requestId(Request request) {
-    String given = request.getHeaders().get("X-Request-Id");
-    if (given != null && given.length() <= 64 && given.chars().allMatch(ProxyHandler::isIdChar)) {
-      return given;
-    }
-    return idPrefix + "-" + Long.toString(idSequence.incrementAndGet(), 36);
-  }
-
-  private static boolean isIdChar(int c) {
-    return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.';
   }
 }
