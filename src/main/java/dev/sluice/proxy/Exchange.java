@@ -35,6 +35,8 @@ final class Exchange implements Waiter {
   /** The permit of the attempt in progress, if it was shaped. */
   Permit permit;
   URI upstreamBase;
+  /** The path sent upstream when it is not the caller's (a model id with its prefix stripped), else null. */
+  String upstreamPath;
   byte[] body;
   int bodyLength;
   int attempts;

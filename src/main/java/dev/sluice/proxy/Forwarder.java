@@ -62,8 +62,8 @@ final class Forwarder {
 
   void forward(Exchange exchange) {
     var clientToProxyRequest = exchange.clientToProxyRequest;
-    String target = UpstreamUri.join(exchange.upstreamBase, clientToProxyRequest.getHttpURI().getPath(),
-        clientToProxyRequest.getHttpURI().getQuery());
+    String path = exchange.upstreamPath != null ? exchange.upstreamPath : clientToProxyRequest.getHttpURI().getPath();
+    String target = UpstreamUri.join(exchange.upstreamBase, path, clientToProxyRequest.getHttpURI().getQuery());
     Request proxyToServerRequest;
     try {
       proxyToServerRequest = client.newRequest(URI.create(target));

@@ -1,7 +1,6 @@
 package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
@@ -10,7 +9,6 @@ import dev.sluice.backend.Priority;
 import dev.sluice.time.Clock;
 import java.io.EOFException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.jetty.client.HttpClient;
@@ -119,12 +117,14 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
         return;
       }
     }
+    boolean modelInPath = false;
     if (scan != null && scan.wellFormed()) {
       exchange.model = scan.model();
       exchange.stream = scan.stream();
     } else if ("GET".equals(request.getMethod()) && path.startsWith(MODELS_PATH)) {
       String decoded = request.getHttpURI().getDecodedPath();
-      exchange.model = decoded.startsWith(MODELS_PATH) ? decoded.substring(MODELS_PATH.length()) : null;
+      modelInPath = decoded.startsWith(MODELS_PATH);
+      exchange.model = modelInPath ? decoded.substring(MODELS_PATH.length()) : null;
     }
     Optional<Pool> pool = router.route(exchange.model);
     if (pool.isEmpty()) {
@@ -133,7 +133,9 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       return;
     }
     exchange.pool = pool;
-    if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
+    if (pool.get().stripPrefix() && modelInPath) {
+      stripPathPrefix(exchange, path);
+    } else if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
       stripModelPrefix(exchange, scan);
     }
     exchange.dispatcher = dispatchers.get(pool.get().name());
@@ -160,18 +162,31 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     return Optional.empty();
   }
 
-  /** Replaces the model string in the body with the same string minus its provider prefix. */
+  /**
+   * Removes the provider prefix from the model string in the body. The rest of the string stays as the caller
+   * escaped it: {@code "nvidia\/meta\/llama"} goes upstream as {@code "meta\/llama"}.
+   */
   private static void stripModelPrefix(Exchange exchange, BodyScan scan) {
     exchange.model = Router.stripPrefix(scan.model());
-    byte[] quoted = ("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(exchange.model)) + "\"")
-        .getBytes(StandardCharsets.UTF_8);
-    byte[] body = new byte[exchange.bodyLength - (scan.modelEnd() - scan.modelStart()) + quoted.length];
-    System.arraycopy(exchange.body, 0, body, 0, scan.modelStart());
-    System.arraycopy(quoted, 0, body, scan.modelStart(), quoted.length);
-    System.arraycopy(exchange.body, scan.modelEnd(), body, scan.modelStart() + quoted.length,
-        exchange.bodyLength - scan.modelEnd());
+    int valueStart = scan.modelStart() + 1;
+    int rest = PrefixStrip.afterJsonSlash(exchange.body, valueStart, scan.modelEnd() - 1);
+    byte[] body = new byte[exchange.bodyLength - (rest - valueStart)];
+    System.arraycopy(exchange.body, 0, body, 0, valueStart);
+    System.arraycopy(exchange.body, rest, body, valueStart, exchange.bodyLength - rest);
     exchange.body = body;
     exchange.bodyLength = body.length;
+  }
+
+  /**
+   * Removes the provider prefix from the model id of {@code GET /v1/models/{id}}; the rest of the id stays as the
+   * caller encoded it: {@code /v1/models/nvidia%2Fmeta%2Fllama} goes upstream as {@code /v1/models/meta%2Fllama}.
+   */
+  private static void stripPathPrefix(Exchange exchange, String path) {
+    int rest = PrefixStrip.afterPathSlash(path, MODELS_PATH.length());
+    if (rest > 0) { // else the decoder found a slash in some odder encoding: forward the id as sent
+      exchange.model = Router.stripPrefix(exchange.model);
+      exchange.upstreamPath = MODELS_PATH + path.substring(rest);
+    }
   }
 
   private static boolean isJsonEndpoint(String path) {
