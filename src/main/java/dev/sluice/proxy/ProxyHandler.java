@@ -21,7 +21,7 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
  * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
- * a pool or to passthrough, and hands the exchange to the forwarder. Never blocks; Jetty may call it on any of
+ * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never blocks; Jetty may call it on any of
  * its threads. Thread-safe: immutable apart from the request id sequence.
  */
 public final class ProxyHandler extends Handler.Abstract.NonBlocking {
@@ -66,6 +66,14 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     request.addFailureListener(failure -> forwarder.callerLeft(exchange, failure));
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
     request.addIdleTimeoutListener(timeout -> false);
+    // Methods are case-sensitive, but the upstream client would send "trace" as TRACE.
+    if (request.getMethod().equalsIgnoreCase("CONNECT") || request.getMethod().equalsIgnoreCase("TRACE")) {
+      // A tunnel or a loop-back through Sluice to a provider serves no API call, and a TRACE would echo the key.
+      response.getHeaders().put(HttpHeader.ALLOW, FORWARDED_METHODS);
+      forwarder.reject(exchange, new OpenAiError(405, "invalid_request_error", "method_not_allowed",
+          "Method " + request.getMethod() + " is not allowed: Sluice forwards API requests, not tunnels or traces."));
+      return true;
+    }
     long declaredLength = request.getLength();
     // Refuse at once what is too large to read on, and what has not been sent yet (reading would ask for it).
     if (declaredLength > maxBodyBytes && (declaredLength > maxBodyBytes + BodyReader.DISCARD_LIMIT
@@ -143,6 +151,8 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   }
 
   private static final String MODELS_PATH = "/v1/models/";
+  /** The {@code Allow} of a 405: the methods an API uses. Others, except CONNECT and TRACE, are forwarded too. */
+  private static final String FORWARDED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
   private static Optional<OpenAiError> validate(String contentType, int bodyLength, BodyScan scan) {
     if (!isJson(contentType)) {

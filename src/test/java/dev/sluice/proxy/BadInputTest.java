@@ -91,4 +91,22 @@ class BadInputTest {
     assertThat(reply.body()).isEqualTo(
         "{\"error\":{\"message\":\"URI Too Long.\",\"type\":\"invalid_request_error\",\"code\":\"uri_too_long\"}}");
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n",
+      "TRACE /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+      "trace /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"})
+  void connectAndTraceGet405AndNeverReachTheUpstream(String request) throws Exception {
+    String method = request.substring(0, request.indexOf(' '));
+
+    RawHttp.Reply reply = send(request);
+
+    assertThat(reply.status()).isEqualTo(405);
+    assertThat(reply.header("Allow")).contains("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    assertThat(reply.header("X-Sluice-Request-Id")).isPresent();
+    assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"Method " + method + " is not allowed: Sluice "
+        + "forwards API requests, not tunnels or traces.\",\"type\":\"invalid_request_error\","
+        + "\"code\":\"method_not_allowed\"}}");
+  }
 }

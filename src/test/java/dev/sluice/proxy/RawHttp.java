@@ -1,6 +1,9 @@
 package dev.sluice.proxy;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -9,6 +12,8 @@ import java.util.regex.Pattern;
 
 /** HTTP over a plain socket, for requests that no HTTP client would send and answers it would hide. */
 final class RawHttp {
+  private static final byte[] END_OF_HEAD = {'\r', '\n', '\r', '\n'};
+
   private RawHttp() {}
 
   /**
@@ -30,17 +35,33 @@ final class RawHttp {
     }
   }
 
-  /** Sends {@code request} on a new connection to {@code port} and reads one answer until the server closes. */
+  /**
+   * Sends {@code request} on a new connection to {@code port} and reads one answer: its {@code Content-Length}
+   * bytes of body (none for HEAD), or all until the server closes when it gives no length.
+   */
   static Reply exchange(int port, String request) throws IOException {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(20_000);
       socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-      String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      int end = reply.indexOf("\r\n\r\n");
-      if (!reply.startsWith("HTTP/1.1 ") || end < 0) {
-        throw new AssertionError("not an HTTP/1.1 answer: " + reply);
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      ByteArrayOutputStream head = new ByteArrayOutputStream();
+      for (int matched = 0; matched < END_OF_HEAD.length; ) {
+        int b = in.read();
+        if (b < 0) {
+          throw new AssertionError("the connection closed after " + head.toString(StandardCharsets.UTF_8));
+        }
+        head.write(b);
+        matched = b == END_OF_HEAD[matched] ? matched + 1 : b == '\r' ? 1 : 0;
       }
-      return new Reply(reply.substring(0, end), reply.substring(end + 4));
+      String headText = head.toString(StandardCharsets.ISO_8859_1);
+      Reply headOnly = new Reply(headText.substring(0, headText.length() - 4), "");
+      if (!headText.startsWith("HTTP/1.1 ")) {
+        throw new AssertionError("not an HTTP/1.1 answer: " + headText);
+      }
+      Optional<String> length = headOnly.header("Content-Length");
+      byte[] body = request.startsWith("HEAD ") ? new byte[0]
+          : length.isPresent() ? in.readNBytes(Integer.parseInt(length.get())) : in.readAllBytes();
+      return new Reply(headOnly.head(), new String(body, StandardCharsets.UTF_8));
     }
   }
 }
