@@ -88,7 +88,7 @@ final class Forwarder {
       exchange.proxyToClientCallback.failed(new EOFException("caller went away while queued"));
       return;
     }
-    Relay relay = new Relay(exchange);
+    Relay relay = new Relay(exchange, key);
     exchange.upstreamRequest = proxyToServerRequest;
     exchange.attempts++;
     exchange.sentNanos = clock.nanoTime();
@@ -162,7 +162,11 @@ final class Forwarder {
   /** The response leg of one exchange. Jetty serializes the listener callbacks; the write state is locked. */
   private final class Relay extends Callback.Completable implements Response.Listener {
     private final Exchange exchange;
+    /** The backend's key sent upstream, or null when the caller's own credentials went. */
+    private final String backendKey;
     private UsageSniffer sniffer = new UsageSniffer.None();
+    /** An upstream error's body, held until it is known to be JSON (relayed) or not (replaced); else null. */
+    private UpstreamErrorBody errorBody;
     private int upstreamStatus;
     private long upstreamRetryAfterNanos;
     /** The upstream said 429 before any byte reached the caller, and the request will go again. */
@@ -170,8 +174,9 @@ final class Forwarder {
     private boolean writing;
     private Runnable afterWrite;
 
-    Relay(Exchange exchange) {
+    Relay(Exchange exchange, String backendKey) {
       this.exchange = exchange;
+      this.backendKey = backendKey;
     }
 
     @Override
@@ -192,6 +197,8 @@ final class Forwarder {
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
+      errorBody = UpstreamErrorBody.of(upstreamStatus, serverToProxyResponse.getHeaders(),
+          exchange.clientToProxyRequest.getMethod()).orElse(null);
     }
 
     /** A shaped request may go again while attempts and the deadline allow. */
@@ -209,16 +216,33 @@ final class Forwarder {
         return;
       }
       ByteBuffer content = chunk.getByteBuffer();
+      if (errorBody != null) {
+        if (errorBody.hold(content)) {
+          demander.run();
+          return;
+        }
+        // A JSON error too long to check: what was held goes now, and the rest streams as it comes.
+        ByteBuffer held = errorBody.held();
+        errorBody = null;
+        writeToCaller(serverToProxyResponse, held, () -> { }, demander);
+        return;
+      }
       sniffer.accept(content);
-      exchange.responseBytes += content.remaining();
       chunk.retain();
+      writeToCaller(serverToProxyResponse, content, chunk::release, demander);
+    }
+
+    /** Writes {@code content}; its success runs {@code release} and demands the next chunk. */
+    private void writeToCaller(Response serverToProxyResponse, ByteBuffer content, Runnable release,
+        Runnable demander) {
+      exchange.responseBytes += content.remaining();
       synchronized (this) {
         writing = true;
       }
       exchange.proxyToClientResponse.write(false, content, new Callback() {
         @Override
         public void succeeded() {
-          chunk.release();
+          release.run();
           if (!afterWriteRan()) {
             demander.run();
           }
@@ -226,7 +250,7 @@ final class Forwarder {
 
         @Override
         public void failed(Throwable failure) {
-          chunk.release();
+          release.run();
           exchange.clientGone = true;
           if (!afterWriteRan()) {
             // Cannot write towards the caller: abort towards the upstream.
@@ -269,9 +293,28 @@ final class Forwarder {
 
     @Override
     public void onSuccess(Response serverToProxyResponse) {
-      if (!retrying) {
-        exchange.proxyToClientResponse.write(true, BufferUtil.EMPTY_BUFFER, this);
+      if (retrying) {
+        return;
       }
+      var response = exchange.proxyToClientResponse;
+      if (errorBody == null) {
+        response.write(true, BufferUtil.EMPTY_BUFFER, this);
+      } else if (errorBody.relayable(jsonFactory)) {
+        ByteBuffer held = errorBody.held();
+        exchange.responseBytes += held.remaining();
+        response.write(true, held, this);
+      } else {
+        // The upstream's headers stay (Retry-After, its request id); those describing its body go with it.
+        response.getHeaders().remove(HttpHeader.CONTENT_HEADERS);
+        OpenAiError error = errorBody.replacement(upstreamName(), backendKey != null ? backendKey : callerCredentials());
+        exchange.responseBytes += error.write(response, this);
+      }
+    }
+
+    /** The credentials of the caller's {@code Authorization}, which went upstream when the backend has no key. */
+    private String callerCredentials() {
+      String authorization = exchange.clientToProxyRequest.getHeaders().get(HttpHeader.AUTHORIZATION);
+      return authorization == null ? null : authorization.substring(authorization.indexOf(' ') + 1).strip();
     }
 
     @Override
@@ -336,9 +379,13 @@ final class Forwarder {
       finish(exchange, response.getStatus(), Failure.UPSTREAM_ERROR);
     }
 
-    private OpenAiError classify(Throwable failure) {
-      String upstream = exchange.upstreamBase.getHost()
+    private String upstreamName() {
+      return exchange.upstreamBase.getHost()
           + (exchange.upstreamBase.getPort() > 0 ? ":" + exchange.upstreamBase.getPort() : "");
+    }
+
+    private OpenAiError classify(Throwable failure) {
+      String upstream = upstreamName();
       if (isCause(failure, TimeoutException.class)) {
         return new OpenAiError(504, "upstream_error", "upstream_timeout",
             "The upstream " + upstream + " did not answer within " + timeoutMillis / 1000 + " s.");

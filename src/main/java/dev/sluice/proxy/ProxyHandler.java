@@ -116,7 +116,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     String path = request.getHttpURI().getPath();
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     boolean openAiJsonEndpoint = "POST".equals(request.getMethod()) && isJsonEndpoint(path);
-    BodyScan scan = exchange.bodyLength > 0 && (openAiJsonEndpoint || isJson(contentType))
+    BodyScan scan = exchange.bodyLength > 0 && (openAiJsonEndpoint || BodyScan.isJsonType(contentType))
         ? BodyScan.scan(jsonFactory, exchange.body, exchange.bodyLength) : null;
     if (openAiJsonEndpoint) {
       Optional<OpenAiError> invalid = validate(contentType, exchange.bodyLength, scan);
@@ -155,7 +155,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private static final String FORWARDED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
   private static Optional<OpenAiError> validate(String contentType, int bodyLength, BodyScan scan) {
-    if (!isJson(contentType)) {
+    if (!BodyScan.isJsonType(contentType)) {
       return Optional.of(OpenAiError.badRequest("unsupported_content_type",
           "Content-Type must be application/json, got " + (contentType == null ? "none" : contentType) + "."));
     }
@@ -202,14 +202,5 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private static boolean isJsonEndpoint(String path) {
     String p = path.startsWith("/v1/") ? path.substring(3) : path;
     return p.equals("/chat/completions") || p.equals("/completions") || p.equals("/embeddings");
-  }
-
-  private static boolean isJson(String contentType) {
-    if (contentType == null) {
-      return false;
-    }
-    int semicolon = contentType.indexOf(';');
-    String mime = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip();
-    return mime.equalsIgnoreCase("application/json") || mime.regionMatches(true, mime.length() - 5, "+json", 0, 5);
   }
 }
