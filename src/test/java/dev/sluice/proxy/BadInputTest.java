@@ -2,6 +2,7 @@ package dev.sluice.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.cli.Sluice;
 import dev.sluice.sim.SimServer;
 import java.util.Map;
@@ -9,13 +10,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * What Sluice's listener answers to requests that are not HTTP/1.1 an API could use, over raw sockets: an OpenAI
- * error body on every 4xx, never an empty or HTML one, and nothing sent upstream.
+ * What Sluice answers, over raw sockets, to requests an API has no use for (malformed or HTTP/2 request lines,
+ * tunnels and traces, wrong methods on Sluice's own endpoints): an OpenAI error body on every 4xx, never an empty or
+ * HTML one, and nothing sent upstream.
  */
 class BadInputTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
   private final Harness harness = new Harness();
   private SimServer sim;
   private Sluice sluice;
@@ -108,5 +112,17 @@ class BadInputTest {
     assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"Method " + method + " is not allowed: Sluice "
         + "forwards API requests, not tunnels or traces.\",\"type\":\"invalid_request_error\","
         + "\"code\":\"method_not_allowed\"}}");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"POST, /status", "PUT, /health", "DELETE, /health/ready", "OPTIONS, /status"})
+  void sluicesOwnEndpointsAnswer405ToAnythingButGetAndHead(String method, String path) throws Exception {
+    RawHttp.Reply reply = send(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+
+    assertThat(reply.status()).isEqualTo(405);
+    assertThat(reply.header("Allow")).contains("GET, HEAD");
+    // Field order is not part of the contract.
+    assertThat(JSON.readTree(reply.body())).isEqualTo(JSON.readTree("{\"error\":{\"message\":\"Use GET for " + path
+        + ".\",\"type\":\"invalid_request_error\",\"code\":\"method_not_allowed\"}}"));
   }
 }

@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,6 +24,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -164,5 +167,31 @@ class RequestIdTest {
     assertThat(tooLarge.status()).isEqualTo(431);
     assertThat(List.of(badHeader, tooLarge)).map(reply -> reply.header("X-Sluice-Request-Id").orElseThrow())
         .allMatch(id -> id.matches(GENERATED_ID)).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void requestsWithoutASaneIdOfTheirOwnGetFreshGeneratedOnes() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    List<String> ids = new ArrayList<>();
+    ids.add(idNamedInTheLog(harness.post(uri(sluice, "/v1/chat/completions"), CHAT)));
+    for (String insane : List.of("", "x".repeat(65), "has space", "a/b", "semi;colon", "quote\"d")) {
+      ids.add(idNamedInTheLog(harness.post(uri(sluice, "/v1/chat/completions"), CHAT, "X-Request-Id", insane)));
+    }
+
+    assertThat(ids).allMatch(id -> id.matches(GENERATED_ID)).doesNotHaveDuplicates()
+        .extracting(id -> id.substring(0, id.indexOf('-'))).containsOnly(ids.getFirst().substring(0, 8));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"req-1", "A.b_C-9", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+  void aSaneCallerIdNamesTheAnswerAndTheLogLineAndGoesUpstream(String callerId) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), CHAT, "X-Request-Id", callerId);
+
+    assertThat(idNamedInTheLog(response)).isEqualTo(callerId);
+    assertThat(sim.recentRequests().getLast().header("X-Request-Id")).isEqualTo(callerId);
   }
 }

@@ -8,12 +8,16 @@ import java.io.ByteArrayOutputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Upstream errors reach the caller as an OpenAI-shaped JSON error: a JSON error body as the upstream sent it, byte
@@ -33,8 +37,12 @@ class UpstreamErrorTest {
     }
   }
 
-  private Sluice sluiceInFrontOf(String status, String headers, byte[] body, String... env) throws Exception {
+  private void startUpstream(String status, String headers, byte[] body) throws Exception {
     upstream = new CannedUpstream(response(status, headers + "Content-Length: " + body.length + "\r\n", body));
+  }
+
+  private Sluice sluiceInFrontOf(String status, String headers, byte[] body, String... env) throws Exception {
+    startUpstream(status, headers, body);
     Map<String, String> all = new HashMap<>(Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + upstream.port() + "/v1"));
     for (int i = 0; i < env.length; i += 2) {
       all.put(env[i], env[i + 1]);
@@ -186,5 +194,28 @@ class UpstreamErrorTest {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type")).contains("text/html");
     assertThat(response.body()).isEqualTo(page);
+  }
+
+  /** The bucket's capacity, and the range the Retry-After must be in after one request at 1 RPM. */
+  @ParameterizedTest(name = "capacity {0}")
+  @CsvSource({"1, 30, 60", "10, 1, 1"})
+  void anUpstream429WithoutRetryAfterGetsOneNamingTheBucketsNextToken(int capacity, long min, long max,
+      @TempDir Path dir) throws Exception {
+    byte[] body = "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}"
+        .getBytes(StandardCharsets.US_ASCII);
+    startUpstream("429 Too Many Requests", "Content-Type: application/json\r\n", body);
+    Sluice sluice = harness.sluiceFromYaml("""
+        pools:
+          - name: nvidia
+            max_attempts: 1
+            backends: [{id: canned, base_url: "http://127.0.0.1:%d/v1", rate_rpm: 1, capacity: %d}]
+        """.formatted(upstream.port(), capacity), Map.of(), dir);
+
+    HttpResponse<byte[]> response = chat(sluice, "nvidia/x");
+
+    assertThat(response.statusCode()).isEqualTo(429);
+    assertThat(response.body()).isEqualTo(body);
+    // With the only token spent, the next comes about a minute later; with tokens left, at once (but at least 1 s).
+    assertThat(Long.parseLong(response.headers().firstValue("Retry-After").orElseThrow())).isBetween(min, max);
   }
 }
