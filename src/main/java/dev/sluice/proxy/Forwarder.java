@@ -306,8 +306,8 @@ final class Forwarder {
       } else {
         // The upstream's headers stay (Retry-After, its request id); those describing its body go with it.
         response.getHeaders().remove(HttpHeader.CONTENT_HEADERS);
-        OpenAiError error = errorBody.replacement(upstreamName(), backendKey != null ? backendKey : callerCredentials());
-        exchange.responseBytes += error.write(response, this);
+        String sentCredentials = backendKey != null ? backendKey : callerCredentials();
+        exchange.responseBytes += errorBody.replacement(upstreamName(), sentCredentials).write(response, this);
       }
     }
 

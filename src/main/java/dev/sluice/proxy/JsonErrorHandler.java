@@ -12,9 +12,9 @@ import org.eclipse.jetty.util.Callback;
 /**
  * Answers the errors Jetty produces itself (a malformed request line, headers over the size limit, an HTTP/2
  * preface, an exception escaping a handler) in OpenAI's shape instead of an HTML page or an empty body, whatever
- * the request's method (an answer to HEAD has no body), and without a stack trace. A request line without an HTTP version is malformed: 400, where
- * Jetty would say 505. Each answer carries {@value RequestIds#RESPONSE_HEADER}: the caller's {@code X-Request-Id}
- * when Jetty parsed a sane one, otherwise a generated id. Thread-safe.
+ * the request's method (an answer to HEAD has no body), and without a stack trace. A request line without an HTTP
+ * version is malformed: 400, where Jetty would say 505. Each answer carries {@value RequestIds#RESPONSE_HEADER}:
+ * the caller's {@code X-Request-Id} when Jetty parsed a sane one, otherwise a generated id. Thread-safe.
  */
 public final class JsonErrorHandler extends ErrorHandler {
   /** Jetty's reason for a request line that ends after the URI, as HTTP/0.9's did. */

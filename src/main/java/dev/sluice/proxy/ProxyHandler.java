@@ -21,8 +21,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
  * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
- * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never blocks; Jetty may call it on any of
- * its threads. Thread-safe: immutable apart from the request id sequence.
+ * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never
+ * blocks; Jetty may call it on any of its threads. Thread-safe: immutable apart from the request id sequence.
  */
 public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Router router;
@@ -60,8 +60,8 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
     long now = clock.nanoTime();
-    Exchange exchange = new Exchange(request, response, callback, requestIds.idFor(request.getHeaders()), now, now + timeoutNanos,
-        Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
+    Exchange exchange = new Exchange(request, response, callback, requestIds.idFor(request.getHeaders()), now,
+        now + timeoutNanos, Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
     // Jetty reports a caller that left once it reads or writes the connection; CallerEndPoint watches it meanwhile.
     request.addFailureListener(failure -> forwarder.callerLeft(exchange, failure));
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.

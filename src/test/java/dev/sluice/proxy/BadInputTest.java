@@ -6,11 +6,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.cli.Sluice;
 import dev.sluice.sim.SimServer;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -40,32 +43,32 @@ class BadInputTest {
     return RawHttp.exchange(sluice.port(), request);
   }
 
-  @Test
-  void anHttp2PriorKnowledgePrefaceGets426WithAnOpenAiError() throws Exception {
-    RawHttp.Reply reply = send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  private static String openAiError(String message, String type, String code) {
+    return "{\"error\":{\"message\":\"" + message + "\",\"type\":\"" + type + "\",\"code\":\"" + code + "\"}}";
+  }
 
-    assertThat(reply.status()).isEqualTo(426);
+  static Stream<Arguments> requestLinesJettyRefuses() {
+    return Stream.of(
+        Arguments.of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 426, openAiError(
+            "Sluice does not speak HTTP/2; send HTTP/1.1.", "invalid_request_error", "http2_not_supported")),
+        Arguments.of("GET /v1/models\r\n\r\n", 400, openAiError(
+            "The request line has no HTTP version; send HTTP/1.1.", "invalid_request_error", "missing_http_version")),
+        Arguments.of("GET /v1/models HTTP/3.0\r\nHost: x\r\n\r\n", 505, openAiError(
+            "Sluice could not handle the request (HTTP Version Not Supported).", "server_error",
+            "http_version_not_supported")),
+        Arguments.of("PUT /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, openAiError(
+            "URI Too Long.", "invalid_request_error", "uri_too_long")));
+  }
+
+  /** An HTTP/2 preface, a request line without a version (malformed: 400), an unknown version, an overlong URI. */
+  @ParameterizedTest(name = "{1}")
+  @MethodSource
+  void requestLinesJettyRefuses(String request, int status, String body) throws Exception {
+    RawHttp.Reply reply = send(request);
+
+    assertThat(reply.status()).isEqualTo(status);
     assertThat(reply.header("Content-Type")).contains("application/json");
-    assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"Sluice does not speak HTTP/2; send HTTP/1.1.\","
-        + "\"type\":\"invalid_request_error\",\"code\":\"http2_not_supported\"}}");
-  }
-
-  @Test
-  void aRequestLineWithoutAVersionIsMalformed() throws Exception {
-    RawHttp.Reply reply = send("GET /v1/models\r\n\r\n");
-
-    assertThat(reply.status()).isEqualTo(400);
-    assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"The request line has no HTTP version; send "
-        + "HTTP/1.1.\",\"type\":\"invalid_request_error\",\"code\":\"missing_http_version\"}}");
-  }
-
-  @Test
-  void anUnknownHttpVersionStays505() throws Exception {
-    RawHttp.Reply reply = send("GET /v1/models HTTP/3.0\r\nHost: x\r\n\r\n");
-
-    assertThat(reply.status()).isEqualTo(505);
-    assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"Sluice could not handle the request (HTTP "
-        + "Version Not Supported).\",\"type\":\"server_error\",\"code\":\"http_version_not_supported\"}}");
+    assertThat(reply.body()).isEqualTo(body);
   }
 
   @ParameterizedTest
@@ -75,8 +78,7 @@ class BadInputTest {
 
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.header("Content-Type")).contains("application/json");
-    assertThat(reply.body()).isEqualTo(
-        "{\"error\":{\"message\":\"Bad Request.\",\"type\":\"invalid_request_error\",\"code\":\"bad_request\"}}");
+    assertThat(reply.body()).isEqualTo(openAiError("Bad Request.", "invalid_request_error", "bad_request"));
   }
 
   @Test
@@ -109,9 +111,8 @@ class BadInputTest {
     assertThat(reply.status()).isEqualTo(405);
     assertThat(reply.header("Allow")).contains("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
     assertThat(reply.header("X-Sluice-Request-Id")).isPresent();
-    assertThat(reply.body()).isEqualTo("{\"error\":{\"message\":\"Method " + method + " is not allowed: Sluice "
-        + "forwards API requests, not tunnels or traces.\",\"type\":\"invalid_request_error\","
-        + "\"code\":\"method_not_allowed\"}}");
+    assertThat(reply.body()).isEqualTo(openAiError("Method " + method + " is not allowed: Sluice forwards API "
+        + "requests, not tunnels or traces.", "invalid_request_error", "method_not_allowed"));
   }
 
   @ParameterizedTest
@@ -122,7 +123,7 @@ class BadInputTest {
     assertThat(reply.status()).isEqualTo(405);
     assertThat(reply.header("Allow")).contains("GET, HEAD");
     // Field order is not part of the contract.
-    assertThat(JSON.readTree(reply.body())).isEqualTo(JSON.readTree("{\"error\":{\"message\":\"Use GET for " + path
-        + ".\",\"type\":\"invalid_request_error\",\"code\":\"method_not_allowed\"}}"));
+    String expected = openAiError("Use GET for " + path + ".", "invalid_request_error", "method_not_allowed");
+    assertThat(JSON.readTree(reply.body())).isEqualTo(JSON.readTree(expected));
   }
 }

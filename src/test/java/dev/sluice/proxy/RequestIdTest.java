@@ -4,9 +4,6 @@ import static dev.sluice.proxy.Harness.uri;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.sluice.cli.Sluice;
 import dev.sluice.sim.SimServer;
 import java.net.http.HttpRequest;
@@ -14,19 +11,19 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.slf4j.LoggerFactory;
 
 /**
  * Every answer carries {@code X-Sluice-Request-Id}, whoever produced it (the upstream, Sluice's checks, its queue,
@@ -37,72 +34,50 @@ class RequestIdTest {
   static final String GENERATED_ID = "[0-9a-z]{8}-[0-9a-z]+";
   private static final String CHAT = "{\"model\":\"nvidia/llama\",\"messages\":[]}";
   private final Harness harness = new Harness();
-  private final ListAppender<ILoggingEvent> requestLog = new ListAppender<>();
-  private final Logger requestLogger = (Logger) LoggerFactory.getLogger("sluice.request");
-
-  @BeforeEach
-  void attach() {
-    requestLog.start();
-    requestLogger.addAppender(requestLog);
-  }
+  private final RequestLogCapture requestLog = new RequestLogCapture();
 
   @AfterEach
-  void detach() throws Exception {
-    requestLogger.detachAppender(requestLog);
-    harness.close();
+  void stop() throws Exception {
+    try (requestLog) {
+      harness.close();
+    }
   }
 
   /** The response's id, after checking that exactly one log line names it, with the response's status. */
   private String idNamedInTheLog(HttpResponse<String> response) {
     String id = response.headers().firstValue("X-Sluice-Request-Id").orElseThrow(
         () -> new AssertionError("no X-Sluice-Request-Id on " + response.statusCode() + " " + response.body()));
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(requestLog.list)
-        .filteredOn(event -> id.equals(logged(event, "request_id"))).singleElement()
-        .satisfies(event -> assertThat(logged(event, "status")).isEqualTo(response.statusCode())));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(requestLog.lines())
+        .filteredOn(line -> id.equals(RequestLogCapture.value(line, "request_id"))).singleElement()
+        .satisfies(line -> assertThat(RequestLogCapture.value(line, "status")).isEqualTo(response.statusCode())));
     return id;
   }
 
-  private static Object logged(ILoggingEvent event, String key) {
-    return Optional.ofNullable(event.getKeyValuePairs()).orElse(List.of()).stream()
-        .filter(pair -> pair.key.equals(key)).map(pair -> pair.value).filter(Objects::nonNull).findFirst()
-        .orElse(null);
+  static Stream<Arguments> answers() throws Exception {
+    return Stream.of(
+        Arguments.of(200, Map.of(), CHAT, List.of()),
+        Arguments.of(400, Map.of(), "{\"model\":", List.of()),
+        Arguments.of(413, Map.of("SIDECAR_MAX_BODY_BYTES", "1024"), "{\"model\":\"" + "a".repeat(2000) + "\"}",
+            List.of()),
+        Arguments.of(502, Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + Harness.closedPort() + "/v1"), CHAT,
+            List.of()),
+        Arguments.of(504, Map.of("SIDECAR_TIMEOUT", "1"), CHAT, List.of("X-Sim-Ttft-Ms", "4000")));
   }
 
-  private Sluice sluiceInFrontOf(SimServer sim, String extraEnv, String value) throws Exception {
-    return harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl(), extraEnv, value));
-  }
-
-  @Test
-  void aRelayedAnswerCarriesTheIdOfItsLogLine() throws Exception {
+  /** Relayed, invalid, too large, upstream unreachable, upstream silent. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("answers")
+  void everyKindOfAnswerCarriesTheIdOfItsLogLine(int status, Map<String, String> env, String body,
+      List<String> headers) throws Exception {
     SimServer sim = harness.sim();
-    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    Map<String, String> all = new HashMap<>(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    all.putAll(env);
+    Sluice sluice = harness.sluice(all);
 
-    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), CHAT);
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), body,
+        headers.toArray(String[]::new));
 
-    assertThat(response.statusCode()).isEqualTo(200);
-    idNamedInTheLog(response);
-  }
-
-  @Test
-  void invalidInputAnsweredBySluiceCarriesTheId() throws Exception {
-    SimServer sim = harness.sim();
-    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
-
-    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), "{\"model\":");
-
-    assertThat(response.statusCode()).isEqualTo(400);
-    idNamedInTheLog(response);
-  }
-
-  @Test
-  void aBodyOverTheLimitAnsweredWith413CarriesTheId() throws Exception {
-    SimServer sim = harness.sim();
-    Sluice sluice = sluiceInFrontOf(sim, "SIDECAR_MAX_BODY_BYTES", "1024");
-
-    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"),
-        "{\"model\":\"nvidia/x\",\"pad\":\"" + "a".repeat(2000) + "\"}");
-
-    assertThat(response.statusCode()).isEqualTo(413);
+    assertThat(response.statusCode()).isEqualTo(status);
     idNamedInTheLog(response);
   }
 
@@ -130,27 +105,6 @@ class RequestIdTest {
     assertThat(queueFull.statusCode()).isEqualTo(503);
     assertThat(gaveUp.statusCode()).isEqualTo(429);
     assertThat(idNamedInTheLog(queueFull)).isNotEqualTo(idNamedInTheLog(gaveUp));
-  }
-
-  @Test
-  void anUnreachableUpstreamAnsweredWith502CarriesTheId() throws Exception {
-    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", "http://127.0.0.1:" + Harness.closedPort() + "/v1"));
-
-    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), CHAT);
-
-    assertThat(response.statusCode()).isEqualTo(502);
-    idNamedInTheLog(response);
-  }
-
-  @Test
-  void aSilentUpstreamAnsweredWith504CarriesTheId() throws Exception {
-    SimServer sim = harness.sim();
-    Sluice sluice = sluiceInFrontOf(sim, "SIDECAR_TIMEOUT", "1");
-
-    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), CHAT, "X-Sim-Ttft-Ms", "4000");
-
-    assertThat(response.statusCode()).isEqualTo(504);
-    idNamedInTheLog(response);
   }
 
   @Test
