@@ -52,6 +52,21 @@ record BodyScan(boolean wellFormed, String model, boolean stream, int modelStart
     }
   }
 
+  /** Whether a {@code Content-Type} names JSON: {@code application/json} or any {@code +json} type. */
+  static boolean isJsonType(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    String mime = mimeType(contentType);
+    return mime.equalsIgnoreCase("application/json") || mime.regionMatches(true, mime.length() - 5, "+json", 0, 5);
+  }
+
+  /** The media type of a {@code Content-Type}, without its parameters. */
+  static String mimeType(String contentType) {
+    int semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip();
+  }
+
   /** A parser factory for scanning: no limits that a valid OpenAI request could hit. */
   static JsonFactory newFactory() {
     return JsonFactory.builder()

@@ -35,6 +35,8 @@ final class Exchange implements Waiter {
   /** The permit of the attempt in progress, if it was shaped. */
   Permit permit;
   URI upstreamBase;
+  /** The path sent upstream when it is not the caller's (a model id with its prefix stripped), else null. */
+  String upstreamPath;
   byte[] body;
   int bodyLength;
   int attempts;
@@ -86,6 +88,11 @@ final class Exchange implements Waiter {
         rejection.status() == 429 ? "rate_limit_error" : "server_error", rejection.code(), rejection.message()),
         rejection.retryAfterSeconds(), rejection.status() == 429 ? Outcome.Failure.RATE_LIMITED
             : Outcome.Failure.QUEUE_FULL);
+  }
+
+  /** Names the answer to the caller by this request's id; the upstream may not override it. */
+  void nameResponse() {
+    proxyToClientResponse.getHeaders().put(RequestIds.RESPONSE_HEADER, requestId);
   }
 
   /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */

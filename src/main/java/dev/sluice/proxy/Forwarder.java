@@ -46,7 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Forwarder {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
-  static final String REQUEST_ID_HEADER = "X-Sluice-Request-Id";
 
   private final HttpClient client;
   private final long timeoutMillis;
@@ -69,8 +68,8 @@ public final class Forwarder {
 
   void forward(Exchange exchange) {
     var clientToProxyRequest = exchange.clientToProxyRequest;
-    String target = UpstreamUri.join(exchange.upstreamBase, clientToProxyRequest.getHttpURI().getPath(),
-        clientToProxyRequest.getHttpURI().getQuery());
+    String path = exchange.upstreamPath != null ? exchange.upstreamPath : clientToProxyRequest.getHttpURI().getPath();
+    String target = UpstreamUri.join(exchange.upstreamBase, path, clientToProxyRequest.getHttpURI().getQuery());
     Request proxyToServerRequest;
     try {
       proxyToServerRequest = client.newRequest(URI.create(target));
@@ -95,7 +94,7 @@ public final class Forwarder {
       exchange.proxyToClientCallback.failed(new EOFException("caller went away while queued"));
       return;
     }
-    Relay relay = new Relay(exchange);
+    Relay relay = new Relay(exchange, key);
     exchange.upstreamRequest = proxyToServerRequest;
     exchange.attempts++;
     exchange.sentNanos = clock.nanoTime();
@@ -136,6 +135,7 @@ public final class Forwarder {
     if (retryAfterSeconds > 0) {
       exchange.proxyToClientResponse.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retryAfterSeconds));
     }
+    exchange.nameResponse();
     error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
     finish(exchange, error.status(), failure);
   }
@@ -168,7 +168,11 @@ public final class Forwarder {
   /** The response leg of one exchange. Jetty serializes the listener callbacks; the write state is locked. */
   private final class Relay extends Callback.Completable implements Response.Listener {
     private final Exchange exchange;
+    /** The backend's key sent upstream, or null when the caller's own credentials went. */
+    private final String backendKey;
     private UsageSniffer sniffer = new UsageSniffer.None();
+    /** An upstream error's body, held until it is known to be JSON (relayed) or not (replaced); else null. */
+    private UpstreamErrorBody errorBody;
     private int upstreamStatus;
     private long upstreamRetryAfterNanos;
     /** The upstream said 429 before any byte reached the caller, and the request will go again. */
@@ -176,8 +180,9 @@ public final class Forwarder {
     private boolean writing;
     private Runnable afterWrite;
 
-    Relay(Exchange exchange) {
+    Relay(Exchange exchange, String backendKey) {
       this.exchange = exchange;
+      this.backendKey = backendKey;
     }
 
     @Override
@@ -192,12 +197,14 @@ public final class Forwarder {
       response.setStatus(upstreamStatus);
       var headers = response.getHeaders();
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
-      headers.put(REQUEST_ID_HEADER, exchange.requestId);
+      exchange.nameResponse();
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
         long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
+      errorBody = UpstreamErrorBody.of(upstreamStatus, serverToProxyResponse.getHeaders(),
+          exchange.clientToProxyRequest.getMethod()).orElse(null);
     }
 
     /** A shaped request may go again while attempts and the deadline allow. */
@@ -215,16 +222,33 @@ public final class Forwarder {
         return;
       }
       ByteBuffer content = chunk.getByteBuffer();
+      if (errorBody != null) {
+        if (errorBody.hold(content)) {
+          demander.run();
+          return;
+        }
+        // A JSON error too long to check: what was held goes now, and the rest streams as it comes.
+        ByteBuffer held = errorBody.held();
+        errorBody = null;
+        writeToCaller(serverToProxyResponse, held, () -> { }, demander);
+        return;
+      }
       sniffer.accept(content);
-      exchange.responseBytes += content.remaining();
       chunk.retain();
+      writeToCaller(serverToProxyResponse, content, chunk::release, demander);
+    }
+
+    /** Writes {@code content}; its success runs {@code release} and demands the next chunk. */
+    private void writeToCaller(Response serverToProxyResponse, ByteBuffer content, Runnable release,
+        Runnable demander) {
+      exchange.responseBytes += content.remaining();
       synchronized (this) {
         writing = true;
       }
       exchange.proxyToClientResponse.write(false, content, new Callback() {
         @Override
         public void succeeded() {
-          chunk.release();
+          release.run();
           if (!afterWriteRan()) {
             demander.run();
           }
@@ -232,7 +256,7 @@ public final class Forwarder {
 
         @Override
         public void failed(Throwable failure) {
-          chunk.release();
+          release.run();
           exchange.clientGone = true;
           if (!afterWriteRan()) {
             // Cannot write towards the caller: abort towards the upstream.
@@ -275,9 +299,28 @@ public final class Forwarder {
 
     @Override
     public void onSuccess(Response serverToProxyResponse) {
-      if (!retrying) {
-        exchange.proxyToClientResponse.write(true, BufferUtil.EMPTY_BUFFER, this);
+      if (retrying) {
+        return;
       }
+      var response = exchange.proxyToClientResponse;
+      if (errorBody == null) {
+        response.write(true, BufferUtil.EMPTY_BUFFER, this);
+      } else if (errorBody.relayable(jsonFactory)) {
+        ByteBuffer held = errorBody.held();
+        exchange.responseBytes += held.remaining();
+        response.write(true, held, this);
+      } else {
+        // The upstream's headers stay (Retry-After, its request id); those describing its body go with it.
+        response.getHeaders().remove(HttpHeader.CONTENT_HEADERS);
+        String sentCredentials = backendKey != null ? backendKey : callerCredentials();
+        exchange.responseBytes += errorBody.replacement(upstreamName(), sentCredentials).write(response, this);
+      }
+    }
+
+    /** The credentials of the caller's {@code Authorization}, which went upstream when the backend has no key. */
+    private String callerCredentials() {
+      String authorization = exchange.clientToProxyRequest.getHeaders().get(HttpHeader.AUTHORIZATION);
+      return authorization == null ? null : authorization.substring(authorization.indexOf(' ') + 1).strip();
     }
 
     @Override
@@ -325,6 +368,7 @@ public final class Forwarder {
       if (!response.isCommitted()) {
         response.reset();
         OpenAiError error = classify(failure);
+        exchange.nameResponse();
         error.write(response, callback);
         Failure kind = error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
             : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR;
@@ -341,9 +385,13 @@ public final class Forwarder {
       finish(exchange, response.getStatus(), Failure.UPSTREAM_ERROR);
     }
 
-    private OpenAiError classify(Throwable failure) {
-      String upstream = exchange.upstreamBase.getHost()
+    private String upstreamName() {
+      return exchange.upstreamBase.getHost()
           + (exchange.upstreamBase.getPort() > 0 ? ":" + exchange.upstreamBase.getPort() : "");
+    }
+
+    private OpenAiError classify(Throwable failure) {
+      String upstream = upstreamName();
       if (isCause(failure, TimeoutException.class)) {
         return new OpenAiError(504, "upstream_error", "upstream_timeout",
             "The upstream " + upstream + " did not answer within " + timeoutMillis / 1000 + " s.");

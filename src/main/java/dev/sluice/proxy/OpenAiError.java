@@ -30,10 +30,12 @@ public record OpenAiError(int status, String type, String code, String message) 
         + "\"}}";
   }
 
-  /** Writes this error as the whole response; the response must not be committed. */
-  public void write(Response response, Callback callback) {
+  /** Writes this error as the whole response, which must not be committed; returns the body's length in bytes. */
+  public int write(Response response, Callback callback) {
+    byte[] body = json().getBytes(StandardCharsets.UTF_8);
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-    response.write(true, ByteBuffer.wrap(json().getBytes(StandardCharsets.UTF_8)), callback);
+    response.write(true, ByteBuffer.wrap(body), callback);
+    return body.length;
   }
 }

@@ -1,7 +1,6 @@
 package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.sluice.backend.Pool;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
@@ -9,11 +8,8 @@ import dev.sluice.backend.Priority;
 import dev.sluice.time.Clock;
 import java.io.EOFException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -23,8 +19,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
  * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
- * a pool or to passthrough, and hands the exchange to the forwarder. Never blocks; Jetty may call it on any of
- * its threads. Thread-safe: immutable apart from an id sequence.
+ * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never
+ * blocks; Jetty may call it on any of its threads. Thread-safe: immutable apart from the request id sequence.
  */
 public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Router router;
@@ -35,8 +31,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Clock clock;
   private final Forwarder forwarder;
   private final JsonFactory jsonFactory = BodyScan.newFactory();
-  private final String idPrefix = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
-  private final AtomicLong idSequence = new AtomicLong();
+  private final RequestIds requestIds = new RequestIds();
 
   /**
    * @param router model to pool
@@ -60,12 +55,20 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
     long now = clock.nanoTime();
-    Exchange exchange = new Exchange(request, response, callback, requestId(request), now, now + timeoutNanos,
-        Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
+    Exchange exchange = new Exchange(request, response, callback, requestIds.idFor(request.getHeaders()), now,
+        now + timeoutNanos, Priority.fromHeader(request.getHeaders().get(Priority.HEADER)), forwarder);
     // Jetty reports a caller that left once it reads or writes the connection; CallerEndPoint watches it meanwhile.
     request.addFailureListener(failure -> forwarder.callerLeft(exchange, failure));
     // Queue waits and upstream timeouts bound the exchange; the caller's connection must not time out meanwhile.
     request.addIdleTimeoutListener(timeout -> false);
+    // Methods are case-sensitive, but the upstream client would send "trace" as TRACE.
+    if (request.getMethod().equalsIgnoreCase("CONNECT") || request.getMethod().equalsIgnoreCase("TRACE")) {
+      // A tunnel or a loop-back through Sluice to a provider serves no API call, and a TRACE would echo the key.
+      response.getHeaders().put(HttpHeader.ALLOW, FORWARDED_METHODS);
+      forwarder.reject(exchange, new OpenAiError(405, "invalid_request_error", "method_not_allowed",
+          "Method " + request.getMethod() + " is not allowed: Sluice forwards API requests, not tunnels or traces."));
+      return true;
+    }
     long declaredLength = request.getLength();
     // Refuse at once what is too large to read on, and what has not been sent yet (reading would ask for it).
     if (declaredLength > maxBodyBytes && (declaredLength > maxBodyBytes + BodyReader.DISCARD_LIMIT
@@ -108,7 +111,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     String path = request.getHttpURI().getPath();
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     boolean openAiJsonEndpoint = "POST".equals(request.getMethod()) && isJsonEndpoint(path);
-    BodyScan scan = exchange.bodyLength > 0 && (openAiJsonEndpoint || isJson(contentType))
+    BodyScan scan = exchange.bodyLength > 0 && (openAiJsonEndpoint || BodyScan.isJsonType(contentType))
         ? BodyScan.scan(jsonFactory, exchange.body, exchange.bodyLength) : null;
     if (openAiJsonEndpoint) {
       Optional<OpenAiError> invalid = validate(contentType, exchange.bodyLength, scan);
@@ -117,12 +120,14 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
         return;
       }
     }
+    boolean modelInPath = false;
     if (scan != null && scan.wellFormed()) {
       exchange.model = scan.model();
       exchange.stream = scan.stream();
     } else if ("GET".equals(request.getMethod()) && path.startsWith(MODELS_PATH)) {
       String decoded = request.getHttpURI().getDecodedPath();
-      exchange.model = decoded.startsWith(MODELS_PATH) ? decoded.substring(MODELS_PATH.length()) : null;
+      modelInPath = decoded.startsWith(MODELS_PATH);
+      exchange.model = modelInPath ? decoded.substring(MODELS_PATH.length()) : null;
     }
     Optional<Pool> pool = router.route(exchange.model);
     if (pool.isEmpty()) {
@@ -131,7 +136,9 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       return;
     }
     exchange.pool = pool;
-    if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
+    if (pool.get().stripPrefix() && modelInPath) {
+      stripPathPrefix(exchange, path);
+    } else if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
       stripModelPrefix(exchange, scan);
     }
     exchange.dispatcher = dispatchers.get(pool.get().name());
@@ -139,9 +146,11 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   }
 
   private static final String MODELS_PATH = "/v1/models/";
+  /** The {@code Allow} of a 405: the methods an API uses. Others, except CONNECT and TRACE, are forwarded too. */
+  private static final String FORWARDED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
   private static Optional<OpenAiError> validate(String contentType, int bodyLength, BodyScan scan) {
-    if (!isJson(contentType)) {
+    if (!BodyScan.isJsonType(contentType)) {
       return Optional.of(OpenAiError.badRequest("unsupported_content_type",
           "Content-Type must be application/json, got " + (contentType == null ? "none" : contentType) + "."));
     }
@@ -158,43 +167,35 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     return Optional.empty();
   }
 
-  /** Replaces the model string in the body with the same string minus its provider prefix. */
+  /**
+   * Removes the provider prefix from the model string in the body. The rest of the string stays as the caller
+   * escaped it: {@code "nvidia\/meta\/llama"} goes upstream as {@code "meta\/llama"}.
+   */
   private static void stripModelPrefix(Exchange exchange, BodyScan scan) {
     exchange.model = Router.stripPrefix(scan.model());
-    byte[] quoted = ("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(exchange.model)) + "\"")
-        .getBytes(StandardCharsets.UTF_8);
-    byte[] body = new byte[exchange.bodyLength - (scan.modelEnd() - scan.modelStart()) + quoted.length];
-    System.arraycopy(exchange.body, 0, body, 0, scan.modelStart());
-    System.arraycopy(quoted, 0, body, scan.modelStart(), quoted.length);
-    System.arraycopy(exchange.body, scan.modelEnd(), body, scan.modelStart() + quoted.length,
-        exchange.bodyLength - scan.modelEnd());
+    int valueStart = scan.modelStart() + 1;
+    int rest = PrefixStrip.afterJsonSlash(exchange.body, valueStart, scan.modelEnd() - 1);
+    byte[] body = new byte[exchange.bodyLength - (rest - valueStart)];
+    System.arraycopy(exchange.body, 0, body, 0, valueStart);
+    System.arraycopy(exchange.body, rest, body, valueStart, exchange.bodyLength - rest);
     exchange.body = body;
     exchange.bodyLength = body.length;
+  }
+
+  /**
+   * Removes the provider prefix from the model id of {@code GET /v1/models/{id}}; the rest of the id stays as the
+   * caller encoded it: {@code /v1/models/nvidia%2Fmeta%2Fllama} goes upstream as {@code /v1/models/meta%2Fllama}.
+   */
+  private static void stripPathPrefix(Exchange exchange, String path) {
+    int rest = PrefixStrip.afterPathSlash(path, MODELS_PATH.length());
+    if (rest > 0) { // else the decoder found a slash in some odder encoding: forward the id as sent
+      exchange.model = Router.stripPrefix(exchange.model);
+      exchange.upstreamPath = MODELS_PATH + path.substring(rest);
+    }
   }
 
   private static boolean isJsonEndpoint(String path) {
     String p = path.startsWith("/v1/") ? path.substring(3) : path;
     return p.equals("/chat/completions") || p.equals("/completions") || p.equals("/embeddings");
-  }
-
-  private static boolean isJson(String contentType) {
-    if (contentType == null) {
-      return false;
-    }
-    int semicolon = contentType.indexOf(';');
-    String mime = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip();
-    return mime.equalsIgnoreCase("application/json") || mime.regionMatches(true, mime.length() - 5, "+json", 0, 5);
-  }
-
-  private String requestId(Request request) {
-    String given = request.getHeaders().get("X-Request-Id");
-    if (given != null && given.length() <= 64 && given.chars().allMatch(ProxyHandler::isIdChar)) {
-      return given;
-    }
-    return idPrefix + "-" + Long.toString(idSequence.incrementAndGet(), 36);
-  }
-
-  private static boolean isIdChar(int c) {
-    return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.';
   }
 }

@@ -1,15 +1,10 @@
 package dev.sluice.proxy;
 
+import static dev.sluice.proxy.CannedUpstream.response;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.cli.Sluice;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -21,8 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The response direction against an upstream whose every byte the test chooses: a raw socket server that answers
- * each request with a canned HTTP/1.1 response for its path.
+ * The response direction against an upstream whose every byte the test chooses ({@link CannedUpstream}).
  */
 class UpstreamResponseTest {
   private static final String SSE = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
@@ -103,56 +97,5 @@ class UpstreamResponseTest {
 
     assertThat(response.headers().firstValue("Content-Type")).contains("text/event-stream");
     assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo(SSE);
-  }
-
-  private static byte[] response(String status, String headers, byte[] body) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(("HTTP/1.1 " + status + "\r\n" + headers + "\r\n").getBytes(StandardCharsets.US_ASCII));
-    out.writeBytes(body);
-    return out.toByteArray();
-  }
-
-  /** Answers every request with the same bytes, then closes the connection. */
-  private static final class CannedUpstream implements AutoCloseable {
-    private final ServerSocket server;
-
-    CannedUpstream(byte[] response) throws IOException {
-      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      Thread.ofVirtual().start(() -> {
-        while (!server.isClosed()) {
-          try (Socket socket = server.accept()) {
-            readRequestHead(socket.getInputStream());
-            OutputStream out = socket.getOutputStream();
-            out.write(response);
-            out.flush();
-            socket.shutdownOutput();
-            socket.getInputStream().transferTo(OutputStream.nullOutputStream());
-          } catch (IOException e) {
-            // the server closed, or the peer went away
-          }
-        }
-      });
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    /** Reads up to the blank line that ends the request head; these tests send no bodies. */
-    private static void readRequestHead(InputStream in) throws IOException {
-      int matched = 0;
-      byte[] end = {'\r', '\n', '\r', '\n'};
-      for (int b = in.read(); b >= 0; b = in.read()) {
-        matched = b == end[matched] ? matched + 1 : b == '\r' ? 1 : 0;
-        if (matched == end.length) {
-          return;
-        }
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-    }
   }
 }
