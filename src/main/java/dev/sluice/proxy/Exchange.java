@@ -42,6 +42,10 @@ final class Exchange implements Waiter {
   int attempts;
   long sentNanos;
   long responseBytes;
+  /** The answer's {@code Content-Length} as relayed to the caller, or -1 when it has none (yet). */
+  volatile long declaredLength = -1;
+  /** Body bytes the caller's connection took: written by write callbacks, which run one at a time. */
+  volatile long deliveredBytes;
   Optional<Outcome.Usage> usage = Optional.empty();
   /** The upstream request of the attempt in progress, aborted if the caller goes away. */
   volatile org.eclipse.jetty.client.Request upstreamRequest;
@@ -93,6 +97,15 @@ final class Exchange implements Waiter {
   /** Names the answer to the caller by this request's id; the upstream may not override it. */
   void nameResponse() {
     proxyToClientResponse.getHeaders().put(RequestIds.RESPONSE_HEADER, requestId);
+  }
+
+  /**
+   * Whether the caller has the whole answer: every byte of a declared {@code Content-Length} was written. A caller
+   * that closes as soon as it has read them (most clients do) has not hung up on anything.
+   */
+  boolean callerHasWholeAnswer() {
+    long declared = declaredLength;
+    return declared >= 0 && deliveredBytes == declared;
   }
 
   /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */

@@ -120,7 +120,8 @@ public final class Forwarder {
       return;
     }
     var upstream = exchange.upstreamRequest;
-    if (upstream != null) {
+    // Once the caller has the whole answer, what the upstream still sends (its end of message) harms nobody.
+    if (upstream != null && !exchange.callerHasWholeAnswer()) {
       upstream.abort(failure);
     }
   }
@@ -197,6 +198,7 @@ public final class Forwarder {
       response.setStatus(upstreamStatus);
       var headers = response.getHeaders();
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
+      exchange.declaredLength = headers.getLongField(HttpHeader.CONTENT_LENGTH);
       exchange.nameResponse();
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
         long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
@@ -241,13 +243,15 @@ public final class Forwarder {
     /** Writes {@code content}; its success runs {@code release} and demands the next chunk. */
     private void writeToCaller(Response serverToProxyResponse, ByteBuffer content, Runnable release,
         Runnable demander) {
-      exchange.responseBytes += content.remaining();
+      int length = content.remaining();
+      exchange.responseBytes += length;
       synchronized (this) {
         writing = true;
       }
       exchange.proxyToClientResponse.write(false, content, new Callback() {
         @Override
         public void succeeded() {
+          exchange.deliveredBytes += length;
           release.run();
           if (!afterWriteRan()) {
             demander.run();
@@ -312,6 +316,7 @@ public final class Forwarder {
       } else {
         // The upstream's headers stay (Retry-After, its request id); those describing its body go with it.
         response.getHeaders().remove(HttpHeader.CONTENT_HEADERS);
+        exchange.declaredLength = -1;
         String sentCredentials = backendKey != null ? backendKey : callerCredentials();
         exchange.responseBytes += errorBody.replacement(upstreamName(), sentCredentials).write(response, this);
       }
@@ -349,7 +354,7 @@ public final class Forwarder {
             finish(exchange, exchange.proxyToClientResponse.getStatus(), Failure.NONE);
           } else {
             exchange.proxyToClientCallback.failed(failure);
-            finish(exchange, exchange.proxyToClientResponse.getStatus(), Failure.CLIENT_DISCONNECTED);
+            finish(exchange, exchange.proxyToClientResponse.getStatus(), departure());
           }
         });
       } else {
@@ -362,7 +367,7 @@ public final class Forwarder {
       var callback = exchange.proxyToClientCallback;
       if (exchange.clientGone) {
         callback.failed(failure);
-        finish(exchange, response.getStatus(), Failure.CLIENT_DISCONNECTED);
+        finish(exchange, response.getStatus(), departure());
         return;
       }
       if (!response.isCommitted()) {
@@ -388,6 +393,11 @@ public final class Forwarder {
     private String upstreamName() {
       return exchange.upstreamBase.getHost()
           + (exchange.upstreamBase.getPort() > 0 ? ":" + exchange.upstreamBase.getPort() : "");
+    }
+
+    /** A caller gone once it had the whole answer was served; one gone before that hung up. */
+    private Failure departure() {
+      return exchange.callerHasWholeAnswer() ? Failure.NONE : Failure.CLIENT_DISCONNECTED;
     }
 
     private OpenAiError classify(Throwable failure) {
