@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * What happened to one request: the single record that logs, counters and (later) every limiter learn from.
  *
- * @param requestId id of the request, also returned to the caller as {@code X-Request-Id}
+ * @param requestId id of the request, also returned to the caller as {@code X-Sluice-Request-Id}
  * @param method HTTP method
  * @param path request path as received (without query)
  * @param pool pool name, or empty for passthrough and requests Sluice answered itself

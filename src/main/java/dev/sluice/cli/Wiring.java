@@ -17,6 +17,7 @@ import dev.sluice.proxy.CallerEndPoint;
 import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
 import dev.sluice.proxy.ProxyHandler;
+import dev.sluice.proxy.RequestIds;
 import dev.sluice.proxy.UpstreamProbe;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
@@ -125,11 +126,13 @@ public final class Wiring {
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
-    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList);
+    RequestIds requestIds = new RequestIds();
+    StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList,
+        requestIds::nameResponse);
     int timeoutSeconds = config.defaults().timeoutSeconds();
     Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
     ProxyHandler proxy = new ProxyHandler(new Router(pools), dispatchers, config.defaultUpstream(), timeoutSeconds,
-        config.server().maxBodyBytes(), clock, forwarder);
+        config.server().maxBodyBytes(), clock, forwarder, requestIds);
 
     Server server = new Server(threads, null, buffers);
     HttpConfiguration http = new HttpConfiguration();
@@ -163,7 +166,7 @@ public final class Wiring {
     // Idle callers' keep-alive connections close after this; requests in progress are bounded by the upstream timeout.
     connector.setIdleTimeout(Math.max(30_000L, config.defaults().timeoutSeconds() * 1000L + 5_000L));
     server.addConnector(connector);
-    server.setErrorHandler(new JsonErrorHandler());
+    server.setErrorHandler(new JsonErrorHandler(requestIds));
     server.setHandler(new Handler.Sequence(status, proxy));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer);

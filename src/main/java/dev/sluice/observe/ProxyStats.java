@@ -94,6 +94,9 @@ public final class ProxyStats implements OutcomeListener {
 
   /** The {@code tokens} section of {@code /status}: usage reported by upstreams. */
   public Map<String, Object> tokens() {
-    return Map.of("prompt", promptTokens.sum(), "completion", completionTokens.sum());
+    Map<String, Object> m = new LinkedHashMap<>(); // in this order on every run
+    m.put("prompt", promptTokens.sum());
+    m.put("completion", completionTokens.sum());
+    return m;
   }
 }

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -20,10 +21,11 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Sluice's own read-only endpoints: {@code GET /health} (alive), {@code GET /health/ready} (the default upstream
- * answers, every queue is under 90 % full and every pool has a backend with more than 5 % of its bucket left; 503
- * otherwise) and {@code GET /status} (counters since start, queues, buckets and retreat state). Every other path is left to the next
- * handler. Thread-safe; the readiness probe completes asynchronously, so no thread waits on it.
+ * Sluice's own read-only endpoints: {@code GET /health} (alive), {@code GET /health/ready} (the first pool's first
+ * backend answers a real request, every queue is under 90 % full and every pool has a backend with more than 5 % of
+ * its bucket left; 503 otherwise) and {@code GET /status} (counters since start, queues, buckets and retreat state).
+ * Every other path is left to the next handler. Thread-safe; the readiness probe completes asynchronously, so no
+ * thread waits on it.
  */
 public final class StatusHandler extends Handler.Abstract.NonBlocking {
   private final ObjectMapper json = new ObjectMapper();
@@ -33,19 +35,23 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   private final ProxyStats stats;
   private final Supplier<CompletableFuture<Boolean>> upstreamReachable;
   private final List<PoolView> pools;
+  private final BiConsumer<Request, Response> nameResponse;
 
   /**
    * @param upstreamReachable probes the default pool's upstream
    * @param pools the pools, read at each request
+   * @param nameResponse puts the request's id on its answer, as on every answer Sluice sends
    */
   public StatusHandler(Clock clock, String version, ProxyStats stats,
-      Supplier<CompletableFuture<Boolean>> upstreamReachable, List<? extends PoolView> pools) {
+      Supplier<CompletableFuture<Boolean>> upstreamReachable, List<? extends PoolView> pools,
+      BiConsumer<Request, Response> nameResponse) {
     this.clock = clock;
     this.startNanos = clock.nanoTime();
     this.version = version;
     this.stats = stats;
     this.upstreamReachable = upstreamReachable;
     this.pools = List.copyOf(pools);
+    this.nameResponse = nameResponse;
   }
 
   @Override
@@ -54,6 +60,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     if (!path.equals("/health") && !path.equals("/health/ready") && !path.equals("/status")) {
       return false;
     }
+    nameResponse.accept(request, response);
     if (!"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
       write(response, callback, 405, Map.of("error", Map.of("message", "Use GET for " + path + ".",

@@ -19,7 +19,12 @@ import org.eclipse.jetty.util.Callback;
 public final class JsonErrorHandler extends ErrorHandler {
   /** Jetty's reason for a request line that ends after the URI, as HTTP/0.9's did. */
   static final String JETTY_NO_VERSION_REASON = "HTTP/0.9 not supported";
-  private final RequestIds requestIds = new RequestIds();
+  private final RequestIds requestIds;
+
+  /** @param requestIds names each answer */
+  public JsonErrorHandler(RequestIds requestIds) {
+    this.requestIds = requestIds;
+  }
 
   /** Jetty writes no error body for methods other than GET, POST and HEAD unless told to. */
   @Override
@@ -31,7 +36,7 @@ public final class JsonErrorHandler extends ErrorHandler {
   protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
       Callback callback) {
     response.getHeaders().remove(HttpHeader.CONTENT_TYPE);
-    response.getHeaders().put(RequestIds.RESPONSE_HEADER, requestIds.idFor(request.getHeaders()));
+    requestIds.nameResponse(request, response);
     OpenAiError error = describe(code, message);
     if (HttpMethod.HEAD.is(request.getMethod())) {
       // Jetty would write the body of a malformed HEAD request's answer.

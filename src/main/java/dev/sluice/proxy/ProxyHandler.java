@@ -31,7 +31,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Clock clock;
   private final Forwarder forwarder;
   private final JsonFactory jsonFactory = BodyScan.newFactory();
-  private final RequestIds requestIds = new RequestIds();
+  private final RequestIds requestIds;
 
   /**
    * @param router model to pool
@@ -40,9 +40,10 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
    * @param timeoutSeconds a request's deadline from arrival: the longest wait in the queue, and no retry after it
    * @param maxBodyBytes largest request body accepted; larger gets 413
    * @param forwarder sends exchanges upstream and relays the answers
+   * @param requestIds names each request and its answer
    */
   public ProxyHandler(Router router, Map<String, Dispatcher> dispatchers, URI passthroughUpstream,
-      int timeoutSeconds, long maxBodyBytes, Clock clock, Forwarder forwarder) {
+      int timeoutSeconds, long maxBodyBytes, Clock clock, Forwarder forwarder, RequestIds requestIds) {
     this.router = router;
     this.dispatchers = Map.copyOf(dispatchers);
     this.passthroughUpstream = passthroughUpstream;
@@ -50,6 +51,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     this.maxBodyBytes = maxBodyBytes;
     this.clock = clock;
     this.forwarder = forwarder;
+    this.requestIds = requestIds;
   }
 
   @Override

@@ -148,4 +148,36 @@ class RequestIdTest {
     assertThat(idNamedInTheLog(response)).isEqualTo(callerId);
     assertThat(sim.recentRequests().getLast().header("X-Request-Id")).isEqualTo(callerId);
   }
+
+  @Test
+  void sluicesOwnEndpointsNameTheirAnswersWithTheSameGeneratorAsProxiedOnes() throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
+    String proxied = idNamedInTheLog(harness.post(uri(sluice, "/v1/chat/completions"), CHAT));
+    List<HttpResponse<String>> answers = new ArrayList<>();
+    for (String path : List.of("/health", "/health/ready", "/status")) {
+      answers.add(harness.get(uri(sluice, path)));
+    }
+    answers.add(harness.post(uri(sluice, "/status"), "{}"));
+    RawHttp.Reply jettyLevel =
+        RawHttp.exchange(sluice.port(), "GET /status HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n");
+
+    assertThat(answers).extracting(HttpResponse::statusCode).containsExactly(200, 200, 200, 405);
+    List<String> ids = new ArrayList<>(answers.stream()
+        .map(answer -> answer.headers().firstValue("X-Sluice-Request-Id").orElseThrow()).toList());
+    ids.add(jettyLevel.header("X-Sluice-Request-Id").orElseThrow());
+    ids.add(proxied);
+    assertThat(ids).allMatch(id -> id.matches(GENERATED_ID)).doesNotHaveDuplicates()
+        .extracting(id -> id.substring(0, id.indexOf('-'))).containsOnly(proxied.substring(0, 8));
+  }
+
+  @Test
+  void aStatusRequestWithASaneIdGetsItBack() throws Exception {
+    Sluice sluice = harness.sluice(Map.of());
+
+    HttpResponse<String> health = harness.http.send(HttpRequest.newBuilder(uri(sluice, "/health"))
+        .header("X-Request-Id", "probe-7").GET().build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(health.headers().firstValue("X-Sluice-Request-Id")).hasValue("probe-7");
+  }
 }
