@@ -71,10 +71,20 @@ require_free_ports "$SIM_PORT" "$NGINX_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_POR
 build_jar
 compile_driver src/test/java/dev/sluice/bench/*.java
 
-loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
-  local limit="$1"; shift
+driver() {  # driver TIMEOUT_S MODE ARGS...: one bounded LoadGen run, stdout to stdout. LoadGen refuses unknown
+  # options and bad values with exit code 2 before sending anything: that stops the whole benchmark, with the message.
+  local limit="$1" rc=0; shift
   timeout --kill-after=10 "$limit" "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen "$@" \
-    2>>"$out/loadgen.log" | tee -a "$results" >/dev/null || log "loadgen run failed or timed out: $*"
+    2>"$out/loadgen-last.log" || rc=$?
+  cat "$out/loadgen-last.log" >>"$out/loadgen.log"
+  if [ "$rc" = 2 ]; then
+    cat "$out/loadgen-last.log" >&2
+    die "LoadGen refused its options: $*"
+  fi
+  return "$rc"
+}
+loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
+  driver "$@" >>"$results" || log "loadgen run failed or timed out: $*"
 }
 load_line() {  # load_line SCENARIO TARGET ROUND: the 1-minute load average after a run (the machine is shared)
   printf '{"mode":"load","scenario":"%s","target":"%s","round":"%s","loadavg1":%s}\n' \
@@ -83,9 +93,8 @@ load_line() {  # load_line SCENARIO TARGET ROUND: the 1-minute load average afte
 warm() {  # warm TARGET: JIT warm-up of the target's path, discarded (wrk closed loop, then the open-loop client)
   WRK_BODY="$(body_of "$1")" timeout 30 wrk -t2 -c"$CLOSED_CONNECTIONS" -d5s -s "$here/wrk-post.lua" \
     "$(url_of "$1")" >/dev/null 2>&1 || true
-  timeout 60 "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen open --url "$(url_of "$1")" \
-    --rate 1000 --duration 3 --warmup 0 --max-connections "$OPEN_CONNECTIONS" --body "$(body_of "$1")" \
-    >/dev/null 2>>"$out/loadgen.log" || true
+  driver 60 open --url "$(url_of "$1")" --rate 1000 --duration 3 --warmup 0 --max-connections "$OPEN_CONNECTIONS" \
+    --body "$(body_of "$1")" >/dev/null || true
 }
 warm_stream() {  # warm_stream TARGET: JIT warm-up of the streaming path, discarded (wrk, streams of 2 chunks)
   local body; body="$(body_of "$1" | sed 's/^{/{"stream":true,/')"

@@ -1,7 +1,6 @@
 package dev.sluice.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.bench.LoadGen.Args;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +10,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Turns the benchmark's results file (one JSON line per run, tagged {@code scenario}, {@code target},
@@ -51,19 +53,30 @@ final class BenchReport {
     this.lines = lines;
   }
 
-  static void run(Args args) throws IOException {
-    Path results = Path.of(args.require("results"));
-    List<JsonNode> lines = new ArrayList<>();
-    for (String line : Files.readAllLines(results)) {
-      if (line.startsWith("{")) {
-        lines.add(LoadGen.JSON.readTree(line));
+  /** {@code report --results FILE [--out FILE]}: the summary of a results file. */
+  @Command(name = "report", mixinStandardHelpOptions = true,
+      description = "Turns a results file into the summary tables (Markdown on stdout).")
+  static final class ReportCommand implements Callable<Integer> {
+    @Option(names = "--results", required = true, paramLabel = "FILE", description = "results.jsonl of a run.")
+    Path results;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the summary to this file.")
+    Path outFile;
+
+    @Override
+    public Integer call() throws IOException {
+      List<JsonNode> lines = new ArrayList<>();
+      for (String line : Files.readAllLines(results)) {
+        if (line.startsWith("{")) {
+          lines.add(LoadGen.JSON.readTree(line));
+        }
       }
-    }
-    String report = new BenchReport(lines).render();
-    System.out.print(report);
-    String outFile = args.get("out", null);
-    if (outFile != null) {
-      Files.writeString(Path.of(outFile), report);
+      String report = new BenchReport(lines).render();
+      System.out.print(report);
+      if (outFile != null) {
+        Files.writeString(outFile, report);
+      }
+      return 0;
     }
   }
 

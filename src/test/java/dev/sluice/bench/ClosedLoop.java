@@ -1,18 +1,24 @@
 package dev.sluice.bench;
 
-import dev.sluice.bench.LoadGen.Args;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Histogram;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpMethod;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Closed-loop load: C workers, each sending its next request when the previous one completes, until the warmup
@@ -22,21 +28,43 @@ import org.eclipse.jetty.http.HttpMethod;
  *
  * <p>Thread-safety: workers are chains of callbacks on the client's threads; counters are atomic.
  */
-final class ClosedLoop {
-  private ClosedLoop() {}
+@Command(name = "closed", mixinStandardHelpOptions = true,
+    description = "C requests in flight at all times; reports the throughput.")
+final class ClosedLoop implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
 
-  static Map<String, Object> run(Args args) throws Exception {
-    URI uri = args.uri();
-    int concurrency = (int) args.requireNumber("concurrency");
-    double durationSeconds = args.requireNumber("duration");
-    double warmupSeconds = args.number("warmup", 2);
-    long timeoutSeconds = (long) args.number("timeout", 10);
-    byte[] body = LoadGen.body(args, false);
-    if (concurrency < 1 || concurrency > 10_000 || durationSeconds <= 0 || durationSeconds > 600) {
-      throw new IllegalArgumentException("concurrency must be 1..10000 and duration 1..600 s");
-    }
-    HttpClient client = LoadGen.newClient(Math.max(concurrency, 8));
-    LatencyHistogram latency = new LatencyHistogram();
+  @Mixin
+  Target target;
+
+  @Option(names = "--concurrency", required = true, paramLabel = "C",
+      description = "Requests in flight, 1..10000.")
+  int concurrency;
+
+  @Option(names = "--duration", required = true, paramLabel = "S", description = "Seconds measured, 1..600.")
+  double durationSeconds;
+
+  @Option(names = "--warmup", defaultValue = "2", paramLabel = "S",
+      description = "Seconds run first and not counted, 0..600; default ${DEFAULT-VALUE}.")
+  double warmupSeconds;
+
+  @Option(names = "--timeout", defaultValue = "10", paramLabel = "S",
+      description = "Per-request timeout in seconds, 1..600; default ${DEFAULT-VALUE}.")
+  long timeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    Ranges.require(spec, "--concurrency", concurrency, 1, 10_000);
+    Ranges.require(spec, "--duration", durationSeconds, 1, 600);
+    Ranges.require(spec, "--warmup", warmupSeconds, 0, 600);
+    Ranges.require(spec, "--timeout", timeoutSeconds, 1, 600);
+    LoadGen.printResult("closed", target.tags, run(target.url, target.body(false)));
+    return 0;
+  }
+
+  private Map<String, Object> run(URI uri, byte[] body) throws Exception {
+    HttpClient client = LoadGen.newClient(Math.max(concurrency, 8), /* roundRobin= */ false);
+    Histogram latency = Latencies.newHistogram();
     LongAdder ok = new LongAdder();
     ErrorCounts errors = new ErrorCounts();
     long start = System.nanoTime();
@@ -71,7 +99,7 @@ final class ClosedLoop {
           int status = result.getResponse() == null ? 0 : result.getResponse().getStatus();
           if (result.isSucceeded() && status == 200) {
             ok.increment();
-            latency.recordNanos(end - sentNanos);
+            Latencies.record(latency, end - sentNanos);
           } else {
             errors.count(result, status);
           }
@@ -96,7 +124,7 @@ final class ClosedLoop {
     }
     errors.report(out);
     out.put("throughput_rps", OpenLoop.round(ok.sum() / durationSeconds));
-    out.putAll(latency.summaryMillis(""));
+    out.putAll(Latencies.summaryMillis("", latency));
     return out;
   }
 }
