@@ -14,7 +14,9 @@
 # open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by
 # default), SOAK_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
-# route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark).
+# route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark), BENCH_NICE (a niceness for
+# the benchmark and everything it starts, e.g. -10 as root on a machine others are using: every target, client
+# and comparator alike gets it; unset by default).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -58,6 +60,10 @@ SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 LOADGEN_JAVA_OPTS="${LOADGEN_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 BODY_POOL='{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
 BODY_PASS='{"model":"bench/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
+
+if [ -n "${BENCH_NICE:-}" ]; then
+  renice -n "$BENCH_NICE" -p $$ >/dev/null || { echo "bench: renice -n $BENCH_NICE failed" >&2; exit 2; }
+fi
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 out="$root/bench-results/$stamp"
@@ -299,8 +305,9 @@ meta() {
   printf '"open":"%s","closed":"wrk -t%s -c%s -d%ss","soak":"%s streams, %s ms/token, %s tokens, ramp %s s",' \
     "$(open_args | tr '\n' ' ')" "$WRK_THREADS" "$CLOSED_CONNECTIONS" "$CLOSED_SECONDS" "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" \
     "$SOAK_RAMP" >>"$results"
-  printf '"git":"%s","loadavg_at_start":"%s"}\n' \
-    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  printf '"git":"%s","nice":"%s","loadavg_at_start":"%s"}\n' \
+    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(ps -o ni= -p $$ | tr -d ' ')" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" \
     >>"$results"
   # The machine is shared: say so when someone else is using the CPU, since absolute figures then suffer.
   top -bn2 -d 1 -w 160 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 > 20' | head -5 \
