@@ -11,7 +11,7 @@
 # Sluice is started as users start it: by the launcher `sluice serve`, with the launcher's default JVM flags.
 #
 # Knobs (environment): ROUNDS, DURATION (s per open-loop run), WARMUP (s), OPEN_CONNECTIONS (client pool of the
-# open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by
+# open loop), OPEN_ROUND_ROBIN (1: all of them opened first and taken in turn), CLOSED_CONNECTIONS, WRK_THREADS, SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by
 # default), SOAK_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
 # route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark), BENCH_NICE (a niceness for
@@ -48,7 +48,10 @@ else
   PROFILE_SECONDS="${PROFILE_SECONDS:-30}"
 fi
 CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"; WRK_THREADS="${WRK_THREADS:-2}"
-OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-64}"; OPEN_ROUND_ROBIN="${OPEN_ROUND_ROBIN:-0}"
+# The open loop stands for many callers: 512 connections, opened before the run and each request sent on the next
+# one in turn, so each connection carries a request every 0.25-1 s. (OPEN_CONNECTIONS=64 OPEN_ROUND_ROBIN=0 is how
+# runs before 2026-12-01 sent: Jetty's pool reused the first idle connection, and one or two carried everything.)
+OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-512}"; OPEN_ROUND_ROBIN="${OPEN_ROUND_ROBIN:-1}"
 SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 STREAM_PER_TOKEN_MS=20; STREAM_TOKENS=50
