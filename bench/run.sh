@@ -30,7 +30,9 @@ esac
 SIM_PORT=9300; NGINX_PORT=9400; SLUICE_PORT=9190; SLUICE_METRICS_PORT=9191
 # The compare part runs a second Sluice beside the first, with the JVM flags earlier runs of this benchmark used.
 SERIAL_PORT=9192; SERIAL_METRICS_PORT=9193; NGINX1_PORT=9401
-SERIAL_JAVA_OPTS="${SERIAL_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
+# Through the launcher, which adds -Xms64m: -Xms256m restores the old runs' initial heap (the JVM's default initial
+# heap, 1/64 of RAM, exceeded their -Xmx256m, so it was 256 MB from the start).
+SERIAL_JAVA_OPTS="${SERIAL_JAVA_OPTS:--Xms256m -Xmx256m -XX:+UseSerialGC}"
 if [ "${QUICK:-0}" = 1 ]; then
   ROUNDS="${ROUNDS:-1}"; DURATION="${DURATION:-3}"; WARMUP="${WARMUP:-1}"; CLOSED_SECONDS="${CLOSED_SECONDS:-3}"
   INFO_ROUNDS="${INFO_ROUNDS:-1}"; STREAMS="${STREAMS:-50}"; STREAM_ROUNDS="${STREAM_ROUNDS:-1}"
@@ -50,7 +52,8 @@ fi
 CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"; WRK_THREADS="${WRK_THREADS:-2}"
 # The open loop stands for many callers: 512 connections, opened before the run and each request sent on the next
 # one in turn, so each connection carries a request every 0.25-1 s. (OPEN_CONNECTIONS=64 OPEN_ROUND_ROBIN=0 is how
-# runs before 2026-12-01 sent: Jetty's pool reused the first idle connection, and one or two carried everything.)
+# runs before 2026-12-01 sent: Jetty's pool hands out the first idle connection, so the lowest few carry most requests
+# and the others only the bursts after a stall.)
 OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-512}"; OPEN_ROUND_ROBIN="${OPEN_ROUND_ROBIN:-1}"
 SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
@@ -426,7 +429,7 @@ compare_part() {
   # invocation, interleaved like the other parts. Targets: nginx with 2 workers (this benchmark) and with 1 (the
   # independent run); Sluice through the launcher with its defaults (G1, what users get) and with the flags this
   # benchmark used before (-Xmx256m -XX:+UseSerialGC). Shapes: the open loop through 64 connections that Jetty's
-  # pool reuses first-idle (this benchmark; a few connections carry everything) and through 512 connections taken
+  # pool hands out first-idle (this benchmark; the lowest few carry most requests) and through 512 connections taken
   # in turn (the independent run's 512 sockets); wrk -t2 -c64 and -t1 -c32; 200 streams started over 1 s and all
   # at once; and the first 2,000 req/s run of a Sluice that nothing warmed.
   local r t rate

@@ -72,7 +72,7 @@ public final class LoadGen {
   /**
    * A Jetty client for load: one selector, a small thread pool, no cookies, no content decoding, up to
    * {@code maxConnections} connections to the target. Jetty's default pool hands out the first idle connection,
-   * so below saturation a few connections carry every request; with {@code roundRobin} each request takes the
+   * so below saturation the lowest few carry most requests; with {@code roundRobin} each request takes the
    * next connection in turn, as that many independent callers would.
    */
   static HttpClient newClient(int maxConnections, boolean roundRobin) throws Exception {

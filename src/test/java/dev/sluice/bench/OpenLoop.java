@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
+import org.eclipse.jetty.client.AbstractConnectionPool;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
@@ -28,9 +29,9 @@ import picocli.CommandLine.Spec;
  * duration)} requests, then at most {@code timeout + 5} seconds of waiting for stragglers, which count as errors.
  * At most {@code --max-connections} (default 64) connections are open to the target; a request that finds them all
  * busy waits in the client, and that wait is part of its latency. By default the client reuses the first idle
- * connection, so below saturation one or two connections carry every request; with {@code --round-robin} all of
- * them are opened before the first request and each request takes the next one in turn, as that many callers
- * would, each sending now and then.
+ * connection, so below saturation the lowest few carry most requests (the result's {@code connections_opened}
+ * says how many the load needed at once); with {@code --round-robin} all of them are opened before the first
+ * request and each request takes the next one in turn, as that many callers would, each sending now and then.
  *
  * <p>Thread-safety: one sender thread; responses complete on the client's threads into atomic counters.
  */
@@ -86,9 +87,10 @@ final class OpenLoop implements Callable<Integer> {
     double periodNanos = 1e9 / rate;
 
     HttpClient client = LoadGen.newClient(maxConnections, roundRobin);
+    AbstractConnectionPool pool =
+        (AbstractConnectionPool) client.resolveDestination(client.newRequest(uri)).getConnectionPool();
     if (roundRobin) {
-      client.resolveDestination(client.newRequest(uri)).getConnectionPool().preCreateConnections(maxConnections)
-          .get(30, TimeUnit.SECONDS);
+      pool.preCreateConnections(maxConnections).get(30, TimeUnit.SECONDS);
     }
     Histogram latency = Latencies.newHistogram();
     LongAdder ok = new LongAdder();
@@ -135,6 +137,8 @@ final class OpenLoop implements Callable<Integer> {
     long sendEnd = System.nanoTime();
     boolean allDone = outstanding.await(timeoutSeconds + 5, TimeUnit.SECONDS);
     long unfinished = outstanding.getCount();
+    // First-idle opens a connection only when every open one is busy: this is how many the load needed at once.
+    int connectionsOpened = pool.getConnectionCount();
     client.stop();
 
     Map<String, Object> out = new LinkedHashMap<>();
@@ -144,6 +148,7 @@ final class OpenLoop implements Callable<Integer> {
     out.put("warmup_s", warmupSeconds);
     out.put("connections", maxConnections);
     out.put("round_robin", roundRobin);
+    out.put("connections_opened", connectionsOpened);
     out.put("sent", measuredCount);
     out.put("ok", ok.sum());
     if (!allDone) {
