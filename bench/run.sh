@@ -11,8 +11,9 @@
 # Sluice is started as users start it: by the launcher `sluice serve`, with the launcher's default JVM flags.
 #
 # Knobs (environment): ROUNDS, DURATION (s per open-loop run), WARMUP (s), OPEN_CONNECTIONS (client pool of the
-# open loop), OPEN_ROUND_ROBIN (1: all of them opened first and taken in turn), CLOSED_CONNECTIONS, WRK_THREADS, SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by
-# default), SOAK_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
+# open loop), OPEN_ROUND_ROBIN (1: all of them opened first and taken in turn), CLOSED_CONNECTIONS, WRK_THREADS,
+# SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by default), SOAK_JAVA_OPTS,
+# SERIAL_JAVA_OPTS (the compare part's second Sluice), NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
 # route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark), BENCH_NICE (a niceness for
 # the benchmark and everything it starts, e.g. -10 as root on a machine others are using: every target, client
@@ -52,8 +53,8 @@ fi
 CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"; WRK_THREADS="${WRK_THREADS:-2}"
 # The open loop stands for many callers: 512 connections, opened before the run and each request sent on the next
 # one in turn, so each connection carries a request every 0.25-1 s. (OPEN_CONNECTIONS=64 OPEN_ROUND_ROBIN=0 is how
-# runs before 2026-12-01 sent: Jetty's pool hands out the first idle connection, so the lowest few carry most requests
-# and the others only the bursts after a stall.)
+# runs before 2026-12-01 sent: Jetty's pool hands out the first idle connection, so the lowest few carry most
+# requests and the others only the bursts after a stall.)
 OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-512}"; OPEN_ROUND_ROBIN="${OPEN_ROUND_ROBIN:-1}"
 SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
@@ -85,8 +86,8 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
 fi
 NGINX="$(command -v nginx)"
 
-require_free_ports "$SIM_PORT" "$NGINX_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$SERIAL_PORT" "$SERIAL_METRICS_PORT" \
-  "$NGINX1_PORT"
+require_free_ports "$SIM_PORT" "$NGINX_PORT" "$NGINX1_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$SERIAL_PORT" \
+  "$SERIAL_METRICS_PORT"
 
 build_jar
 compile_driver src/test/java/dev/sluice/bench/*.java
@@ -201,7 +202,7 @@ launch_sluice() {  # launch_sluice NAME PORT METRICS_PORT LEVEL JVM_OPTS [EXTRA-
   log "$name pid $launched_pid, log level $level: $cmdline"
 }
 sluice_pid=""
-start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]: Sluice with the launcher's defaults (+ SLUICE_JAVA_OPTS)
+start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]: the launcher's defaults, SLUICE_JAVA_OPTS, the extras
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
   launch_sluice sluice "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$1" "${JVM_OPTS-$SLUICE_JAVA_OPTS}" "${@:2}"
   sluice_pid="$launched_pid"
@@ -253,7 +254,7 @@ cpu_line() {  # cpu_line SCENARIO TARGET ROUND CPU_MS REQUESTS
     "$1" "$2" "$3" "$4" "$5" >>"$results"
 }
 
-open_args() {  # the open loop's connection options: OPEN_CONNECTIONS, round robin over all of them if OPEN_ROUND_ROBIN=1
+open_args() {  # the open loop's connection options: OPEN_CONNECTIONS, all taken in turn if OPEN_ROUND_ROBIN=1
   echo "--max-connections $OPEN_CONNECTIONS"
   [ "$OPEN_ROUND_ROBIN" = 1 ] && echo "--round-robin"
   return 0

@@ -41,23 +41,13 @@ final class ClosedLoop implements Callable<Integer> {
       description = "Requests in flight, 1..10000.")
   int concurrency;
 
-  @Option(names = "--duration", required = true, paramLabel = "S", description = "Seconds measured, 1..600.")
-  double durationSeconds;
-
-  @Option(names = "--warmup", defaultValue = "2", paramLabel = "S",
-      description = "Seconds run first and not counted, 0..600; default ${DEFAULT-VALUE}.")
-  double warmupSeconds;
-
-  @Option(names = "--timeout", defaultValue = "10", paramLabel = "S",
-      description = "Per-request timeout in seconds, 1..600; default ${DEFAULT-VALUE}.")
-  long timeoutSeconds;
+  @Mixin
+  RunLength length;
 
   @Override
   public Integer call() throws Exception {
     Ranges.require(spec, "--concurrency", concurrency, 1, 10_000);
-    Ranges.require(spec, "--duration", durationSeconds, 1, 600);
-    Ranges.require(spec, "--warmup", warmupSeconds, 0, 600);
-    Ranges.require(spec, "--timeout", timeoutSeconds, 1, 600);
+    length.check(spec);
     LoadGen.printResult("closed", target.tags, run(target.url, target.body(false)));
     return 0;
   }
@@ -68,8 +58,8 @@ final class ClosedLoop implements Callable<Integer> {
     LongAdder ok = new LongAdder();
     ErrorCounts errors = new ErrorCounts();
     long start = System.nanoTime();
-    long measureStart = start + (long) (warmupSeconds * 1e9);
-    long measureEnd = measureStart + (long) (durationSeconds * 1e9);
+    long measureStart = start + (long) (length.warmupSeconds * 1e9);
+    long measureEnd = measureStart + (long) (length.durationSeconds * 1e9);
     CountDownLatch workersDone = new CountDownLatch(concurrency);
 
     class Worker implements Response.Listener {
@@ -83,7 +73,7 @@ final class ClosedLoop implements Callable<Integer> {
         }
         client.newRequest(uri).method(HttpMethod.POST)
             .body(new BytesRequestContent("application/json", body))
-            .timeout(timeoutSeconds, TimeUnit.SECONDS)
+            .timeout(length.timeoutSeconds, TimeUnit.SECONDS)
             .send(this);
       }
 
@@ -110,20 +100,20 @@ final class ClosedLoop implements Callable<Integer> {
     for (int i = 0; i < concurrency; i++) {
       new Worker().next();
     }
-    boolean allDone = workersDone.await((long) (warmupSeconds + durationSeconds) + timeoutSeconds + 5,
-        TimeUnit.SECONDS);
+    boolean allDone = workersDone.await(
+        (long) (length.warmupSeconds + length.durationSeconds) + length.timeoutSeconds + 5, TimeUnit.SECONDS);
     client.stop();
 
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("url", uri.toString());
     out.put("concurrency", concurrency);
-    out.put("duration_s", durationSeconds);
+    out.put("duration_s", length.durationSeconds);
     out.put("ok", ok.sum());
     if (!allDone) {
       errors.add("unfinished_workers", workersDone.getCount());
     }
     errors.report(out);
-    out.put("throughput_rps", OpenLoop.round(ok.sum() / durationSeconds));
+    out.put("throughput_rps", OpenLoop.round(ok.sum() / length.durationSeconds));
     out.putAll(Latencies.summaryMillis("", latency));
     return out;
   }

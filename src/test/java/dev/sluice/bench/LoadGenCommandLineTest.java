@@ -48,9 +48,9 @@ class LoadGenCommandLineTest {
     OpenLoop open = commandLine.getSubcommands().get("open").getCommand();
     assertThat(open.target.url).isEqualTo(URI.create(URL));
     assertThat(open.rate).isEqualTo(2000.0);
-    assertThat(open.durationSeconds).isEqualTo(10.0);
-    assertThat(open.warmupSeconds).isEqualTo(3.0);
-    assertThat(open.timeoutSeconds).isEqualTo(5);
+    assertThat(open.length.durationSeconds).isEqualTo(10.0);
+    assertThat(open.length.warmupSeconds).isEqualTo(3.0);
+    assertThat(open.length.timeoutSeconds).isEqualTo(5);
     assertThat(open.maxConnections).isEqualTo(512);
     assertThat(open.roundRobin).isTrue();
     assertThat(open.target.body).isEqualTo("{\"model\":\"m\"}");
@@ -64,8 +64,8 @@ class LoadGenCommandLineTest {
     commandLine.parseArgs("open", "--url", URL, "--rate", "500", "--duration", "10");
 
     OpenLoop open = commandLine.getSubcommands().get("open").getCommand();
-    assertThat(open.warmupSeconds).isEqualTo(2.0);
-    assertThat(open.timeoutSeconds).isEqualTo(10);
+    assertThat(open.length.warmupSeconds).isEqualTo(2.0);
+    assertThat(open.length.timeoutSeconds).isEqualTo(10);
     assertThat(open.maxConnections).isEqualTo(64);
     assertThat(open.roundRobin).isFalse();
     assertThat(open.target.tags).isEmpty();

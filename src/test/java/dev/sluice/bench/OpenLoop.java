@@ -47,16 +47,8 @@ final class OpenLoop implements Callable<Integer> {
   @Option(names = "--rate", required = true, paramLabel = "REQ/S", description = "Requests per second, 1..50000.")
   double rate;
 
-  @Option(names = "--duration", required = true, paramLabel = "S", description = "Seconds measured, 1..600.")
-  double durationSeconds;
-
-  @Option(names = "--warmup", defaultValue = "2", paramLabel = "S",
-      description = "Seconds sent the same way first and not recorded, 0..600; default ${DEFAULT-VALUE}.")
-  double warmupSeconds;
-
-  @Option(names = "--timeout", defaultValue = "10", paramLabel = "S",
-      description = "Per-request timeout in seconds, 1..600; default ${DEFAULT-VALUE}.")
-  long timeoutSeconds;
+  @Mixin
+  RunLength length;
 
   // A bounded pool, as real clients have: with thousands allowed, one hiccup on a 2-core machine makes the client
   // open hundreds of new connections at once, and that storm (not the target) then dominates the tail. Requests
@@ -72,17 +64,15 @@ final class OpenLoop implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Ranges.require(spec, "--rate", rate, 1, 50_000);
-    Ranges.require(spec, "--duration", durationSeconds, 1, 600);
-    Ranges.require(spec, "--warmup", warmupSeconds, 0, 600);
-    Ranges.require(spec, "--timeout", timeoutSeconds, 1, 600);
+    length.check(spec);
     Ranges.require(spec, "--max-connections", maxConnections, 1, 10_000);
     LoadGen.printResult("open", target.tags, run(target.url, target.body(false)));
     return 0;
   }
 
   private Map<String, Object> run(URI uri, byte[] body) throws Exception {
-    long warmupCount = Math.round(rate * warmupSeconds);
-    long measuredCount = Math.round(rate * durationSeconds);
+    long warmupCount = Math.round(rate * length.warmupSeconds);
+    long measuredCount = Math.round(rate * length.durationSeconds);
     long total = warmupCount + measuredCount;
     double periodNanos = 1e9 / rate;
 
@@ -110,7 +100,7 @@ final class OpenLoop implements Callable<Integer> {
       }
       client.newRequest(uri).method(HttpMethod.POST)
           .body(new BytesRequestContent("application/json", body))
-          .timeout(timeoutSeconds, TimeUnit.SECONDS)
+          .timeout(length.timeoutSeconds, TimeUnit.SECONDS)
           .send(new Response.Listener() {
             @Override
             public void onContent(Response response, ByteBuffer content) {
@@ -135,7 +125,7 @@ final class OpenLoop implements Callable<Integer> {
           });
     }
     long sendEnd = System.nanoTime();
-    boolean allDone = outstanding.await(timeoutSeconds + 5, TimeUnit.SECONDS);
+    boolean allDone = outstanding.await(length.timeoutSeconds + 5, TimeUnit.SECONDS);
     long unfinished = outstanding.getCount();
     // First-idle opens a connection only when every open one is busy: this is how many the load needed at once.
     int connectionsOpened = pool.getConnectionCount();
@@ -144,8 +134,8 @@ final class OpenLoop implements Callable<Integer> {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("url", uri.toString());
     out.put("target_rate", rate);
-    out.put("duration_s", durationSeconds);
-    out.put("warmup_s", warmupSeconds);
+    out.put("duration_s", length.durationSeconds);
+    out.put("warmup_s", length.warmupSeconds);
     out.put("connections", maxConnections);
     out.put("round_robin", roundRobin);
     out.put("connections_opened", connectionsOpened);

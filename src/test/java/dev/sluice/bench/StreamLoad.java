@@ -227,7 +227,8 @@ final class StreamLoad implements Callable<Integer> {
     out.putAll(Latencies.summaryMillis("ttfc_", ttfc));
     out.putAll(Latencies.summaryMillis("gap_", gaps));
     out.put("bunched", bunched.sum());
-    out.put("bunched_share", gaps.getTotalCount() == 0 ? 0.0 : Math.round(1e6 * bunched.sum() / gaps.getTotalCount()) / 1e6);
+    long gapCount = gaps.getTotalCount();
+    out.put("bunched_share", gapCount == 0 ? 0.0 : Math.round(1e6 * bunched.sum() / gapCount) / 1e6);
     out.putAll(Latencies.summaryMillis("stream_", total));
     return out;
   }
