@@ -2,27 +2,38 @@
 # Sluice load benchmark: Sluice against the simulated provider called directly and through nginx, interleaved in
 # one invocation on one machine. See BENCHMARKS.md for what is measured and how to read the output.
 #
-#   bench/run.sh [latency|stream|soak|profile|all]     (default: all = latency + stream + soak)
+#   bench/run.sh [latency|stream|soak|profile|compare|all]   (default: all = latency + stream + soak)
 #   QUICK=1 bench/run.sh all                           a smoke run of a minute or two, to check the script works
 #
 # Results: bench-results/<timestamp>/ (results.jsonl, summary.md, process logs). Every load run is bounded in
 # count and time, and every process this script starts is stopped on exit.
 #
+# Sluice is started as users start it: by the launcher `sluice serve`, with the launcher's default JVM flags.
+#
 # Knobs (environment): ROUNDS, DURATION (s per open-loop run), WARMUP (s), OPEN_CONNECTIONS (client pool of the
-# open loop), CLOSED_CONNECTIONS, SLUICE_JAVA_OPTS, SOAK_JAVA_OPTS, NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
+# open loop), OPEN_ROUND_ROBIN (1: all of them opened first and taken in turn), CLOSED_CONNECTIONS, WRK_THREADS,
+# SLUICE_JAVA_OPTS (extra JVM flags, passed to the launcher as a user would; unset by default), SOAK_JAVA_OPTS,
+# SERIAL_JAVA_OPTS (the compare part's second Sluice), NGINX_WORKERS (1 or auto), STREAMS, STREAM_ROUNDS, SOAK_STREAMS,
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
-# route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark).
+# route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark), BENCH_NICE (a niceness for
+# the benchmark and everything it starts, e.g. -10 as root on a machine others are using: every target, client
+# and comparator alike gets it; unset by default).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 part="${1:-all}"
-case "$part" in latency|stream|soak|profile|all) ;; *)
-  echo "usage: bench/run.sh [latency|stream|soak|profile|all]" >&2; exit 2 ;;
+case "$part" in latency|stream|soak|profile|compare|all) ;; *)
+  echo "usage: bench/run.sh [latency|stream|soak|profile|compare|all]" >&2; exit 2 ;;
 esac
 
 # ---- settings ----
 SIM_PORT=9300; NGINX_PORT=9400; SLUICE_PORT=9190; SLUICE_METRICS_PORT=9191
+# The compare part runs a second Sluice beside the first, with the JVM flags earlier runs of this benchmark used.
+SERIAL_PORT=9192; SERIAL_METRICS_PORT=9193; NGINX1_PORT=9401
+# Through the launcher, which adds -Xms64m: -Xms256m restores the old runs' initial heap (the JVM's default initial
+# heap, 1/64 of RAM, exceeded their -Xmx256m, so it was 256 MB from the start).
+SERIAL_JAVA_OPTS="${SERIAL_JAVA_OPTS:--Xms256m -Xmx256m -XX:+UseSerialGC}"
 if [ "${QUICK:-0}" = 1 ]; then
   ROUNDS="${ROUNDS:-1}"; DURATION="${DURATION:-3}"; WARMUP="${WARMUP:-1}"; CLOSED_SECONDS="${CLOSED_SECONDS:-3}"
   INFO_ROUNDS="${INFO_ROUNDS:-1}"; STREAMS="${STREAMS:-50}"; STREAM_ROUNDS="${STREAM_ROUNDS:-1}"
@@ -39,18 +50,27 @@ else
   SOAK_RAMP="${SOAK_RAMP:-15}"
   PROFILE_SECONDS="${PROFILE_SECONDS:-30}"
 fi
-CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"
-OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-64}"
+CLOSED_CONNECTIONS="${CLOSED_CONNECTIONS:-64}"; WRK_THREADS="${WRK_THREADS:-2}"
+# The open loop stands for many callers: 512 connections, opened before the run and each request sent on the next
+# one in turn, so each connection carries a request every 0.25-1 s. (OPEN_CONNECTIONS=64 OPEN_ROUND_ROBIN=0 is how
+# runs before 2026-12-01 sent: Jetty's pool hands out the first idle connection, so the lowest few carry most
+# requests and the others only the bursts after a stall.)
+OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-512}"; OPEN_ROUND_ROBIN="${OPEN_ROUND_ROBIN:-1}"
 SLUICE_BACKENDS="${SLUICE_BACKENDS:-16}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 STREAM_PER_TOKEN_MS=20; STREAM_TOKENS=50
-SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
-# The soak sizes the heap to its load: 9,000 open streams keep about 110 MB live.
-SOAK_JAVA_OPTS="${SOAK_JAVA_OPTS:--Xmx160m -XX:+UseSerialGC}"
+# Sluice gets no JVM flags of the benchmark's choosing: the launcher's defaults (G1, -Xms64m -Xmx512m) are what
+# users run. A collector or heap given here replaces the launcher's, as it would for a user.
+SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:-}"
+SOAK_JAVA_OPTS="${SOAK_JAVA_OPTS:-$SLUICE_JAVA_OPTS}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 LOADGEN_JAVA_OPTS="${LOADGEN_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}"
 BODY_POOL='{"model":"nvidia/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
 BODY_PASS='{"model":"bench/x","messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
+
+if [ -n "${BENCH_NICE:-}" ]; then
+  renice -n "$BENCH_NICE" -p $$ >/dev/null || { echo "bench: renice -n $BENCH_NICE failed" >&2; exit 2; }
+fi
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 out="$root/bench-results/$stamp"
@@ -66,26 +86,42 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
 fi
 NGINX="$(command -v nginx)"
 
-require_free_ports "$SIM_PORT" "$NGINX_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
+require_free_ports "$SIM_PORT" "$NGINX_PORT" "$NGINX1_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$SERIAL_PORT" \
+  "$SERIAL_METRICS_PORT"
 
 build_jar
 compile_driver src/test/java/dev/sluice/bench/*.java
+# The launcher runs target/sluice.jar beside itself: lay out a copy of it next to the jar measured.
+mkdir -p "$out/launcher/target"
+cp "$root/sluice" "$out/launcher/sluice"
+cp "$jar" "$out/launcher/target/sluice.jar"
+launcher="$out/launcher/sluice"
 
-loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
-  local limit="$1"; shift
+driver() {  # driver TIMEOUT_S MODE ARGS...: one bounded LoadGen run, stdout to stdout. LoadGen refuses unknown
+  # options and bad values with exit code 2 before sending anything: that stops the whole benchmark, with the message.
+  local limit="$1" rc=0; shift
   timeout --kill-after=10 "$limit" "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen "$@" \
-    2>>"$out/loadgen.log" | tee -a "$results" >/dev/null || log "loadgen run failed or timed out: $*"
+    2>"$out/loadgen-last.log" || rc=$?
+  cat "$out/loadgen-last.log" >>"$out/loadgen.log"
+  if [ "$rc" = 2 ]; then
+    cat "$out/loadgen-last.log" >&2
+    die "LoadGen refused its options: $*"
+  fi
+  return "$rc"
+}
+loadgen() {  # loadgen TIMEOUT_S MODE ARGS... : one bounded run; its JSON line is appended to the results
+  driver "$@" >>"$results" || log "loadgen run failed or timed out: $*"
 }
 load_line() {  # load_line SCENARIO TARGET ROUND: the 1-minute load average after a run (the machine is shared)
   printf '{"mode":"load","scenario":"%s","target":"%s","round":"%s","loadavg1":%s}\n' \
     "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
 }
 warm() {  # warm TARGET: JIT warm-up of the target's path, discarded (wrk closed loop, then the open-loop client)
-  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t2 -c"$CLOSED_CONNECTIONS" -d5s -s "$here/wrk-post.lua" \
+  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t"$WRK_THREADS" -c"$CLOSED_CONNECTIONS" -d5s -s "$here/wrk-post.lua" \
     "$(url_of "$1")" >/dev/null 2>&1 || true
-  timeout 60 "$JAVA" $LOADGEN_JAVA_OPTS -cp "$CP" dev.sluice.bench.LoadGen open --url "$(url_of "$1")" \
-    --rate 1000 --duration 3 --warmup 0 --max-connections "$OPEN_CONNECTIONS" --body "$(body_of "$1")" \
-    >/dev/null 2>>"$out/loadgen.log" || true
+  # shellcheck disable=SC2046
+  driver 60 open --url "$(url_of "$1")" --rate 1000 --duration 3 --warmup 0 $(open_args) --body "$(body_of "$1")" \
+    >/dev/null || true
 }
 warm_stream() {  # warm_stream TARGET: JIT warm-up of the streaming path, discarded (wrk, streams of 2 chunks)
   local body; body="$(body_of "$1" | sed 's/^{/{"stream":true,/')"
@@ -106,19 +142,24 @@ start_sim() {  # start_sim SIM-OPTIONS...
   log "sim pid $sim_pid: $*"
 }
 
+launch_nginx() {  # launch_nginx NAME PORT WORKERS: sets launched_pid
+  local prefix="$out/$1"
+  mkdir -p "$prefix/tmp"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@WORKERS@#$3#g" -e "s#@LISTEN_PORT@#$2#g" \
+    -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" "$here/nginx.conf.template" >"$prefix/nginx.conf"
+  "$NGINX" -p "$prefix" -e "$prefix/error.log" -c "$prefix/nginx.conf" -g 'daemon off;' >>"$out/$1.log" 2>&1 &
+  launched_pid=$!; pids+=("$launched_pid")
+  wait_http "http://127.0.0.1:$2/sim/stats" "$1" "$launched_pid" "$out/$1.log"
+  log "$1 pid $launched_pid, worker_processes $3"
+}
 nginx_pid=""
 start_nginx() {
-  local prefix="$out/nginx"
-  mkdir -p "$prefix/tmp"
-  sed -e "s#@PREFIX@#$prefix#g" -e "s#@WORKERS@#$NGINX_WORKERS#g" -e "s#@LISTEN_PORT@#$NGINX_PORT#g" \
-    -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" "$here/nginx.conf.template" >"$prefix/nginx.conf"
-  "$NGINX" -p "$prefix" -e "$prefix/error.log" -c "$prefix/nginx.conf" -g 'daemon off;' >>"$out/nginx.log" 2>&1 &
-  nginx_pid=$!; pids+=("$nginx_pid")
-  wait_http "http://127.0.0.1:$NGINX_PORT/sim/stats" nginx "$nginx_pid" "$out/nginx.log"
-  log "nginx pid $nginx_pid, worker_processes $NGINX_WORKERS"
+  launch_nginx nginx "$NGINX_PORT" "$NGINX_WORKERS"
+  nginx_pid="$launched_pid"
 }
+nginx1_pid=""
 
-sluice_config() {  # writes Sluice's config for the benchmark to $out/sluice.yaml
+sluice_config() {  # sluice_config PORT METRICS_PORT: writes Sluice's config for the benchmark to $out/sluice-PORT.yaml
   # The pool route must measure the proxy, not a rate limit. One backend's shaping knobs top out at 100,000
   # requests/minute and a burst of 100,000, i.e. a steady 1,667 req/s: the closed loop (10,000-20,000 req/s)
   # empties that bucket within seconds and then measures the limit. So the pool "nvidia" gets SLUICE_BACKENDS
@@ -126,9 +167,9 @@ sluice_config() {  # writes Sluice's config for the benchmark to $out/sluice.yam
   # so the requests take the first backend's tokens, then the next one's, and are never held back (16 backends:
   # 26,667 req/s steady, 1.6 million burst). With pools in the file the pool-level environment variables do not
   # apply, so everything is set here.
-  local f="$out/sluice.yaml" i
+  local f="$out/sluice-$1.yaml" i
   {
-    echo "server: {host: 127.0.0.1, port: $SLUICE_PORT, metrics_port: $SLUICE_METRICS_PORT,"
+    echo "server: {host: 127.0.0.1, port: $1, metrics_port: $2,"
     echo "         max_connections_per_upstream: 10000}"
     echo "upstream: http://127.0.0.1:$SIM_PORT/v1"
     echo "pools:"
@@ -144,23 +185,41 @@ sluice_config() {  # writes Sluice's config for the benchmark to $out/sluice.yam
   echo "$f"
 }
 
+launch_sluice() {  # launch_sluice NAME PORT METRICS_PORT LEVEL JVM_OPTS [EXTRA-JVM-FLAGS...]: sets launched_pid
+  # `sluice serve` through the launcher, as users start it. The launcher adds its default JVM flags and execs java,
+  # so the pid is the JVM's. A GC log is the one flag added here: a line per collection, no change of collector
+  # or heap.
+  local name="$1" port="$2" metrics="$3" level="$4" jvm_opts="$5"; shift 5
+  local config; config="$(sluice_config "$port" "$metrics")"
+  SIDECAR_LOG_LEVEL="$level" JAVA_HOME="$JAVA_HOME_25" \
+    SLUICE_JAVA_OPTS="${jvm_opts:+$jvm_opts }-Xlog:gc,safepoint:file=$out/$name-gc-%p.log:uptime${*:+ $*}" \
+    "$launcher" serve --config "$config" >>"$out/$name-$level.log" 2>&1 &
+  launched_pid=$!; pids+=("$launched_pid")
+  wait_http "http://127.0.0.1:$port/health" "$name" "$launched_pid" "$out/$name-$level.log"
+  local cmdline; cmdline="$(tr '\0' ' ' <"/proc/$launched_pid/cmdline")"
+  printf '{"mode":"meta","process":"%s","log_level":"%s","command":"%s"}\n' "$name" "$level" "${cmdline% }" \
+    >>"$results"
+  log "$name pid $launched_pid, log level $level: $cmdline"
+}
 sluice_pid=""
-start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]
-  local level="$1" jvm_opts="${JVM_OPTS:-$SLUICE_JAVA_OPTS}"; shift
+start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]: the launcher's defaults, SLUICE_JAVA_OPTS, the extras
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
-  local config; config="$(sluice_config)"
-  SIDECAR_LOG_LEVEL="$level" \
-    "$JAVA" $jvm_opts "-Xlog:gc,safepoint:file=$out/sluice-gc-%p.log:uptime" "$@" -jar "$jar" serve \
-    --config "$config" >>"$out/sluice-$level.log" 2>&1 &
-  sluice_pid=$!; pids+=("$sluice_pid")
-  wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid" "$out/sluice-$level.log"
-  log "sluice pid $sluice_pid, log level $level, JVM flags: $jvm_opts $*"
+  launch_sluice sluice "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$1" "${JVM_OPTS-$SLUICE_JAVA_OPTS}" "${@:2}"
+  sluice_pid="$launched_pid"
+}
+serial_pid=""
+start_serial() {  # start_serial LOG_LEVEL: a second Sluice with the flags earlier runs used (compare part only)
+  [ -n "$serial_pid" ] && stop_pid "$serial_pid"
+  launch_sluice sluice-serial "$SERIAL_PORT" "$SERIAL_METRICS_PORT" "$1" "$SERIAL_JAVA_OPTS"
+  serial_pid="$launched_pid"
 }
 
 url_of() {  # url_of TARGET
   case "$1" in
     direct) echo "http://127.0.0.1:$SIM_PORT/v1/chat/completions" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
+    nginx-1w) echo "http://127.0.0.1:$NGINX1_PORT/v1/chat/completions" ;;
+    sluice-serial*) echo "http://127.0.0.1:$SERIAL_PORT/v1/chat/completions" ;;
     sluice*) echo "http://127.0.0.1:$SLUICE_PORT/v1/chat/completions" ;;
   esac
 }
@@ -176,6 +235,8 @@ rotate() {  # rotate N ITEMS...: the items rotated left by N (interleaving witho
 proxy_pids() {  # proxy_pids TARGET: the processes doing the proxying for TARGET (none for direct)
   case "$1" in
     nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
+    nginx-1w) echo "$nginx1_pid $(pgrep -P "$nginx1_pid" | tr '\n' ' ')" ;;
+    sluice-serial*) echo "$serial_pid" ;;
     sluice*) echo "$sluice_pid" ;;
   esac
 }
@@ -193,35 +254,42 @@ cpu_line() {  # cpu_line SCENARIO TARGET ROUND CPU_MS REQUESTS
     "$1" "$2" "$3" "$4" "$5" >>"$results"
 }
 
+open_args() {  # the open loop's connection options: OPEN_CONNECTIONS, all taken in turn if OPEN_ROUND_ROBIN=1
+  echo "--max-connections $OPEN_CONNECTIONS"
+  [ "$OPEN_ROUND_ROBIN" = 1 ] && echo "--round-robin"
+  return 0
+}
 open_run() {  # open_run SCENARIO RATE TARGET ROUND
-  log "open loop $2 req/s -> $3 (round $4)"
+  log "open loop $2 req/s -> $3 (round $4, $(open_args | tr '\n' ' '))"
   local procs before after
   procs="$(proxy_pids "$3")"
   before="$(cpu_ms $procs)"
+  # shellcheck disable=SC2046
   loadgen $((DURATION + WARMUP + 40)) open --url "$(url_of "$3")" --rate "$2" --duration "$DURATION" \
-    --warmup "$WARMUP" --max-connections "$OPEN_CONNECTIONS" --body "$(body_of "$3")" \
+    --warmup "$WARMUP" $(open_args) --body "$(body_of "$3")" \
     --tag "scenario=$1" --tag "target=$3" --tag "round=$4"
   after="$(cpu_ms $procs)"
   [ -n "$procs" ] && cpu_line "$1" "$3" "$4" $((after - before)) $(($2 * (DURATION + WARMUP)))
   load_line "$1" "$3" "$4"
   return 0
 }
-closed_run() {  # closed_run TARGET ROUND: wrk, the same client for every target
-  log "closed loop, wrk $CLOSED_CONNECTIONS connections -> $1 (round $2)"
-  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t2 -c"$CLOSED_CONNECTIONS" -d2s -s "$here/wrk-post.lua" \
+closed_run() {  # closed_run TARGET ROUND [SCENARIO]: wrk (WRK_THREADS, CLOSED_CONNECTIONS), the same client for all
+  local scenario="${3:-closed}"
+  log "closed loop, wrk -t$WRK_THREADS -c$CLOSED_CONNECTIONS -> $1 (round $2)"
+  WRK_BODY="$(body_of "$1")" timeout 30 wrk -t"$WRK_THREADS" -c"$CLOSED_CONNECTIONS" -d2s -s "$here/wrk-post.lua" \
     "$(url_of "$1")" >/dev/null 2>&1 || true   # warm-up, discarded
-  local procs before after ok
+  local procs before after ok wrk_out="$out/wrk-$scenario-$1-$2.txt"
   procs="$(proxy_pids "$1")"
   before="$(cpu_ms $procs)"
   WRK_BODY="$(body_of "$1")" WRK_CONNECTIONS="$CLOSED_CONNECTIONS" \
-    WRK_TAGS="\"scenario\":\"closed\",\"target\":\"$1\",\"round\":\"$2\"," \
-    timeout $((CLOSED_SECONDS + 30)) wrk -t2 -c"$CLOSED_CONNECTIONS" -d"${CLOSED_SECONDS}s" -s "$here/wrk-post.lua" \
-    "$(url_of "$1")" >"$out/wrk-$1-$2.txt" 2>&1 || log "wrk failed: $1"
+    WRK_TAGS="\"scenario\":\"$scenario\",\"target\":\"$1\",\"round\":\"$2\"," \
+    timeout $((CLOSED_SECONDS + 30)) wrk -t"$WRK_THREADS" -c"$CLOSED_CONNECTIONS" -d"${CLOSED_SECONDS}s" \
+    -s "$here/wrk-post.lua" "$(url_of "$1")" >"$wrk_out" 2>&1 || log "wrk failed: $1"
   after="$(cpu_ms $procs)"
-  grep '^{' "$out/wrk-$1-$2.txt" >>"$results" || true
-  ok="$(grep -o '"ok":[0-9]*' "$out/wrk-$1-$2.txt" | cut -d: -f2 || true)"
-  [ -n "$procs" ] && [ -n "$ok" ] && cpu_line closed "$1" "$2" $((after - before)) "$ok"
-  load_line closed "$1" "$2"
+  grep '^{' "$wrk_out" >>"$results" || true
+  ok="$(grep -o '"ok":[0-9]*' "$wrk_out" | cut -d: -f2 || true)"
+  [ -n "$procs" ] && [ -n "$ok" ] && cpu_line "$scenario" "$1" "$2" $((after - before)) "$ok"
+  load_line "$scenario" "$1" "$2"
   return 0
 }
 stream_run() {  # stream_run SCENARIO TARGET ROUND STREAMS PER_TOKEN_MS TOKENS RAMP LIMIT WARMUP_STREAMS
@@ -238,13 +306,15 @@ meta() {
     "$(date -u +%FT%TZ)" "$part" "${QUICK:-0}" "$(nproc)" "$(uname -r)" \
     "$("$JAVA" -version 2>&1 | head -1 | tr -d '"')" >>"$results"
   printf '"nginx":"%s","nginx_workers":"%s","sluice_jvm":"%s","rounds":"%s","open_duration_s":"%s",' \
-    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$NGINX_WORKERS" "$SLUICE_JAVA_OPTS" "$ROUNDS" "$DURATION" >>"$results"
-  printf '"sluice_backends":"%s","soak_jvm":"%s",' "$SLUICE_BACKENDS" "$SOAK_JAVA_OPTS" >>"$results"
-  printf '"open_connections":"%s","closed":"wrk -t2 -c%s -d%ss","soak":"%s streams, %s ms/token, %s tokens, ramp %s s",' \
-    "$OPEN_CONNECTIONS" "$CLOSED_CONNECTIONS" "$CLOSED_SECONDS" "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" \
+    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$NGINX_WORKERS" "launcher defaults + SLUICE_JAVA_OPTS='$SLUICE_JAVA_OPTS'" "$ROUNDS" "$DURATION" >>"$results"
+  printf '"sluice_backends":"%s","soak_jvm":"launcher defaults + %s",' "$SLUICE_BACKENDS" "'$SOAK_JAVA_OPTS'" \
+    >>"$results"
+  printf '"open":"%s","closed":"wrk -t%s -c%s -d%ss","soak":"%s streams, %s ms/token, %s tokens, ramp %s s",' \
+    "$(open_args | tr '\n' ' ')" "$WRK_THREADS" "$CLOSED_CONNECTIONS" "$CLOSED_SECONDS" "$SOAK_STREAMS" "$SOAK_PER_TOKEN_MS" "$SOAK_TOKENS" \
     "$SOAK_RAMP" >>"$results"
-  printf '"git":"%s","loadavg_at_start":"%s"}\n' \
-    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  printf '"git":"%s","nice":"%s","loadavg_at_start":"%s"}\n' \
+    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(ps -o ni= -p $$ | tr -d ' ')" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" \
     >>"$results"
   # The machine is shared: say so when someone else is using the CPU, since absolute figures then suffer.
   top -bn2 -d 1 -w 160 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 > 20' | head -5 \
@@ -355,6 +425,50 @@ profile_part() {  # JFR of Sluice under the 2,000 req/s open loop (pool route)
   fi
 }
 
+compare_part() {
+  # Why an independent run and this benchmark disagreed: each difference between them, side by side in one
+  # invocation, interleaved like the other parts. Targets: nginx with 2 workers (this benchmark) and with 1 (the
+  # independent run); Sluice through the launcher with its defaults (G1, what users get) and with the flags this
+  # benchmark used before (-Xmx256m -XX:+UseSerialGC). Shapes: the open loop through 64 connections that Jetty's
+  # pool hands out first-idle (this benchmark; the lowest few carry most requests) and through 512 connections taken
+  # in turn (the independent run's 512 sockets); wrk -t2 -c64 and -t1 -c32; 200 streams started over 1 s and all
+  # at once; and the first 2,000 req/s run of a Sluice that nothing warmed.
+  local r t rate
+  start_sim --ttft-ms 0 --per-token-ms 0
+  start_nginx
+  launch_nginx nginx-1w "$NGINX1_PORT" 1; nginx1_pid="$launched_pid"
+  start_sluice WARN
+  start_serial WARN
+  local targets=(direct nginx nginx-1w sluice sluice-serial)
+  for t in direct nginx nginx-1w; do warm "$t"; done
+  log "cold: the first 2,000 req/s run through Sluice after its start (direct and nginx warmed)"
+  for t in "${targets[@]}"; do open_run cold2000 2000 "$t" 1; done
+  for t in sluice sluice-serial; do warm "$t"; done
+  for r in $(seq 1 "$ROUNDS"); do
+    for rate in 500 2000; do
+      for t in $(rotate $((r - 1)) "${targets[@]}"); do
+        OPEN_CONNECTIONS=64 OPEN_ROUND_ROBIN=0 open_run "open$rate-first64" "$rate" "$t" "$r"
+        OPEN_CONNECTIONS=512 OPEN_ROUND_ROBIN=1 open_run "open$rate-rr512" "$rate" "$t" "$r"
+      done
+    done
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do
+      WRK_THREADS=2 CLOSED_CONNECTIONS=64 closed_run "$t" "$r" closed-t2c64
+      WRK_THREADS=1 CLOSED_CONNECTIONS=32 closed_run "$t" "$r" closed-t1c32
+    done
+  done
+  start_sim --ttft-ms 0 --per-token-ms "$STREAM_PER_TOKEN_MS" --completion-tokens "$STREAM_TOKENS"
+  local limit=$(( STREAM_TOKENS * STREAM_PER_TOKEN_MS / 1000 + 30 ))
+  for t in "${targets[@]}"; do warm_stream "$t"; done
+  for r in $(seq 1 "$STREAM_ROUNDS"); do
+    for t in $(rotate $((r - 1)) "${targets[@]}"); do
+      stream_run stream-ramp1 "$t" "$r" "$STREAMS" "$STREAM_PER_TOKEN_MS" "$STREAM_TOKENS" 1 "$limit" "$STREAMS"
+      stream_run stream-ramp0 "$t" "$r" "$STREAMS" "$STREAM_PER_TOKEN_MS" "$STREAM_TOKENS" 0 "$limit" "$STREAMS"
+    done
+  done
+  stop_pid "$serial_pid"; serial_pid=""
+  stop_pid "$sluice_pid"; sluice_pid=""
+}
+
 # ---- main ----
 started=$(date +%s)
 log "results in $out"
@@ -364,6 +478,7 @@ case "$part" in
   stream) stream_part ;;
   soak) soak_part ;;
   profile) profile_part ;;
+  compare) compare_part ;;
   all) latency_part; stream_part; soak_part ;;
 esac
 printf '{"mode":"meta","loadavg_at_end":"%s","elapsed_s":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \

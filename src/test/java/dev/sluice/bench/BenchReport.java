@@ -1,7 +1,6 @@
 package dev.sluice.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.bench.LoadGen.Args;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +10,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Turns the benchmark's results file (one JSON line per run, tagged {@code scenario}, {@code target},
@@ -42,7 +44,9 @@ final class BenchReport {
 
   private static final List<String> AUXILIARY_MODES = List.of("rss", "cpu", "meta", "load");
   private static final List<String> ORDER =
-      List.of("direct", "nginx", "sluice", "sluice-pt", "sluice-info", "sluice-pt-info");
+      List.of("direct", "nginx", "nginx-1w", "sluice", "sluice-pt", "sluice-info", "sluice-pt-info", "sluice-serial");
+  /** The comparators: nginx as the benchmark runs it (a worker per processor), and with one worker. */
+  private static final List<String> NGINX = List.of("nginx", "nginx-1w");
 
   private final List<JsonNode> lines;
   private final StringBuilder out = new StringBuilder();
@@ -51,19 +55,30 @@ final class BenchReport {
     this.lines = lines;
   }
 
-  static void run(Args args) throws IOException {
-    Path results = Path.of(args.require("results"));
-    List<JsonNode> lines = new ArrayList<>();
-    for (String line : Files.readAllLines(results)) {
-      if (line.startsWith("{")) {
-        lines.add(LoadGen.JSON.readTree(line));
+  /** {@code report --results FILE [--out FILE]}: the summary of a results file. */
+  @Command(name = "report", mixinStandardHelpOptions = true,
+      description = "Turns a results file into the summary tables (Markdown on stdout).")
+  static final class ReportCommand implements Callable<Integer> {
+    @Option(names = "--results", required = true, paramLabel = "FILE", description = "results.jsonl of a run.")
+    Path results;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the summary to this file.")
+    Path outFile;
+
+    @Override
+    public Integer call() throws IOException {
+      List<JsonNode> lines = new ArrayList<>();
+      for (String line : Files.readAllLines(results)) {
+        if (line.startsWith("{")) {
+          lines.add(LoadGen.JSON.readTree(line));
+        }
       }
-    }
-    String report = new BenchReport(lines).render();
-    System.out.print(report);
-    String outFile = args.get("out", null);
-    if (outFile != null) {
-      Files.writeString(Path.of(outFile), report);
+      String report = new BenchReport(lines).render();
+      System.out.print(report);
+      if (outFile != null) {
+        Files.writeString(outFile, report);
+      }
+      return 0;
     }
   }
 
@@ -88,11 +103,13 @@ final class BenchReport {
     for (String scenario : scenarios("open")) {
       openLoop(scenario);
     }
-    if (!select("closed", null).isEmpty()) {
-      closedLoop();
+    for (String scenario : scenarios("closed")) {
+      closedLoop(scenario);
     }
-    if (!select("stream", null).isEmpty()) {
-      streaming();
+    for (String scenario : scenarios("stream")) {
+      if (!scenario.startsWith("soak")) {
+        streaming(scenario);
+      }
     }
     if (!select("soak", null).isEmpty()) {
       soak();
@@ -138,22 +155,25 @@ final class BenchReport {
         out.append(" |\n");
       }
     }
-    if (targets.contains("nginx")) {
+    List<String> bases = NGINX.stream().filter(targets::contains).toList();
+    if (!bases.isEmpty()) {
       out.append("\n| ratio | p50 abs | p99 abs | p50 added | p99 added | target: added p50 ≤ ").append(P50_TARGET)
           .append("× nginx, added p99 ≤ ").append(P99_TARGET).append("× nginx |\n")
           .append("|---|---:|---:|---:|---:|---|\n");
-      for (String target : targets) {
-        if (!target.startsWith("sluice")) {
-          continue;
+      for (String base : bases) {
+        for (String target : targets) {
+          if (!target.startsWith("sluice")) {
+            continue;
+          }
+          double p50 = ratio(median(scenario, target, "p50_ms"), median(scenario, base, "p50_ms"));
+          double p99 = ratio(median(scenario, target, "p99_ms"), median(scenario, base, "p99_ms"));
+          double p50Added = addedRatio(medianAdded(scenario, target, "p50_ms"), medianAdded(scenario, base, "p50_ms"));
+          double p99Added = addedRatio(medianAdded(scenario, target, "p99_ms"), medianAdded(scenario, base, "p99_ms"));
+          out.append("| ").append(target).append('/').append(base).append(" | ").append(fmt(p50, 2)).append(" | ")
+              .append(fmt(p99, 2)).append(" | ").append(fmt(p50Added, 2)).append(" | ").append(fmt(p99Added, 2))
+              .append(" | p50: ").append(verdict(p50Added, p50, P50_TARGET)).append("; p99: ")
+              .append(verdict(p99Added, p99, P99_TARGET)).append(" |\n");
         }
-        double p50 = ratio(median(scenario, target, "p50_ms"), median(scenario, "nginx", "p50_ms"));
-        double p99 = ratio(median(scenario, target, "p99_ms"), median(scenario, "nginx", "p99_ms"));
-        double p50Added = addedRatio(medianAdded(scenario, target, "p50_ms"), medianAdded(scenario, "nginx", "p50_ms"));
-        double p99Added = addedRatio(medianAdded(scenario, target, "p99_ms"), medianAdded(scenario, "nginx", "p99_ms"));
-        out.append("| ").append(target).append("/nginx | ").append(fmt(p50, 2)).append(" | ").append(fmt(p99, 2))
-            .append(" | ").append(fmt(p50Added, 2)).append(" | ").append(fmt(p99Added, 2)).append(" | p50: ")
-            .append(verdict(p50Added, p50, P50_TARGET)).append("; p99: ").append(verdict(p99Added, p99, P99_TARGET))
-            .append(" |\n");
       }
       if (targets.contains("direct")) {
         for (String target : targets) {
@@ -171,11 +191,11 @@ final class BenchReport {
     out.append('\n');
   }
 
-  private void closedLoop() {
-    String scenario = "closed";
+  private void closedLoop(String scenario) {
     List<String> targets = targets(scenario);
     JsonNode any = select(scenario, null).getFirst();
-    out.append("### Closed loop, max throughput (").append(text(any, "tool") == null ? "loadgen" : text(any, "tool"))
+    out.append("### Closed loop (").append(scenario).append("), max throughput (")
+        .append(text(any, "tool") == null ? "loadgen" : text(any, "tool"))
         .append(", ").append(any.path("concurrency").asInt()).append(" connections), median of ")
         .append(rounds(scenario)).append(" round(s)\n\n");
     out.append("| target | req/s | p50 ms | p90 ms | p99 ms | errors (sum) | proxy CPU ms / 1k req |\n")
@@ -189,11 +209,14 @@ final class BenchReport {
           .append(" | ").append(target.equals("direct") ? "–" : fmt(cpuPerThousand(scenario, target), 0))
           .append(" |\n");
     }
-    for (String target : targets) {
-      if (target.startsWith("sluice") && targets.contains("nginx")) {
-        double r = ratio(median(scenario, target, "throughput_rps"), median(scenario, "nginx", "throughput_rps"));
-        out.append("\nThroughput ").append(target).append("/nginx = ").append(fmt(r, 2)).append(" (target ≥ ")
-            .append(THROUGHPUT_TARGET).append("): ").append(verdict(r >= THROUGHPUT_TARGET));
+    for (String base : NGINX.stream().filter(targets::contains).toList()) {
+      for (String target : targets) {
+        if (!target.startsWith("sluice")) {
+          continue;
+        }
+        double r = ratio(median(scenario, target, "throughput_rps"), median(scenario, base, "throughput_rps"));
+        out.append("\nThroughput ").append(target).append('/').append(base).append(" = ").append(fmt(r, 2))
+            .append(" (target ≥ ").append(THROUGHPUT_TARGET).append("): ").append(verdict(r >= THROUGHPUT_TARGET));
         if (targets.contains("direct")) {
           out.append("; ").append(target).append("/direct = ").append(fmt(
               ratio(median(scenario, target, "throughput_rps"), median(scenario, "direct", "throughput_rps")), 2));
@@ -204,11 +227,11 @@ final class BenchReport {
     out.append('\n');
   }
 
-  private void streaming() {
-    String scenario = "stream";
+  private void streaming(String scenario) {
     List<String> targets = targets(scenario);
     JsonNode any = select(scenario, null).getFirst();
-    out.append("### Streaming, ").append(any.path("streams").asInt()).append(" concurrent SSE streams, ")
+    out.append("### Streaming (").append(scenario).append("), ").append(any.path("streams").asInt())
+        .append(" concurrent SSE streams over ").append(fmt(any.path("ramp_s").asDouble(), 0)).append(" s, ")
         .append(fmt(any.path("per_token_ms").asDouble(), 0)).append(" ms/token, median of ")
         .append(rounds(scenario)).append(" round(s), ms\n\n");
     out.append("| target | TTFC p50 | TTFC p99 | gap p50 | gap p99 | gap max | bunched share | complete | incomplete |\n")
@@ -224,10 +247,10 @@ final class BenchReport {
     }
     String[] keys = {"ttfc_p50_ms", "ttfc_p99_ms", "gap_p50_ms", "gap_p99_ms", "bunched_share"};
     String[] names = {"TTFC p50", "TTFC p99", "gap p50", "gap p99", "bunched share"};
-    if (targets.contains("nginx")) {
+    if (NGINX.stream().anyMatch(targets::contains)) {
       out.append("\n| ratio | TTFC p50 | TTFC p99 | gap p50 | gap p99 | bunched share | target: each ≤ ")
           .append(STREAM_TARGET).append("× nginx |\n|---|---:|---:|---:|---:|---:|---|\n");
-      for (String base : List.of("nginx", "direct")) {
+      for (String base : List.of("nginx", "nginx-1w", "direct")) {
         if (!targets.contains(base)) {
           continue;
         }
@@ -247,7 +270,7 @@ final class BenchReport {
               missed.add(names[i]);
             }
           }
-          out.append(" | ").append(!base.equals("nginx") ? "–"
+          out.append(" | ").append(!NGINX.contains(base) ? "–"
               : missed.isEmpty() ? "MET" : "MISSED: " + String.join(", ", missed)).append(" |\n");
         }
       }

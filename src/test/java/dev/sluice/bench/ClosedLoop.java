@@ -1,18 +1,24 @@
 package dev.sluice.bench;
 
-import dev.sluice.bench.LoadGen.Args;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Histogram;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpMethod;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Closed-loop load: C workers, each sending its next request when the previous one completes, until the warmup
@@ -22,26 +28,38 @@ import org.eclipse.jetty.http.HttpMethod;
  *
  * <p>Thread-safety: workers are chains of callbacks on the client's threads; counters are atomic.
  */
-final class ClosedLoop {
-  private ClosedLoop() {}
+@Command(name = "closed", mixinStandardHelpOptions = true,
+    description = "C requests in flight at all times; reports the throughput.")
+final class ClosedLoop implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
 
-  static Map<String, Object> run(Args args) throws Exception {
-    URI uri = args.uri();
-    int concurrency = (int) args.requireNumber("concurrency");
-    double durationSeconds = args.requireNumber("duration");
-    double warmupSeconds = args.number("warmup", 2);
-    long timeoutSeconds = (long) args.number("timeout", 10);
-    byte[] body = LoadGen.body(args, false);
-    if (concurrency < 1 || concurrency > 10_000 || durationSeconds <= 0 || durationSeconds > 600) {
-      throw new IllegalArgumentException("concurrency must be 1..10000 and duration 1..600 s");
-    }
-    HttpClient client = LoadGen.newClient(Math.max(concurrency, 8));
-    LatencyHistogram latency = new LatencyHistogram();
+  @Mixin
+  Target target;
+
+  @Option(names = "--concurrency", required = true, paramLabel = "C",
+      description = "Requests in flight, 1..10000.")
+  int concurrency;
+
+  @Mixin
+  RunLength length;
+
+  @Override
+  public Integer call() throws Exception {
+    Ranges.require(spec, "--concurrency", concurrency, 1, 10_000);
+    length.check(spec);
+    LoadGen.printResult("closed", target.tags, run(target.url, target.body(false)));
+    return 0;
+  }
+
+  private Map<String, Object> run(URI uri, byte[] body) throws Exception {
+    HttpClient client = LoadGen.newClient(Math.max(concurrency, 8), /* roundRobin= */ false);
+    Histogram latency = Latencies.newHistogram();
     LongAdder ok = new LongAdder();
     ErrorCounts errors = new ErrorCounts();
     long start = System.nanoTime();
-    long measureStart = start + (long) (warmupSeconds * 1e9);
-    long measureEnd = measureStart + (long) (durationSeconds * 1e9);
+    long measureStart = start + (long) (length.warmupSeconds * 1e9);
+    long measureEnd = measureStart + (long) (length.durationSeconds * 1e9);
     CountDownLatch workersDone = new CountDownLatch(concurrency);
 
     class Worker implements Response.Listener {
@@ -55,7 +73,7 @@ final class ClosedLoop {
         }
         client.newRequest(uri).method(HttpMethod.POST)
             .body(new BytesRequestContent("application/json", body))
-            .timeout(timeoutSeconds, TimeUnit.SECONDS)
+            .timeout(length.timeoutSeconds, TimeUnit.SECONDS)
             .send(this);
       }
 
@@ -71,7 +89,7 @@ final class ClosedLoop {
           int status = result.getResponse() == null ? 0 : result.getResponse().getStatus();
           if (result.isSucceeded() && status == 200) {
             ok.increment();
-            latency.recordNanos(end - sentNanos);
+            Latencies.record(latency, end - sentNanos);
           } else {
             errors.count(result, status);
           }
@@ -82,21 +100,21 @@ final class ClosedLoop {
     for (int i = 0; i < concurrency; i++) {
       new Worker().next();
     }
-    boolean allDone = workersDone.await((long) (warmupSeconds + durationSeconds) + timeoutSeconds + 5,
-        TimeUnit.SECONDS);
+    boolean allDone = workersDone.await(
+        (long) (length.warmupSeconds + length.durationSeconds) + length.timeoutSeconds + 5, TimeUnit.SECONDS);
     client.stop();
 
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("url", uri.toString());
     out.put("concurrency", concurrency);
-    out.put("duration_s", durationSeconds);
+    out.put("duration_s", length.durationSeconds);
     out.put("ok", ok.sum());
     if (!allDone) {
       errors.add("unfinished_workers", workersDone.getCount());
     }
     errors.report(out);
-    out.put("throughput_rps", OpenLoop.round(ok.sum() / durationSeconds));
-    out.putAll(latency.summaryMillis(""));
+    out.put("throughput_rps", OpenLoop.round(ok.sum() / length.durationSeconds));
+    out.putAll(Latencies.summaryMillis("", latency));
     return out;
   }
 }

@@ -2,24 +2,20 @@ package dev.sluice.bench;
 
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.RoundRobinConnectionPool;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The benchmark's load generator (a benchmark tool, not a test: surefire never runs it). One run per process;
@@ -27,10 +23,10 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * open   --url U --rate R --duration S [--warmup S] [--body FILE|JSON] [--timeout S] [--max-connections N]
- *        [--tag k=v]...
- * closed --url U --concurrency C --duration S [--warmup S] [--body FILE|JSON] [--tag k=v]...
- * stream --url U --streams N --duration-limit S [--ramp S] [--per-token-ms N] [--expect-content N]
- *        [--body FILE|JSON] [--tag k=v]...
+ *        [--round-robin] [--tag k=v]...
+ * closed --url U --concurrency C --duration S [--warmup S] [--body FILE|JSON] [--timeout S] [--tag k=v]...
+ * stream --url U --streams N --duration-limit S [--ramp S] [--warmup-streams N] [--per-token-ms N]
+ *        [--expect-content N] [--body FILE|JSON] [--tag k=v]...
  * report --results FILE [--out FILE]
  * </pre>
  *
@@ -38,42 +34,32 @@ import org.slf4j.LoggerFactory;
  * request's <em>intended</em> send time, so a stall on the target is charged to every request it delays (no
  * coordinated omission). {@code closed} keeps C requests in flight and reports the throughput. {@code stream}
  * opens N SSE chat streams and times every event. {@code report} turns a results file into the summary table.
+ *
+ * <p>Options are parsed by picocli: an unknown option, a value of the wrong type or outside its range ends the
+ * process with exit code 2 and a message naming the option, before anything is sent.
  */
+@Command(name = "LoadGen", mixinStandardHelpOptions = true,
+    description = "Sluice's benchmark load generator: one bounded run, one JSON result line on stdout.",
+    subcommands = {OpenLoop.class, ClosedLoop.class, StreamLoad.class, BenchReport.ReportCommand.class})
 public final class LoadGen {
   static final ObjectMapper JSON = new ObjectMapper();
-  static final String DEFAULT_BODY =
-      "{\"model\":\"nvidia/x\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the benchmark.\"}]}";
 
-  private LoadGen() {}
-
-  public static void main(String[] argv) throws Exception {
-    if (argv.length == 0) {
-      System.err.println("usage: LoadGen open|closed|stream|report --help");
-      System.exit(2);
-    }
+  public static void main(String[] argv) {
     quietLogging();
-    Args args = Args.parse(argv, 1);
-    Map<String, Object> result = switch (argv[0]) {
-      case "open" -> OpenLoop.run(args);
-      case "closed" -> ClosedLoop.run(args);
-      case "stream" -> StreamLoad.run(args);
-      case "report" -> {
-        BenchReport.run(args);
-        yield null;
-      }
-      default -> {
-        System.err.println("unknown mode: " + argv[0]);
-        System.exit(2);
-        yield null;
-      }
-    };
-    if (result != null) {
-      Map<String, Object> line = new LinkedHashMap<>(args.tags());
-      line.put("mode", argv[0]);
-      line.putAll(result);
-      System.out.println(JSON.writeValueAsString(line));
-    }
-    System.exit(0);
+    System.exit(commandLine().execute(argv));
+  }
+
+  /** The command line with every mode, as {@link #main} runs it. */
+  static CommandLine commandLine() {
+    return new CommandLine(new LoadGen());
+  }
+
+  /** Prints a run's result line: its tags first, then the mode, then the figures. */
+  static void printResult(String mode, Map<String, String> tags, Map<String, Object> result) throws Exception {
+    Map<String, Object> line = new LinkedHashMap<>(tags);
+    line.put("mode", mode);
+    line.putAll(result);
+    System.out.println(JSON.writeValueAsString(line));
   }
 
   /** Logback without a configuration file logs Jetty at DEBUG, which would swamp the measurement. */
@@ -85,9 +71,11 @@ public final class LoadGen {
 
   /**
    * A Jetty client for load: one selector, a small thread pool, no cookies, no content decoding, up to
-   * {@code maxConnections} connections to the target.
+   * {@code maxConnections} connections to the target. Jetty's default pool hands out the first idle connection,
+   * so below saturation the lowest few carry most requests; with {@code roundRobin} each request takes the
+   * next connection in turn, as that many independent callers would.
    */
-  static HttpClient newClient(int maxConnections) throws Exception {
+  static HttpClient newClient(int maxConnections, boolean roundRobin) throws Exception {
     ClientConnector connector = new ClientConnector();
     connector.setSelectors(1);
     connector.setConnectTimeout(Duration.ofSeconds(10));
@@ -95,7 +83,11 @@ public final class LoadGen {
     threads.setName("loadgen");
     threads.setDaemon(true);
     connector.setExecutor(threads);
-    HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
+    HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
+    if (roundRobin) {
+      transport.setConnectionPoolFactory(destination -> new RoundRobinConnectionPool(destination, maxConnections));
+    }
+    HttpClient client = new HttpClient(transport);
     client.setMaxConnectionsPerDestination(maxConnections);
     client.setMaxRequestsQueuedPerDestination(1_000_000);
     client.setFollowRedirects(false);
@@ -107,25 +99,11 @@ public final class LoadGen {
     return client;
   }
 
-  /** The request body: inline JSON (starts with '{'), a file, or the default chat request. */
-  static byte[] body(Args args, boolean stream) throws IOException {
-    String body = args.get("body", null);
-    String json;
-    if (body == null) {
-      json = stream ? DEFAULT_BODY.replaceFirst("\\{", "{\"stream\":true,") : DEFAULT_BODY;
-    } else if (body.stripLeading().startsWith("{")) {
-      json = body;
-    } else {
-      json = Files.readString(Path.of(body));
-    }
-    return json.getBytes(StandardCharsets.UTF_8);
-  }
-
   /** Sleeps (parks) until {@code deadlineNanos} on the {@link System#nanoTime()} scale. */
   static void parkUntil(long deadlineNanos) {
     long wait;
     while ((wait = deadlineNanos - System.nanoTime()) > 0) {
-      java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      LockSupport.parkNanos(wait);
     }
   }
 
@@ -136,56 +114,5 @@ public final class LoadGen {
       root = root.getCause();
     }
     return root.getClass().getSimpleName();
-  }
-
-  /** {@code --key value} options; {@code --tag k=v} may repeat and ends up in the result line. */
-  record Args(Map<String, String> options, Map<String, String> tags) {
-    static Args parse(String[] argv, int from) {
-      Map<String, String> options = new HashMap<>();
-      Map<String, String> tags = new LinkedHashMap<>();
-      List<String> rest = new ArrayList<>(List.of(argv).subList(from, argv.length));
-      for (int i = 0; i < rest.size(); i++) {
-        String key = rest.get(i);
-        if (!key.startsWith("--") || i + 1 >= rest.size()) {
-          throw new IllegalArgumentException("expected --key value at: " + key);
-        }
-        String value = rest.get(++i);
-        if (key.equals("--tag")) {
-          int eq = value.indexOf('=');
-          if (eq < 1) {
-            throw new IllegalArgumentException("--tag expects k=v, got: " + value);
-          }
-          tags.put(value.substring(0, eq), value.substring(eq + 1));
-        } else {
-          options.put(key.substring(2), value);
-        }
-      }
-      return new Args(options, tags);
-    }
-
-    String get(String key, String fallback) {
-      return options.getOrDefault(key, fallback);
-    }
-
-    String require(String key) {
-      String value = options.get(key);
-      if (value == null) {
-        throw new IllegalArgumentException("missing --" + key);
-      }
-      return value;
-    }
-
-    double number(String key, double fallback) {
-      String value = options.get(key);
-      return value == null ? fallback : Double.parseDouble(value);
-    }
-
-    double requireNumber(String key) {
-      return Double.parseDouble(require(key));
-    }
-
-    URI uri() {
-      return URI.create(require("url"));
-    }
   }
 }

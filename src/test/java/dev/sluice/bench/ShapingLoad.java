@@ -14,18 +14,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Traffic-shaping benchmark driver (bench/shaping.sh): an open-loop stream of non-streaming chat completions with
@@ -34,17 +39,20 @@ import java.util.concurrent.locks.LockSupport;
  * Optionally lowers the sim's hidden limit mid-run with {@code POST /sim/config}. Writes raw data (requests.csv,
  * sim-stats.jsonl, status.jsonl) and a per-window report with PASS/MISS per target (windows.json, section.md).
  *
- * <p>Options ({@code --name value}): scenario, target (chat completions URL), sim (sim base URL, e.g.
- * http://127.0.0.1:9310), status (Sluice /status URL; optional), rate (req/s, default 20), duration (s), window
- * (s, default 60), seed (default 42), arrivals (even|poisson, default even), limit (hidden RPM at start),
+ * <p>Options (picocli; {@code --help} lists them): scenario, target (chat completions URL), sim (sim base URL,
+ * e.g. http://127.0.0.1:9310), status (Sluice /status URL; optional), rate (req/s, default 20), duration (s),
+ * window (s, default 60), seed (default 42), arrivals (even|poisson, default even), limit (hidden RPM at start),
  * drop-at (s; optional), drop-rpm, client-timeout (s, default 120), status-every (s, default 5), out (directory),
- * report-only (true: rebuild the report from the raw files already in {@code out}, sending nothing).
+ * report-only (rebuild the report from the raw files already in {@code out}, sending nothing). An unknown option
+ * or a bad value ends the process with exit code 2 and a message naming the option.
  *
  * <p>Bounded: exactly {@code rate × duration} requests, then at most {@code client-timeout + 15} s of waiting;
  * requests still open then are cancelled and count as unanswered. Thread-safety: one sender thread, one virtual
  * thread per request writing only its own slot, two sampler threads writing their own lists (read after join).
  */
-public final class ShapingLoad {
+@Command(name = "ShapingLoad", mixinStandardHelpOptions = true,
+    description = "Open-loop chat completions with seeded priorities, judged per window against the hidden limit.")
+public final class ShapingLoad implements Callable<Integer> {
   private static final String[] PRIORITIES = {"urgent", "high", "normal", "low"};
   /** Cumulative draw thresholds: 10 % urgent, 20 % high, 40 % normal, 30 % low. */
   private static final double[] PRIORITY_CUMULATIVE = {0.10, 0.30, 0.70, 1.00};
@@ -56,8 +64,6 @@ public final class ShapingLoad {
   private static final double GOODPUT_SHARE = 0.95;
   private static final double MAX_429_SHARE = 0.02;
   private static final double MAX_URGENT_P99_MS = 2_000;
-
-  private ShapingLoad() {}
 
   /** One request's record; written by its own virtual thread only, read after the run. */
   private static final class Rec {
@@ -73,31 +79,90 @@ public final class ShapingLoad {
 
   private record Sample(long offsetNanos, JsonNode body) {}
 
-  public static void main(String[] argv) throws Exception {
-    Map<String, String> a = parse(argv);
-    String scenario = a.getOrDefault("scenario", "run");
-    URI target = URI.create(require(a, "target"));
-    String simBase = require(a, "sim");
-    URI statusUri = a.containsKey("status") ? URI.create(a.get("status")) : null;
-    double rate = Double.parseDouble(a.getOrDefault("rate", "20"));
-    int duration = Integer.parseInt(require(a, "duration"));
-    int window = Integer.parseInt(a.getOrDefault("window", "60"));
-    long seed = Long.parseLong(a.getOrDefault("seed", "42"));
-    boolean poisson = "poisson".equals(a.getOrDefault("arrivals", "even"));
-    int limit = Integer.parseInt(require(a, "limit"));
-    int dropAt = Integer.parseInt(a.getOrDefault("drop-at", "-1"));
-    int dropRpm = Integer.parseInt(a.getOrDefault("drop-rpm", "300"));
-    int clientTimeout = Integer.parseInt(a.getOrDefault("client-timeout", "120"));
-    int statusEvery = Integer.parseInt(a.getOrDefault("status-every", "5"));
-    Path out = Path.of(require(a, "out"));
-    if (rate <= 0 || rate > 1_000 || duration <= 0 || duration > 3_600 || window <= 0 || window > duration
-        || clientTimeout <= 0 || clientTimeout > 600 || statusEvery <= 0) {
-      throw new IllegalArgumentException("rate 1..1000, duration 1..3600 s, window 1..duration, client-timeout 1..600");
-    }
+  /** How requests are spaced in time. */
+  enum Arrivals { EVEN, POISSON }
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--scenario", defaultValue = "run", description = "Name of the scenario in the report.")
+  String scenario;
+
+  @Option(names = "--target", required = true, paramLabel = "URL", description = "Chat completions URL to load.")
+  URI target;
+
+  @Option(names = "--sim", required = true, paramLabel = "URL",
+      description = "The simulated provider's base URL, e.g. http://127.0.0.1:9310.")
+  String simBase;
+
+  @Option(names = "--status", paramLabel = "URL", description = "Sluice's /status URL, sampled during the run.")
+  URI statusUri;
+
+  @Option(names = "--rate", defaultValue = "20", paramLabel = "REQ/S",
+      description = "Requests per second, 1..1000; default ${DEFAULT-VALUE}.")
+  double rate;
+
+  @Option(names = "--duration", required = true, paramLabel = "S", description = "Seconds of sending, 1..3600.")
+  int duration;
+
+  @Option(names = "--window", defaultValue = "60", paramLabel = "S",
+      description = "Seconds per report window, 1..duration; default ${DEFAULT-VALUE}.")
+  int window;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed of the schedule; default ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--arrivals", defaultValue = "even", paramLabel = "even|poisson",
+      description = "Arrival process; default ${DEFAULT-VALUE}.")
+  Arrivals arrivals;
+
+  @Option(names = "--limit", required = true, paramLabel = "RPM", description = "The sim's hidden limit at start.")
+  int limit;
+
+  @Option(names = "--drop-at", defaultValue = "-1", paramLabel = "S",
+      description = "Second at which the hidden limit drops; -1 (the default) never.")
+  int dropAt;
+
+  @Option(names = "--drop-rpm", defaultValue = "300", paramLabel = "RPM",
+      description = "The hidden limit after the drop; default ${DEFAULT-VALUE}.")
+  int dropRpm;
+
+  @Option(names = "--client-timeout", defaultValue = "120", paramLabel = "S",
+      description = "Per-request timeout, 1..600; default ${DEFAULT-VALUE}.")
+  int clientTimeout;
+
+  @Option(names = "--status-every", defaultValue = "5", paramLabel = "S",
+      description = "Seconds between /status samples, 1..600; default ${DEFAULT-VALUE}.")
+  int statusEvery;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for raw data and report.")
+  Path out;
+
+  @Option(names = "--report-only", arity = "0..1", paramLabel = "true|false",
+      description = "Rebuild the report from the raw files already in --out, sending nothing.")
+  boolean reportOnly;
+
+  public static void main(String[] argv) {
+    System.exit(commandLine().execute(argv));
+  }
+
+  /** The command line as {@link #main} runs it. */
+  static CommandLine commandLine() {
+    return new CommandLine(new ShapingLoad()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Ranges.require(spec, "--rate", rate, 1, 1_000);
+    Ranges.require(spec, "--duration", duration, 1, 3_600);
+    Ranges.require(spec, "--window", window, 1, duration);
+    Ranges.require(spec, "--client-timeout", clientTimeout, 1, 600);
+    Ranges.require(spec, "--status-every", statusEvery, 1, 600);
+    boolean poisson = arrivals == Arrivals.POISSON;
     Files.createDirectories(out);
-    if ("true".equals(a.get("report-only"))) {
+    if (reportOnly) {
       reportOnly(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out);
-      return;
+      return 0;
     }
 
     // ---- the schedule: send offsets and priorities, both from the fixed seed ----
@@ -244,7 +309,7 @@ public final class ShapingLoad {
     Files.writeString(out.resolve("run.txt"), "count=" + count + "\ndrain_s=" + drainSeconds + "\n");
     report(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out, recs, count,
         simSamples, statusSamples, events, drainSeconds);
-    System.exit(0);
+    return 0;
   }
 
   /** The per-window report from the raw data, to windows.json, section.md and stdout. */
@@ -577,24 +642,5 @@ public final class ShapingLoad {
     while ((left = deadlineNanos - System.nanoTime()) > 0) {
       LockSupport.parkNanos(left);
     }
-  }
-
-  private static Map<String, String> parse(String[] argv) {
-    Map<String, String> a = new HashMap<>();
-    for (int i = 0; i < argv.length; i++) {
-      if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
-        throw new IllegalArgumentException("expected --name value pairs, got " + argv[i]);
-      }
-      a.put(argv[i].substring(2), argv[++i]);
-    }
-    return a;
-  }
-
-  private static String require(Map<String, String> a, String name) {
-    String v = a.get(name);
-    if (v == null) {
-      throw new IllegalArgumentException("--" + name + " is required");
-    }
-    return v;
   }
 }

@@ -1,21 +1,27 @@
 package dev.sluice.bench;
 
-import dev.sluice.bench.LoadGen.Args;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Histogram;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpMethod;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * N concurrent SSE chat streams, one connection each, started evenly over {@code --ramp} seconds. Each SSE event
@@ -29,29 +35,57 @@ import org.eclipse.jetty.http.HttpMethod;
  * counted incomplete. Thread-safety: each stream's state is touched by one client thread at a time (Jetty
  * serializes a response's events); aggregates are atomic.
  */
-final class StreamLoad {
-  private StreamLoad() {}
+@Command(name = "stream", mixinStandardHelpOptions = true,
+    description = "N concurrent SSE chat streams; time to first chunk, gaps, completeness.")
+final class StreamLoad implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
 
-  static Map<String, Object> run(Args args) throws Exception {
-    URI uri = args.uri();
-    int streams = (int) args.requireNumber("streams");
-    double limitSeconds = args.requireNumber("duration-limit");
-    double rampSeconds = args.number("ramp", 0);
-    int warmupStreams = (int) args.number("warmup-streams", 0);
-    double perTokenMillis = args.number("per-token-ms", 20);
-    int expectContent = (int) args.number("expect-content", 0);
-    byte[] body = LoadGen.body(args, true);
-    if (streams < 1 || streams > 15_000 || limitSeconds <= 0 || limitSeconds > 900 || warmupStreams > 15_000) {
-      throw new IllegalArgumentException(
-          "streams must be 1..15000, warmup-streams 0..15000 and duration-limit 1..900 s");
-    }
-    HttpClient client = LoadGen.newClient(Math.max(streams, warmupStreams) + 64);
+  @Mixin
+  Target target;
+
+  @Option(names = "--streams", required = true, paramLabel = "N", description = "Streams measured, 1..15000.")
+  int streams;
+
+  @Option(names = "--duration-limit", required = true, paramLabel = "S",
+      description = "Seconds after the first start when whatever is open is aborted, 1..900.")
+  double limitSeconds;
+
+  @Option(names = "--ramp", defaultValue = "0", paramLabel = "S",
+      description = "Seconds over which the starts are spread evenly, 0..600; default ${DEFAULT-VALUE}.")
+  double rampSeconds;
+
+  @Option(names = "--warmup-streams", defaultValue = "0", paramLabel = "N",
+      description = "A batch of this many streams first, of the same shape, not recorded, 0..15000.")
+  int warmupStreams;
+
+  @Option(names = "--per-token-ms", defaultValue = "20", paramLabel = "MS",
+      description = "The upstream's delay between tokens, for the bunched share, 0..60000; default ${DEFAULT-VALUE}.")
+  double perTokenMillis;
+
+  @Option(names = "--expect-content", defaultValue = "0", paramLabel = "N",
+      description = "Content events a complete stream has, 0..1000000; 0 does not check; default ${DEFAULT-VALUE}.")
+  int expectContent;
+
+  @Override
+  public Integer call() throws Exception {
+    Ranges.require(spec, "--streams", streams, 1, 15_000);
+    Ranges.require(spec, "--duration-limit", limitSeconds, 1, 900);
+    Ranges.require(spec, "--ramp", rampSeconds, 0, 600);
+    Ranges.require(spec, "--warmup-streams", warmupStreams, 0, 15_000);
+    Ranges.require(spec, "--per-token-ms", perTokenMillis, 0, 60_000);
+    Ranges.require(spec, "--expect-content", expectContent, 0, 1_000_000);
+    URI uri = target.url;
+    byte[] body = target.body(true);
+    HttpClient client = LoadGen.newClient(Math.max(streams, warmupStreams) + 64, /* roundRobin= */ false);
     try {
       if (warmupStreams > 0) {
         // Same shape, results dropped: warms the JITs of this process and of the target.
         batch(client, uri, body, warmupStreams, limitSeconds, rampSeconds, perTokenMillis, expectContent);
       }
-      return batch(client, uri, body, streams, limitSeconds, rampSeconds, perTokenMillis, expectContent);
+      LoadGen.printResult("stream", target.tags,
+          batch(client, uri, body, streams, limitSeconds, rampSeconds, perTokenMillis, expectContent));
+      return 0;
     } finally {
       client.stop();
     }
@@ -61,9 +95,9 @@ final class StreamLoad {
       double limitSeconds, double rampSeconds, double perTokenMillis, int expectContent) throws Exception {
     long bunchedBelowNanos = (long) (perTokenMillis * 0.25 * 1e6);
     long idleTimeoutMillis = (long) Math.max(30_000, perTokenMillis * 4);
-    LatencyHistogram ttfc = new LatencyHistogram();
-    LatencyHistogram gaps = new LatencyHistogram();
-    LatencyHistogram total = new LatencyHistogram();
+    Histogram ttfc = Latencies.newHistogram();
+    Histogram gaps = Latencies.newHistogram();
+    Histogram total = Latencies.newHistogram();
     LongAdder bunched = new LongAdder();
     LongAdder contentEvents = new LongAdder();
     LongAdder complete = new LongAdder();
@@ -105,13 +139,13 @@ final class StreamLoad {
         }
         if (!firstSeen) {
           firstSeen = true;
-          ttfc.recordNanos(nowNanos - intendedNanos);
+          Latencies.record(ttfc, nowNanos - intendedNanos);
         }
         switch (kind) {
           case CONTENT -> {
             if (lastContentNanos != 0) {
               long gap = nowNanos - lastContentNanos;
-              gaps.recordNanos(gap);
+              Latencies.record(gaps, gap);
               if (gap < bunchedBelowNanos) {
                 bunched.increment();
               }
@@ -141,7 +175,7 @@ final class StreamLoad {
         }
         if (problem == null) {
           complete.increment();
-          total.recordNanos(end - intendedNanos);
+          Latencies.record(total, end - intendedNanos);
         } else {
           problems.computeIfAbsent(problem, k -> new LongAdder()).increment();
         }
@@ -190,11 +224,12 @@ final class StreamLoad {
     out.put("expected_content_events", (long) expectContent * streams);
     out.put("peak_open_streams", peakOpen.get());
     out.put("elapsed_s", OpenLoop.round(elapsedNanos / 1e9));
-    out.putAll(ttfc.summaryMillis("ttfc_"));
-    out.putAll(gaps.summaryMillis("gap_"));
+    out.putAll(Latencies.summaryMillis("ttfc_", ttfc));
+    out.putAll(Latencies.summaryMillis("gap_", gaps));
     out.put("bunched", bunched.sum());
-    out.put("bunched_share", gaps.count() == 0 ? 0.0 : Math.round(1e6 * bunched.sum() / gaps.count()) / 1e6);
-    out.putAll(total.summaryMillis("stream_"));
+    long gapCount = gaps.getTotalCount();
+    out.put("bunched_share", gapCount == 0 ? 0.0 : Math.round(1e6 * bunched.sum() / gapCount) / 1e6);
+    out.putAll(Latencies.summaryMillis("stream_", total));
     return out;
   }
 }
