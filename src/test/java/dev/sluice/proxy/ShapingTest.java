@@ -66,6 +66,11 @@ class ShapingTest {
         .until(() -> status(sluice).at("/pools/0/queue/size").asInt() == size);
   }
 
+  /** Sluice's own error body, as OpenAiError writes it (the strings here need no JSON escaping). */
+  private static String errorBody(String message, String type, String code) {
+    return "{\"error\":{\"message\":\"" + message + "\",\"type\":\"" + type + "\",\"code\":\"" + code + "\"}}";
+  }
+
   private static String content(RecordedRequest request) throws Exception {
     return JSON.readTree(request.body()).at("/messages/0/content").asText();
   }
@@ -130,9 +135,11 @@ class ShapingTest {
         "X-Sim-Status", "429");
 
     assertThat(response.statusCode()).isEqualTo(429);
-    assertThat(response.headers().firstValue("Retry-After")).isPresent();
+    assertThat(response.headers().firstValue("Retry-After")).contains("1");
     assertThat(sim.recentRequests()).hasSize(2);
-    assertThat(JSON.readTree(response.body()).at("/error/type").asText()).isEqualTo("requests");
+    // The upstream's own 429, byte for byte.
+    assertThat(response.body()).isEqualTo("{\"error\":{\"message\":\"Rate limit reached for requests (forced by"
+        + " X-Sim-Fault). Please try again in 1s.\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}");
   }
 
   @Test
@@ -148,12 +155,14 @@ class ShapingTest {
         "X-Priority", "urgent");
 
     assertThat(refused.statusCode()).isEqualTo(503);
-    assertThat(JSON.readTree(refused.body()).at("/error/code").asText()).isEqualTo("queue_full");
+    assertThat(refused.body()).isEqualTo(errorBody("The queue of pool nvidia is full (1 waiting); try again later.",
+        "server_error", "queue_full"));
     // One waiter ahead at 1 RPM (60 s) plus up to 60 s until the next token.
     assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
     HttpResponse<String> gaveUp = low.get(20, TimeUnit.SECONDS);
     assertThat(gaveUp.statusCode()).isEqualTo(429);
-    assertThat(JSON.readTree(gaveUp.body()).at("/error/code").asText()).isEqualTo("rate_limited");
+    assertThat(gaveUp.body()).isEqualTo(errorBody("Waited 1 s at the head of the queue of pool nvidia without a free"
+        + " slot (low priority).", "rate_limit_error", "rate_limited"));
     // Nobody ahead: just the wait for the next token.
     assertThat(Long.parseLong(gaveUp.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 60L);
     assertThat(sim.recentRequests()).hasSize(1);
@@ -238,7 +247,8 @@ class ShapingTest {
     for (CompletableFuture<HttpResponse<String>> response : queued) {
       HttpResponse<String> answer = response.get(20, TimeUnit.SECONDS);
       assertThat(answer.statusCode()).isEqualTo(503);
-      assertThat(JSON.readTree(answer.body()).at("/error/code").asText()).isEqualTo("shutting_down");
+      assertThat(answer.body()).isEqualTo(errorBody("Sluice is shutting down; try again shortly.", "server_error",
+          "shutting_down"));
       assertThat(answer.headers().firstValue("Retry-After")).isPresent();
     }
     assertThat(sim.recentRequests()).hasSize(1);
