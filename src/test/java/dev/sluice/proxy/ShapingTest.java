@@ -71,8 +71,39 @@ class ShapingTest {
     return "{\"error\":{\"message\":\"" + message + "\",\"type\":\"" + type + "\",\"code\":\"" + code + "\"}}";
   }
 
+  /**
+   * A sim behind Sluice at 1 RPM with {@code full_policy: policy}, the one token spent on a request "first" and the
+   * queue of one taken by a waiter of {@code priority} (which is also its content).
+   */
+  private final class FullQueue {
+    final SimServer sim = harness.sim();
+    final Sluice sluice;
+    final CompletableFuture<HttpResponse<String>> waiter;
+
+    FullQueue(String policy, String defaults, String priority, Path dir) throws Exception {
+      sluice = sluice(sim, "queue_max_size: 1\n    full_policy: " + policy, "rate_rpm: 1, capacity: 1", defaults, dir);
+      assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
+      waiter = postAsync(sluice, priority, priority);
+      awaitQueued(sluice, 1);
+    }
+
+    /** A newcomer's chat, answered. */
+    HttpResponse<String> post(String content, String priority) throws Exception {
+      return harness.post(uri(sluice, "/v1/chat/completions"), chat(content), "X-Priority", priority);
+    }
+  }
+
   private static String content(RecordedRequest request) throws Exception {
     return JSON.readTree(request.body()).at("/messages/0/content").asText();
+  }
+
+  /** The contents of the chats the upstream received, in arrival order. */
+  private static List<String> sentContents(SimServer sim) throws Exception {
+    List<String> sent = new ArrayList<>();
+    for (RecordedRequest request : sim.recentRequests()) {
+      sent.add(content(request));
+    }
+    return sent;
   }
 
   @Test
@@ -143,34 +174,103 @@ class ShapingTest {
   }
 
   @Test
-  void aFullQueueRefusesWith503AndALowWaiterGivesUpWith429(@TempDir Path dir) throws Exception {
-    SimServer sim = harness.sim();
-    Sluice sluice = sluice(sim, "queue_max_size: 1\n    full_policy: reject", "rate_rpm: 1, capacity: 1",
-        "low_priority_timeout_seconds: 1", dir);
+  void anUpstream429WhoseWaitWouldPassTheDeadlineGoesToTheCallerWithoutARetry(@TempDir Path dir) throws Exception {
+    // One request a minute upstream: its 429 asks for about 60 s, past the 10 s deadline of the request.
+    SimServer sim = harness.sim(SimConfig.defaults().withRpm(1).withBurst(1));
+    Sluice sluice = sluice(sim, "max_attempts: 3", "rate_rpm: 60000, capacity: 10", "timeout_seconds: 10", dir);
     assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
-    CompletableFuture<HttpResponse<String>> low = postAsync(sluice, "low", "low");
-    awaitQueued(sluice, 1);
 
-    HttpResponse<String> refused = harness.post(uri(sluice, "/v1/chat/completions"), chat("refused"),
-        "X-Priority", "urgent");
+    HttpResponse<String> response = harness.post(uri(sluice, "/v1/chat/completions"), chat("second"));
+
+    // The upstream's 429 at once, after one attempt; a retry would have waited in the queue and ended in Sluice's
+    // own 429 (rate_limited) at the deadline.
+    assertThat(response.statusCode()).isEqualTo(429);
+    JsonNode error = JSON.readTree(response.body()).get("error");
+    assertThat(error.get("type").asText()).isEqualTo("requests");
+    assertThat(error.get("code").asText()).isEqualTo("rate_limit_exceeded");
+    assertThat(Long.parseLong(response.headers().firstValue("Retry-After").orElseThrow())).isGreaterThan(10);
+    assertThat(sim.recentRequests()).hasSize(2);
+    assertThat(status(sluice).at("/pools/0/queue/requeued_after_429").asLong()).isZero();
+  }
+
+  @Test
+  void dropLowestAnswersTheEvictedLowWaiter503AndServesTheUrgentNewcomer(@TempDir Path dir) throws Exception {
+    SimServer sim = harness.sim();
+    Sluice sluice = sluice(sim, "queue_max_size: 2\n    full_policy: drop_lowest", "rate_rpm: 1, capacity: 1", "",
+        dir);
+    assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
+    CompletableFuture<HttpResponse<String>> low1 = postAsync(sluice, "low-1", "low");
+    awaitQueued(sluice, 1);
+    CompletableFuture<HttpResponse<String>> low2 = postAsync(sluice, "low-2", "low");
+    awaitQueued(sluice, 2);
+
+    CompletableFuture<HttpResponse<String>> urgent = postAsync(sluice, "urgent", "urgent");
+
+    // The newest of the lowest is answered at once, not left to wait for ever.
+    HttpResponse<String> evicted = low2.get(20, TimeUnit.SECONDS);
+    assertThat(evicted.statusCode()).isEqualTo(503);
+    assertThat(evicted.body()).isEqualTo(errorBody("A more urgent request took this one's place in the full queue of"
+        + " pool nvidia; try again later.", "server_error", "evicted"));
+    // One waiter left ahead at 1 RPM (60 s), plus up to 60 s until the next token.
+    assertThat(Long.parseLong(evicted.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
+    JsonNode queue = status(sluice).at("/pools/0/queue");
+    assertThat(queue.get("evicted").asLong()).isEqualTo(1);
+    assertThat(queue.at("/depth/urgent").asInt()).isEqualTo(1);
+    assertThat(queue.at("/depth/low").asInt()).isEqualTo(1);
+    assertThat(low1).isNotDone();
+    assertThat(urgent).isNotDone();
+
+    // A rate change lets the queue drain: the newcomer first, then the low waiter that kept its place.
+    sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
+    assertThat(urgent.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    assertThat(low1.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    assertThat(sentContents(sim)).containsExactly("first", "urgent", "low-1");
+  }
+
+  @Test
+  void passthroughSendsTheOverflowOfAFullQueueUpstreamAtOnceAndChargesTheBucket(@TempDir Path dir)
+      throws Exception {
+    FullQueue full = new FullQueue("passthrough", "", "urgent", dir);
+
+    HttpResponse<String> overflow = full.post("overflow", "low");
+
+    // Unshaped: served at once, ahead of an urgent waiter, with the bucket empty...
+    assertThat(overflow.statusCode()).isEqualTo(200);
+    assertThat(full.waiter).isNotDone();
+    assertThat(sentContents(full.sim)).containsExactly("first", "overflow");
+    JsonNode pool = status(full.sluice).at("/pools/0");
+    assertThat(pool.at("/queue/passed_through_full").asLong()).isEqualTo(1);
+    assertThat(pool.at("/queue/size").asInt()).isEqualTo(1);
+    // ...but it took a token all the same: the bucket is in debt, so the waiter needs more than one refill.
+    assertThat(pool.at("/backends/0/bucket/tokens").asLong()).isEqualTo(-1);
+
+    full.sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
+    assertThat(full.waiter.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aFullQueueRefusesWith503AndALowWaiterGivesUpWith429(@TempDir Path dir) throws Exception {
+    FullQueue full = new FullQueue("reject", "low_priority_timeout_seconds: 1", "low", dir);
+
+    HttpResponse<String> refused = full.post("refused", "urgent");
 
     assertThat(refused.statusCode()).isEqualTo(503);
     assertThat(refused.body()).isEqualTo(errorBody("The queue of pool nvidia is full (1 waiting); try again later.",
         "server_error", "queue_full"));
     // One waiter ahead at 1 RPM (60 s) plus up to 60 s until the next token.
     assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
-    HttpResponse<String> gaveUp = low.get(20, TimeUnit.SECONDS);
+    HttpResponse<String> gaveUp = full.waiter.get(20, TimeUnit.SECONDS);
     assertThat(gaveUp.statusCode()).isEqualTo(429);
     assertThat(gaveUp.body()).isEqualTo(errorBody("Waited 1 s at the head of the queue of pool nvidia without a free"
         + " slot (low priority).", "rate_limit_error", "rate_limited"));
     // Nobody ahead: just the wait for the next token.
     assertThat(Long.parseLong(gaveUp.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 60L);
-    assertThat(sim.recentRequests()).hasSize(1);
+    assertThat(full.sim.recentRequests()).hasSize(1);
 
-    JsonNode status = status(sluice);
+    JsonNode status = status(full.sluice);
     assertThat(status.at("/requests/rate_limited").asLong()).isEqualTo(1);
     assertThat(status.at("/errors/queue_full").asLong()).isEqualTo(1);
-    HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
+    HttpResponse<String> ready = harness.get(uri(full.sluice, "/health/ready"));
     assertThat(ready.statusCode()).isEqualTo(503);
     assertThat(JSON.readTree(ready.body()).get("token_bucket_healthy").asBoolean()).isFalse();
     assertThat(JSON.readTree(ready.body()).get("queue_healthy").asBoolean()).isTrue();
