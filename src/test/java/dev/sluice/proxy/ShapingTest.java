@@ -10,6 +10,8 @@ import dev.sluice.cli.Sluice;
 import dev.sluice.sim.RecordedRequest;
 import dev.sluice.sim.SimConfig;
 import dev.sluice.sim.SimServer;
+import dev.sluice.time.Clock;
+import dev.sluice.time.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -36,6 +38,11 @@ class ShapingTest {
 
   private Sluice sluice(SimServer sim, String poolExtras, String backendExtras, String defaults, Path dir)
       throws Exception {
+    return sluice(sim, poolExtras, backendExtras, defaults, dir, Clock.system());
+  }
+
+  private Sluice sluice(SimServer sim, String poolExtras, String backendExtras, String defaults, Path dir,
+      Clock clock) throws Exception {
     return harness.sluiceFromYaml("""
         defaults: {%s}
         pools:
@@ -43,7 +50,7 @@ class ShapingTest {
             aliases: [nvidia]
             %s
             backends: [{id: sim-1, base_url: "%s", %s}]
-        """.formatted(defaults, poolExtras, sim.baseUrl(), backendExtras), Map.of(), dir);
+        """.formatted(defaults, poolExtras, sim.baseUrl(), backendExtras), Map.of(), dir, clock);
   }
 
   private static String chat(String content) {
@@ -97,6 +104,18 @@ class ShapingTest {
     return JSON.readTree(request.body()).at("/messages/0/content").asText();
   }
 
+  /**
+   * At 6,000 RPM and a capacity of 1, moves the clock on by one token at a time, each time waiting until the request
+   * it let go has reached the sim, until the sim has received {@code total} requests.
+   */
+  private static void releaseOneByOne(ManualClock clock, SimServer sim, int total) {
+    for (int sent = sim.recentRequests().size() + 1; sent <= total; sent++) {
+      clock.advance(Duration.ofMillis(10));
+      int expected = sent;
+      await().atMost(30, TimeUnit.SECONDS).until(() -> sim.recentRequests().size() == expected);
+    }
+  }
+
   /** The contents of the chats the upstream received, in arrival order. */
   private static List<String> sentContents(SimServer sim) throws Exception {
     List<String> sent = new ArrayList<>();
@@ -108,8 +127,11 @@ class ShapingTest {
 
   @Test
   void queuedRequestsLeaveByPriorityThenArrivalWhenTheRateRises(@TempDir Path dir) throws Exception {
+    // Sluice's time moves only when the test moves it: one token at a time, so one request leaves at a time and
+    // the upstream sees them in the order Sluice sent them, however its connections race.
+    ManualClock clock = new ManualClock();
     SimServer sim = harness.sim();
-    Sluice sluice = sluice(sim, "", "rate_rpm: 1, capacity: 1", "", dir);
+    Sluice sluice = sluice(sim, "", "rate_rpm: 1, capacity: 1", "", dir, clock);
     assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
     List<CompletableFuture<HttpResponse<String>>> queued = new ArrayList<>();
     String[][] arrivals = {{"low-1", "low"}, {"normal-1", "NORMAL"}, {"high-1", "high"}, {"normal-2", "bogus"},
@@ -124,8 +146,10 @@ class ShapingTest {
     assertThat(depth.get("normal").asInt()).isEqualTo(2);
     assertThat(depth.get("low").asInt()).isEqualTo(1);
 
-    // A hot rate change wakes the dispatcher; the queue drains in order at the new rate.
+    // A hot rate change wakes the dispatcher: the wakeup a minute away at 1 RPM gives way to one at the next
+    // token at 6,000 RPM, 10 ms on. The queue drains in order, a token each time the clock moves on.
     sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
+    releaseOneByOne(clock, sim, arrivals.length + 1);
 
     for (CompletableFuture<HttpResponse<String>> response : queued) {
       assertThat(response.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
@@ -195,9 +219,10 @@ class ShapingTest {
 
   @Test
   void dropLowestAnswersTheEvictedLowWaiter503AndServesTheUrgentNewcomer(@TempDir Path dir) throws Exception {
+    ManualClock clock = new ManualClock();
     SimServer sim = harness.sim();
     Sluice sluice = sluice(sim, "queue_max_size: 2\n    full_policy: drop_lowest", "rate_rpm: 1, capacity: 1", "",
-        dir);
+        dir, clock);
     assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
     CompletableFuture<HttpResponse<String>> low1 = postAsync(sluice, "low-1", "low");
     awaitQueued(sluice, 1);
@@ -211,8 +236,8 @@ class ShapingTest {
     assertThat(evicted.statusCode()).isEqualTo(503);
     assertThat(evicted.body()).isEqualTo(errorBody("A more urgent request took this one's place in the full queue of"
         + " pool nvidia; try again later.", "server_error", "evicted"));
-    // One waiter left ahead at 1 RPM (60 s), plus up to 60 s until the next token.
-    assertThat(Long.parseLong(evicted.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
+    // One waiter left ahead at 1 RPM (60 s), plus the 60 s until the next token (the clock has not moved).
+    assertThat(evicted.headers().firstValue("Retry-After")).contains("120");
     JsonNode queue = status(sluice).at("/pools/0/queue");
     assertThat(queue.get("evicted").asLong()).isEqualTo(1);
     assertThat(queue.at("/depth/urgent").asInt()).isEqualTo(1);
@@ -222,6 +247,7 @@ class ShapingTest {
 
     // A rate change lets the queue drain: the newcomer first, then the low waiter that kept its place.
     sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
+    releaseOneByOne(clock, sim, 3);
     assertThat(urgent.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     assertThat(low1.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     assertThat(sentContents(sim)).containsExactly("first", "urgent", "low-1");
