@@ -37,12 +37,17 @@ final class Harness implements AutoCloseable {
 
   /** Sluice with the environment {@code SIDECAR_PORT=0} plus {@code env}. */
   Sluice sluice(Map<String, String> env) throws Exception {
-    return start(new ConfigLoader(withPort(env)).load());
+    return start(new ConfigLoader(withPort(env)).load(), Clock.system());
   }
 
   /** Sluice from YAML text (relative key files resolve against {@code dir}) plus {@code env}. */
   Sluice sluiceFromYaml(String yaml, Map<String, String> env, Path dir) throws Exception {
-    return start(new ConfigLoader(withPort(env)).loadYaml(yaml, dir));
+    return sluiceFromYaml(yaml, env, dir, Clock.system());
+  }
+
+  /** {@link #sluiceFromYaml(String, Map, Path)} on {@code clock}, such as a test's manual clock. */
+  Sluice sluiceFromYaml(String yaml, Map<String, String> env, Path dir, Clock clock) throws Exception {
+    return start(new ConfigLoader(withPort(env)).loadYaml(yaml, dir), clock);
   }
 
   private static Map<String, String> withPort(Map<String, String> env) {
@@ -51,8 +56,8 @@ final class Harness implements AutoCloseable {
     return all;
   }
 
-  private Sluice start(SluiceConfig config) throws Exception {
-    Sluice sluice = Wiring.build(config, Clock.system());
+  private Sluice start(SluiceConfig config, Clock clock) throws Exception {
+    Sluice sluice = Wiring.build(config, clock);
     running.add(sluice);
     return sluice.start();
   }

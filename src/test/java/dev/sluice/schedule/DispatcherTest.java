@@ -145,6 +145,7 @@ class DispatcherTest {
     assertThat(refused.rejection()).hasValueSatisfying(r -> {
       assertThat(r.status()).isEqualTo(503);
       assertThat(r.code()).isEqualTo("queue_full");
+      assertThat(r.message()).isEqualTo("The queue of pool pool is full (2 waiting); try again later.");
       assertThat(r.retryAfterSeconds()).isEqualTo(3);
     });
     assertThat(dispatcher.snapshot().rejectedFull()).isEqualTo(1);
@@ -177,7 +178,10 @@ class DispatcherTest {
     assertThat(low2.rejection()).hasValueSatisfying(r -> {
       assertThat(r.status()).isEqualTo(503);
       assertThat(r.code()).isEqualTo("evicted");
-      assertThat(r.retryAfterSeconds()).isPositive();
+      assertThat(r.message()).isEqualTo("A more urgent request took this one's place in the full queue of pool pool;"
+          + " try again later.");
+      // The two still waiting (low1, normal1) take 2 s at 60 RPM, plus 1 s until the next token.
+      assertThat(r.retryAfterSeconds()).isEqualTo(3);
     });
     assertThat(low1.departures()).isZero();
     assertThat(urgent.departures()).isZero();
@@ -200,7 +204,10 @@ class DispatcherTest {
     TestWaiter low = submit(dispatcher, "low", Priority.LOW);
 
     assertThat(newcomer.rejection().orElseThrow().code()).isEqualTo("queue_full");
+    assertThat(newcomer.rejection().orElseThrow().message()).isEqualTo("The queue of pool pool is full of requests at"
+        + " least as urgent as this one; try again later.");
     assertThat(low.rejection().orElseThrow().status()).isEqualTo(503);
+    assertThat(low.rejection().orElseThrow().code()).isEqualTo("queue_full");
     assertThat(high.departures()).isZero();
     assertThat(normal.departures()).isZero();
   }
@@ -236,6 +243,8 @@ class DispatcherTest {
     assertThat(low.rejection()).hasValueSatisfying(r -> {
       assertThat(r.status()).isEqualTo(429);
       assertThat(r.code()).isEqualTo("rate_limited");
+      assertThat(r.message()).isEqualTo("Waited 5 s at the head of the queue of pool pool without a free slot (low"
+          + " priority).");
       // Nobody ahead; the next token at 1 RPM is 55 s away.
       assertThat(r.retryAfterSeconds()).isEqualTo(55);
     });
@@ -245,6 +254,8 @@ class DispatcherTest {
     assertThat(normal.departures()).isZero();
     advance(Duration.ofSeconds(1));
     assertThat(normal.rejection().orElseThrow().status()).isEqualTo(429);
+    assertThat(normal.rejection().orElseThrow().message())
+        .isEqualTo("Waited 30 s in the queue of pool pool without a free slot.");
     assertThat(dispatcher.snapshot().timedOut()).isEqualTo(2);
   }
 
@@ -371,7 +382,8 @@ class DispatcherTest {
 
     for (TestWaiter waiter : queued) {
       assertThat(waiter.departures()).isEqualTo(1);
-      assertThat(waiter.rejection().orElseThrow().code()).isEqualTo("shutting_down");
+      assertThat(waiter.rejection().orElseThrow()).isEqualTo(
+          new Rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 1));
     }
     assertThat(late.rejection().orElseThrow().status()).isEqualTo(503);
     assertThat(scheduler.pending()).isZero();
@@ -386,7 +398,8 @@ class DispatcherTest {
     }
 
     assertThatThrownBy(() -> dispatcher.updateSettings(new Dispatcher.Settings(2, FullPolicy.REJECT, SECOND)))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("depth 3");
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("queue_max_size 2 is below the current depth 3 of pool pool");
     dispatcher.updateSettings(new Dispatcher.Settings(3, FullPolicy.REJECT, SECOND));
     assertThat(dispatcher.snapshot().queueMaxSize()).isEqualTo(3);
   }
