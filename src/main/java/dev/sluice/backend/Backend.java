@@ -15,7 +15,8 @@ import java.util.Optional;
  * rate changes are applied to the bucket at once.
  *
  * <p>Thread-safe: the limiters are thread-safe; the {@code Retry-After} gate is guarded by this object's monitor
- * and only ever extended.
+ * and only ever extended, and so is each pairing of a retreat verdict with the bucket's rate. The monitor is never
+ * held while calling out (the dispatcher's wake-up runs after it is released).
  */
 public final class Backend {
   private final String id;
@@ -81,15 +82,20 @@ public final class Backend {
       return;
     }
     long now = clock.nanoTime();
-    if (attempt.rateLimited() && attempt.retryAfterNanos() > 0) {
-      synchronized (this) {
+    boolean rateChanged;
+    // The controller's verdict and the bucket's rate change together: two answers ending at once must not leave
+    // the bucket at the older of their two rates.
+    synchronized (this) {
+      if (attempt.rateLimited() && attempt.retryAfterNanos() > 0) {
         notBeforeNanos = Math.max(notBeforeNanos, now + attempt.retryAfterNanos());
       }
+      int rate = retreat.onOutcome(permit.epoch(), attempt.rateLimited(), now);
+      rateChanged = rate != bucket.rateRpm();
+      if (rateChanged) {
+        bucket.setRateRpm(rate, now);
+      }
     }
-    int before = bucket.rateRpm();
-    int rate = retreat.onOutcome(permit.epoch(), attempt.rateLimited(), now);
-    if (rate != before) {
-      bucket.setRateRpm(rate, now);
+    if (rateChanged) {
       onCapacityChange.run();
     }
   }
@@ -97,7 +103,9 @@ public final class Backend {
   /** Hot change of the configured rate; the bucket keeps the tokens it has. */
   public void setBaseRateRpm(int rateRpm) {
     long now = clock.nanoTime();
-    bucket.setRateRpm(retreat.setBaseRpm(rateRpm, now), now);
+    synchronized (this) {
+      bucket.setRateRpm(retreat.setBaseRpm(rateRpm, now), now);
+    }
     onCapacityChange.run();
   }
 
