@@ -137,8 +137,9 @@ public final class Forwarder {
       exchange.proxyToClientResponse.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retryAfterSeconds));
     }
     exchange.nameResponse();
-    error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
+    // Counted before the caller can read the answer, so that /status never lags what a caller was told.
     finish(exchange, error.status(), failure);
+    error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
   }
 
   /** Reports the exchange's outcome; the first call wins, later ones are ignored. */
@@ -374,16 +375,16 @@ public final class Forwarder {
         response.reset();
         OpenAiError error = classify(failure);
         exchange.nameResponse();
-        error.write(response, callback);
         Failure kind = error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
             : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR;
         finish(exchange, error.status(), kind);
+        error.write(response, callback);
         return;
       }
       if (isCause(failure, TimeoutException.class)) {
         // Silence mid-stream: end the response as cleanly as its framing allows.
-        response.write(true, BufferUtil.EMPTY_BUFFER, callback);
         finish(exchange, response.getStatus(), Failure.UPSTREAM_TIMEOUT);
+        response.write(true, BufferUtil.EMPTY_BUFFER, callback);
         return;
       }
       callback.failed(failure);
