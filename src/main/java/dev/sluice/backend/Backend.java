@@ -15,8 +15,8 @@ import java.util.Optional;
  * rate changes are applied to the bucket at once.
  *
  * <p>Thread-safe: the limiters are thread-safe; the {@code Retry-After} gate is guarded by this object's monitor
- * and only ever extended, and so is each pairing of a retreat verdict with the bucket's rate. The monitor is never
- * held while calling out (the dispatcher's wake-up runs after it is released).
+ * and only ever extended, and so is each pairing of a retreat verdict with the bucket's rate. The retreat
+ * controller's listener (a log line) runs under it; the dispatcher's wake-up runs after it is released.
  */
 public final class Backend {
   private final String id;

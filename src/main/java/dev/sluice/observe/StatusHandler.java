@@ -63,8 +63,11 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     nameResponse.accept(request, response);
     if (!"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
-      write(response, callback, 405, Map.of("error", Map.of("message", "Use GET for " + path + ".",
-          "type", "invalid_request_error", "code", "method_not_allowed")));
+      Map<String, Object> error = new LinkedHashMap<>(); // in the order of every other OpenAI error Sluice sends
+      error.put("message", "Use GET for " + path + ".");
+      error.put("type", "invalid_request_error");
+      error.put("code", "method_not_allowed");
+      write(response, callback, 405, Map.of("error", error));
       return true;
     }
     switch (path) {

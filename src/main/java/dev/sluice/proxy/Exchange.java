@@ -105,7 +105,7 @@ final class Exchange implements Waiter {
    */
   boolean callerHasWholeAnswer() {
     long declared = declaredLength;
-    return declared >= 0 && deliveredBytes == declared;
+    return declared > 0 && deliveredBytes == declared;
   }
 
   /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */

@@ -177,6 +177,9 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     exchange.model = Router.stripPrefix(scan.model());
     int valueStart = scan.modelStart() + 1;
     int rest = PrefixStrip.afterJsonSlash(exchange.body, valueStart, scan.modelEnd() - 1);
+    if (rest < 0) {
+      return; // no prefix to strip
+    }
     byte[] body = new byte[exchange.bodyLength - (rest - valueStart)];
     System.arraycopy(exchange.body, 0, body, 0, valueStart);
     System.arraycopy(exchange.body, rest, body, valueStart, exchange.bodyLength - rest);

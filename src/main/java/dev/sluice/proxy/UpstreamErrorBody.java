@@ -54,6 +54,9 @@ final class UpstreamErrorBody {
       return Optional.empty();
     }
     String contentType = upstreamHeaders.get(HttpHeader.CONTENT_TYPE);
+    if (contentType != null && BodyScan.mimeType(contentType).equalsIgnoreCase("text/event-stream")) {
+      return Optional.empty(); // an error told as a stream is relayed as one: it may never end
+    }
     boolean json = BodyScan.isJsonType(contentType);
     String coding = upstreamHeaders.get(HttpHeader.CONTENT_ENCODING);
     boolean coded = coding != null && !coding.equalsIgnoreCase("identity");

@@ -102,6 +102,17 @@ class UpstreamErrorTest {
   }
 
   @Test
+  void anErrorToldAsAStreamIsRelayedAsOneUnchanged() throws Exception {
+    byte[] body = "data: {\"error\":{\"message\":\"overloaded\"}}\n\n".getBytes(StandardCharsets.UTF_8);
+    Sluice sluice = sluiceInFrontOf("503 Service Unavailable", "Content-Type: text/event-stream\r\n", body);
+
+    HttpResponse<byte[]> response = chat(sluice, "x");
+
+    assertThat(response.statusCode()).isEqualTo(503);
+    assertThat(response.body()).isEqualTo(body);
+  }
+
+  @Test
   void aJsonErrorLongerThanWhatIsHeldIsRelayedByteForByte() throws Exception {
     byte[] body = ("{\"error\":{\"message\":\"" + "long ".repeat(UpstreamErrorBody.MAX_HELD_BYTES / 4)
         + "\",\"type\":\"server_error\",\"code\":null}}").getBytes(StandardCharsets.UTF_8);
