@@ -89,15 +89,6 @@ class BadInputTest {
     assertThat(reply.body()).isEmpty();
   }
 
-  @Test
-  void anOverlongUriGets414WithAnOpenAiError() throws Exception {
-    RawHttp.Reply reply = send("PUT /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
-
-    assertThat(reply.status()).isEqualTo(414);
-    assertThat(reply.body()).isEqualTo(
-        "{\"error\":{\"message\":\"URI Too Long.\",\"type\":\"invalid_request_error\",\"code\":\"uri_too_long\"}}");
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {
       "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n",
