@@ -374,11 +374,8 @@ public final class Forwarder {
       if (!response.isCommitted()) {
         response.reset();
         OpenAiError error = classify(failure);
-        exchange.nameResponse();
-        Failure kind = error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
-            : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR;
-        finish(exchange, error.status(), kind);
-        error.write(response, callback);
+        reject(exchange, error, 0, error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
+            : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR);
         return;
       }
       if (isCause(failure, TimeoutException.class)) {

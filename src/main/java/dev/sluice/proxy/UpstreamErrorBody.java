@@ -54,7 +54,8 @@ final class UpstreamErrorBody {
       return Optional.empty();
     }
     String contentType = upstreamHeaders.get(HttpHeader.CONTENT_TYPE);
-    if (contentType != null && BodyScan.mimeType(contentType).equalsIgnoreCase("text/event-stream")) {
+    String mimeType = contentType == null ? "no Content-Type" : BodyScan.mimeType(contentType);
+    if (mimeType.equalsIgnoreCase("text/event-stream")) {
       return Optional.empty(); // an error told as a stream is relayed as one: it may never end
     }
     boolean json = BodyScan.isJsonType(contentType);
@@ -63,7 +64,6 @@ final class UpstreamErrorBody {
     if (json && coded) {
       return Optional.empty();
     }
-    String mimeType = contentType == null ? "no Content-Type" : BodyScan.mimeType(contentType);
     return Optional.of(new UpstreamErrorBody(status, coded ? mimeType + ", " + coding : mimeType, json, coded));
   }
 
