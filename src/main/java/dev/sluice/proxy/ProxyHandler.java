@@ -2,9 +2,9 @@ package dev.sluice.proxy;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.Priority;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
-import dev.sluice.backend.Priority;
 import dev.sluice.time.Clock;
 import java.io.EOFException;
 import java.net.URI;
