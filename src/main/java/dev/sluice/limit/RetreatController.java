@@ -16,10 +16,22 @@ package dev.sluice.limit;
  * <p>A rate is judged only by outcomes of requests <em>sent at that rate</em>: every rate change opens a new
  * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
  * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
- * {@link RetreatPolicy#minSampleSpan()}. A cut sets the rate from what the upstream actually accepted at the
- * current rate: {@code clamp(0.95 × accepted_rpm, floor, 0.95 × current_rpm)}, so one cut lands just under the
- * upstream's real limit, and 429s still in flight from the old rate cannot cut twice. Rates are measured over the
- * time answers have been arriving (from the epoch's first answer), so upstream latency does not dilute them.
+ * {@link RetreatPolicy#minSampleSpan()}, except that a sample whose 429 share is above
+ * {@link RetreatPolicy#alertRatio()} is judged as soon as the upstream has been refusing for {@link #EARLY_SPAN_NANOS}
+ * while accepting less than the current rate: a rate that far over the limit wastes attempts every second it is
+ * kept.
+ *
+ * <p>A cut sets the rate from what the upstream actually accepted: {@code clamp(0.95 × accepted_rpm, floor,
+ * 0.95 × current_rpm)}, so one cut lands just under the upstream's real limit, and 429s still in flight from the
+ * old rate cannot cut twice. {@code accepted_rpm} is the larger of two measures, both over accepted answers of any
+ * epoch and of unshaped requests: their rate while the upstream has been refusing at the current rate (from the
+ * later of its first refusal and the first answer at this rate; answers keep arriving at the rate the upstream
+ * accepts them, so its latency does not dilute the measure), and their count over the last window, which is what
+ * an upstream counting over a trailing window allows, even while it refuses everything until the window slides.
+ * So a cut never settles below 0.95 × what the upstream accepts over its window.
+ *
+ * <p>Recovery needs evidence in proportion to the rate: half the answers the current rate sends over the time
+ * judged, at most {@link RetreatPolicy#minSample()}, so a low rate climbs back as surely as a high one.
  *
  * <p>Thread-safe: every method is synchronized; calls are short and never block.
  */
@@ -30,6 +42,8 @@ public final class RetreatController {
   }
 
   static final double CUT_FACTOR = 0.95;
+  /** How long the upstream must have been refusing (while accepting some) before an early judgement. */
+  static final long EARLY_SPAN_NANOS = 2_000_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
   private final RetreatPolicy policy;
@@ -46,7 +60,11 @@ public final class RetreatController {
   /** Accepted answers per second of every epoch, for the step back from a 429 while recovering. */
   private final long originNanos;
   private final SecondCounts allCounts;
+  /** When the first accepted answer arrived, or -1. */
   private long firstAnswerNanos = -1;
+  /** When the upstream started refusing after a window without refusals, or -1 if it never did. */
+  private long refusingSinceNanos = -1;
+  private long lastRefusalNanos = -1;
   private long belowSinceNanos = -1;
   /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
   private int cleanRpm;
@@ -82,17 +100,38 @@ public final class RetreatController {
    * @return the rate to use from now on
    */
   public synchronized int onOutcome(long sentInEpoch, boolean rateLimited, long nowNanos) {
+    onUnshapedOutcome(rateLimited, nowNanos);
     if (!policy.enabled()) {
       return currentRpm;
-    }
-    if (!rateLimited) {
-      recordAccepted(nowNanos);
     }
     if (sentInEpoch == epoch) {
       record(nowNanos, rateLimited);
     }
     evaluate(nowNanos, sentInEpoch == epoch && rateLimited);
     return currentRpm;
+  }
+
+  /**
+   * Learns from the answer to a request sent beyond the rate (queue-full passthrough): what it accepted counts as
+   * accepted traffic, a 429 marks the upstream as refusing, but neither judges the rate.
+   */
+  public synchronized void onUnshapedOutcome(boolean rateLimited, long nowNanos) {
+    if (rateLimited) {
+      if (lastRefusalNanos < 0 || nowNanos - lastRefusalNanos >= windowNanos()) {
+        refusingSinceNanos = nowNanos;
+      }
+      lastRefusalNanos = nowNanos;
+    } else {
+      recordAccepted(nowNanos);
+    }
+  }
+
+  /**
+   * Whether the upstream is known to be at its limit: the rate is retreating or recovering, or the upstream
+   * refused a request within the last window. Traffic beyond the rate would only draw 429s.
+   */
+  public synchronized boolean atUpstreamLimit(long nowNanos) {
+    return state != RetreatState.NORMAL || (lastRefusalNanos >= 0 && nowNanos - lastRefusalNanos < windowNanos());
   }
 
   /** Hot change of the configured rate: back to NORMAL at the new rate. */
@@ -112,23 +151,24 @@ public final class RetreatController {
 
   private void evaluate(long now, boolean fresh429) {
     long[] totals = totals(now);
-    long accepted = totals[0];
-    long rejected = totals[1];
-    long sample = accepted + rejected;
+    long sample = totals[0] + totals[1];
     long span = spanNanos(now);
-    double ratio = sample == 0 ? 0 : (double) rejected / sample;
-    boolean judged = sample >= policy.minSample() && span >= policy.minSampleSpan().toNanos();
+    double ratio = sample == 0 ? 0 : (double) totals[1] / sample;
+    // Early only for a rate above what the upstream accepts: 429s at a rate it fully accepts are another matter.
+    boolean early = ratio > policy.alertRatio() && refusingSpanNanos(now) >= EARLY_SPAN_NANOS
+        && acceptedRpmWhileRefusing(now) < currentRpm;
+    boolean judged = sample >= policy.minSample() && (span >= policy.minSampleSpan().toNanos() || early);
     switch (state) {
       case NORMAL -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(accepted, span, ratio, now);
+          cut(ratio, now);
         }
       }
       case RETREAT -> {
         if (judged && ratio >= policy.cutAgainRatio()) {
-          cut(accepted, span, ratio, now);
-        } else if (sample >= policy.minSample() && ratio < policy.recoverBelowRatio()) {
+          cut(ratio, now);
+        } else if (sample >= evidence(span) && ratio < policy.recoverBelowRatio()) {
           if (belowSinceNanos < 0) {
             belowSinceNanos = now;
           } else if (now - belowSinceNanos >= policy.recoverAfter().toNanos()) {
@@ -143,7 +183,7 @@ public final class RetreatController {
       case RECOVER -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(accepted, span, ratio, now);
+          cut(ratio, now);
         } else if (fresh429) {
           // The first 429 at a step: step back under what the upstream accepted, and wait before climbing again.
           int acceptedRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
@@ -151,15 +191,25 @@ public final class RetreatController {
           state = RetreatState.RETREAT;
           belowSinceNanos = now;
           change(Math.max(policy.floorRpm(), target), ratio, false, now);
-        } else if (sample >= policy.minSample() && span >= policy.evaluationInterval().toNanos()) {
+        } else if (span >= policy.evaluationInterval().toNanos()
+            && sample >= evidence(policy.evaluationInterval().toNanos())) {
           stepUp(ratio, now);
         }
       }
     }
   }
 
-  private void cut(long accepted, long spanNanos, double ratio, long now) {
-    double acceptedRpm = accepted * 60.0 * NANOS_PER_SECOND / spanNanos;
+  /**
+   * Answers a judgement needs over {@code overNanos} (capped at the window): half of what the current rate sends
+   * in that time, at least 1, at most the minimum sample.
+   */
+  private long evidence(long overNanos) {
+    double expected = currentRpm * (double) Math.min(overNanos, windowNanos()) / (60.0 * NANOS_PER_SECOND);
+    return Math.min(policy.minSample(), Math.max(1, (long) Math.ceil(expected / 2)));
+  }
+
+  private void cut(double ratio, long now) {
+    double acceptedRpm = Math.max(acceptedRpmWhileRefusing(now), acceptedPerWindow(now) * 60.0 / windowSeconds);
     int target = (int) Math.floor(Math.min(CUT_FACTOR * acceptedRpm, CUT_FACTOR * currentRpm));
     int newRpm = Math.max(policy.floorRpm(), target);
     boolean alert = ratio > policy.alertRatio();
@@ -208,6 +258,50 @@ public final class RetreatController {
     epochCounts.add((now - epochStartNanos) / NANOS_PER_SECOND, rateLimited);
   }
 
+
+  /**
+   * The first whole second (from the origin) of the time judged: the upstream refusing, answers of the current
+   * rate arriving, and acceptances arriving at all (they lag their sending by the upstream's latency, and a 429
+   * often comes back at once).
+   */
+  private long refusingFromSecond() {
+    long from = Math.max(refusingSinceNanos, Math.max(firstAnswerNanos, epochFirstAnswerNanos)) - originNanos;
+    return (from + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND;
+  }
+
+  /**
+   * Time since {@link #refusingFromSecond}, within the last window; 0 if the upstream is not refusing, never
+   * accepted, or no answer of the current rate has arrived.
+   */
+  private long refusingSpanNanos(long now) {
+    if (refusingSinceNanos < 0 || firstAnswerNanos < 0 || epochFirstAnswerNanos < 0
+        || now - lastRefusalNanos >= windowNanos()) {
+      return 0;
+    }
+    long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
+    long fromSecond = Math.max(refusingFromSecond(), nowSecond - windowSeconds + 1);
+    return Math.max(0, now - originNanos - fromSecond * NANOS_PER_SECOND);
+  }
+
+  /** Accepted answers per minute over {@link #refusingSpanNanos}; 0 when that is empty. */
+  private double acceptedRpmWhileRefusing(long now) {
+    long span = refusingSpanNanos(now);
+    if (span <= 0) {
+      return 0;
+    }
+    long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
+    long fromSecond = Math.max(refusingFromSecond(), nowSecond - windowSeconds + 1);
+    return allCounts.acceptedSince(fromSecond, nowSecond) * 60.0 * NANOS_PER_SECOND / span;
+  }
+
+  /** Accepted answers, of every epoch, in the window ending now. */
+  private long acceptedPerWindow(long now) {
+    return allCounts.accepted((now - originNanos) / NANOS_PER_SECOND);
+  }
+
+  private long windowNanos() {
+    return windowSeconds * NANOS_PER_SECOND;
+  }
 
   /** Time covered by {@link #totals}. */
   private long spanNanos(long now) {

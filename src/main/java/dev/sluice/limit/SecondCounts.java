@@ -48,6 +48,17 @@ final class SecondCounts {
     return sum(refused, currentSecond);
   }
 
+  /** Accepted answers from {@code fromSecond} to {@code currentSecond}, both included, within the window. */
+  long acceptedSince(long fromSecond, long currentSecond) {
+    long total = 0;
+    for (int i = 0; i < windowSeconds; i++) {
+      if (second[i] >= fromSecond && second[i] > currentSecond - windowSeconds && second[i] <= currentSecond) {
+        total += accepted[i];
+      }
+    }
+    return total;
+  }
+
   private long sum(long[] counts, long currentSecond) {
     long total = 0;
     for (int i = 0; i < windowSeconds; i++) {

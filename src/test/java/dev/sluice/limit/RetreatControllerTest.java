@@ -47,13 +47,14 @@ class RetreatControllerTest {
     return controller.snapshot(clock.nanoTime()).state();
   }
 
-  /** At 900 RPM against an upstream accepting 600: 10 accepted and 5 refused a second, then judged at 20 s. */
+  /**
+   * At 900 RPM against an upstream accepting 600: 10 accepted and 5 refused a second. A third refused is far
+   * above the alert ratio, so the rate is judged two seconds after the refusals began, not after 20.
+   */
   private RetreatController cutFrom900() {
     RetreatController controller = controller(900);
     outcomes(controller, 10, 5);
-    seconds(controller, 19, 10, 5);
-    clock.advance(Duration.ofSeconds(1));
-    outcomes(controller, 1, 0);
+    seconds(controller, 2, 10, 5);
     return controller;
   }
 
@@ -71,13 +72,45 @@ class RetreatControllerTest {
   }
 
   @Test
+  void aRateFarOverTheLimitIsCutTwoSecondsAfterTheRefusalsBegin() {
+    RetreatController controller = controller(900);
+    outcomes(controller, 10, 5);
+    seconds(controller, 1, 10, 5);
+    clock.advance(Duration.ofMillis(999));
+    outcomes(controller, 0, 5);
+    assertThat(controller.currentRpm()).as("1.999 s of refusals").isEqualTo(900);
+
+    clock.advance(Duration.ofMillis(1));
+    outcomes(controller, 1, 0);
+
+    // 21 accepted over the 2 s since the refusals began is 630 RPM; 0.95 x 630 = 598.5.
+    assertThat(controller.currentRpm()).isEqualTo(598);
+    assertThat(changes).containsExactly("RETREAT 900->598 alert");
+  }
+
+  @Test
   void aCutLandsJustUnderWhatTheUpstreamAccepted() {
     RetreatController controller = cutFrom900();
 
-    // 201 accepted over 20 s is 603 RPM; 0.95 x 603 = 572.85.
-    assertThat(controller.currentRpm()).isEqualTo(572);
+    // 21 accepted over the 2 s since the refusals began is 630 RPM; 0.95 x 630 = 598.5.
+    assertThat(controller.currentRpm()).isEqualTo(598);
     assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
-    assertThat(changes).containsExactly("RETREAT 900->572 alert");
+    assertThat(changes).containsExactly("RETREAT 900->598 alert");
+  }
+
+  @Test
+  void aRatioUnderTheAlertIsJudgedOnlyAfterTheMinimumSpan() {
+    RetreatController controller = controller(900);
+    outcomes(controller, 10, 2);
+    seconds(controller, 19, 10, 2);
+    assertThat(controller.currentRpm()).isEqualTo(900);
+
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 1, 0);
+
+    // 17 % refused; 201 accepted over 20 s is 603 RPM; 0.95 x 603 = 572.85.
+    assertThat(controller.currentRpm()).isEqualTo(572);
+    assertThat(changes).containsExactly("RETREAT 900->572");
   }
 
   @Test
@@ -115,16 +148,96 @@ class RetreatControllerTest {
       outcomes(controller, 9, 0);
     }
 
-    assertThat(controller.currentRpm()).isEqualTo(572);
+    assertThat(controller.currentRpm()).isEqualTo(598);
     assertThat(changes).hasSize(1);
     assertThat(controller.snapshot(clock.nanoTime()).ratio429()).isZero();
+  }
+
+  @Test
+  void refusalsAtARateTheUpstreamFullyAcceptsAreNotJudgedEarly() {
+    RetreatController controller = controller(600);
+    outcomes(controller, 10, 4);
+    seconds(controller, 19, 10, 4);
+    assertThat(controller.currentRpm()).as("600 accepted a minute is the current rate").isEqualTo(600);
+
+    seconds(controller, 1, 10, 4);
+
+    assertThat(controller.currentRpm()).isEqualTo(570);
+  }
+
+  @Test
+  void anUpstreamRefusingEverythingUntilItsWindowSlidesIsCutToWhatItAcceptedOverTheWindow() {
+    RetreatController controller = controller(900);
+    // A provider counting the last 60 s: it takes 600 in the first 40 s, then refuses everything.
+    seconds(controller, 40, 15, 0);
+    seconds(controller, 3, 0, 15);
+
+    // The refusals began 3 s ago and nothing was accepted since, but 600 were over the window: 0.95 x 600.
+    assertThat(controller.currentRpm()).isEqualTo(570);
+    assertThat(changes).containsExactly("RETREAT 900->570");
+  }
+
+  @Test
+  void aLowRateClimbsBackWithoutWaitingForAFullSampleAtEachStep() {
+    RetreatController controller = controller(40);
+    outcomes(controller, 1, 0);
+    for (int s = 1; s <= 10; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      outcomes(controller, s == 6 ? 1 : 0, 2);
+    }
+    // Judged at the 20th answer, 9 s in: 1 accepted over the 8 s since the refusals began is 7.5 RPM, cut to 7.
+    assertThat(controller.currentRpm()).isEqualTo(7);
+
+    // The upstream now accepts whatever the rate sends: 7 RPM is an answer every 8.6 s.
+    double credit = 0;
+    int s = 0;
+    for (; s < 600 && state(controller) != RetreatState.NORMAL; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      credit += controller.currentRpm() / 60.0;
+      int answers = (int) credit;
+      credit -= answers;
+      outcomes(controller, answers, 0);
+    }
+
+    // Two minutes clean, then +2 RPM every 10 to 20 s: 17 steps. At 20 answers a step (a minute or more at these
+    // rates) it would take over a quarter of an hour.
+    assertThat(state(controller)).isEqualTo(RetreatState.NORMAL);
+    assertThat(controller.currentRpm()).isEqualTo(40);
+    assertThat(s).isBetween(120 + 17 * 10, 120 + 17 * 20);
+  }
+
+  @Test
+  void answersToUnshapedRequestsCountAsAcceptedButJudgeNoRate() {
+    RetreatController controller = controller(900);
+    assertThat(controller.atUpstreamLimit(clock.nanoTime())).isFalse();
+    for (int s = 0; s < 30; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      for (int i = 0; i < 10; i++) {
+        controller.onUnshapedOutcome(true, clock.nanoTime());
+      }
+      outcomes(controller, 10, 0);
+    }
+    assertThat(controller.currentRpm()).isEqualTo(900);
+    assertThat(controller.atUpstreamLimit(clock.nanoTime())).as("refused within the window").isTrue();
+
+    clock.advance(Duration.ofSeconds(60));
+    assertThat(controller.atUpstreamLimit(clock.nanoTime())).isFalse();
+  }
+
+  @Test
+  void theUpstreamIsAtItsLimitWhileTheRateRetreats() {
+    RetreatController controller = cutFrom900();
+    seconds(controller, 90, 9, 0);
+
+    assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
+    assertThat(controller.atUpstreamLimit(clock.nanoTime())).isTrue();
   }
 
   @Test
   void inRetreatACutAgainNeedsTheCutAgainRatio() {
     RetreatController controller = cutFrom900();
     seconds(controller, 40, 19, 1);
-    assertThat(controller.currentRpm()).isEqualTo(572);
+    assertThat(controller.currentRpm()).isEqualTo(598);
 
     RetreatController again = cutFrom900();
     outcomes(again, 8, 1);
@@ -132,9 +245,10 @@ class RetreatControllerTest {
     clock.advance(Duration.ofSeconds(1));
     outcomes(again, 0, 1);
 
-    // 11 % refused at 572; 160 accepted over 20 s is 480 RPM, cut to 456.
-    assertThat(again.currentRpm()).isEqualTo(456);
-    assertThat(changes).last().isEqualTo("RETREAT 572->456");
+    // 11.6 % refused at 598. From the first answer at 598 on, 170 accepted answers arrived in 20 s (the 10 of the
+    // old rate still arriving in that second count: the upstream accepted them): 510 RPM, cut to 484.
+    assertThat(again.currentRpm()).isEqualTo(484);
+    assertThat(changes).last().isEqualTo("RETREAT 598->484");
   }
 
   @Test
@@ -160,14 +274,14 @@ class RetreatControllerTest {
     long stayedLow = clock.nanoTime() - cutAt;
     assertThat(stayedLow).isBetween(Duration.ofSeconds(120).toNanos(), Duration.ofSeconds(123).toNanos());
     assertThat(state(controller)).isEqualTo(RetreatState.RECOVER);
-    assertThat(controller.currentRpm()).isEqualTo(574);
+    assertThat(controller.currentRpm()).isEqualTo(600);
     // Each step is judged over 10 s of answers at its rate; the first arrives a second after the step.
     seconds(controller, 10, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(574);
+    assertThat(controller.currentRpm()).isEqualTo(600);
     seconds(controller, 1, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(576);
+    assertThat(controller.currentRpm()).isEqualTo(602);
     seconds(controller, 11, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(578);
+    assertThat(controller.currentRpm()).isEqualTo(604);
   }
 
   @Test
@@ -176,14 +290,14 @@ class RetreatControllerTest {
     while (state(controller) != RetreatState.RECOVER) {
       seconds(controller, 1, 10, 0);
     }
-    seconds(controller, 22, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(578);
+    seconds(controller, 22, 11, 0);
+    assertThat(controller.currentRpm()).isEqualTo(604);
 
     clock.advance(Duration.ofSeconds(1));
     outcomes(controller, 5, 1);
 
-    // 10 accepted a second is 600 RPM, above the current 578: one step back.
-    assertThat(controller.currentRpm()).isEqualTo(576);
+    // The upstream accepted more than 604 a minute over the last window: one step back from the current rate.
+    assertThat(controller.currentRpm()).isEqualTo(602);
     assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
   }
 
@@ -198,8 +312,8 @@ class RetreatControllerTest {
     clock.advance(Duration.ofSeconds(1));
     outcomes(controller, 0, 1);
 
-    // Only 1 accepted a second over the last minute, but 572 stayed clean for two minutes.
-    assertThat(controller.currentRpm()).isEqualTo(572);
+    // Only 1 accepted a second over the last minute, but 598 stayed clean for two minutes.
+    assertThat(controller.currentRpm()).isEqualTo(598);
   }
 
   @Test
