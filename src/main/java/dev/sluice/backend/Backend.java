@@ -14,11 +14,20 @@ import java.util.Optional;
  * a {@link Permit} or names the earliest instant to ask again. Released permits feed the retreat controller, whose
  * rate changes are applied to the bucket at once.
  *
- * <p>Thread-safe: the limiters are thread-safe; the {@code Retry-After} gate is guarded by this object's monitor
- * and only ever extended, and so is each pairing of a retreat verdict with the bucket's rate. The retreat
- * controller's listener (a log line) runs under it; the dispatcher's wake-up runs after it is released.
+ * <p>An upstream 429 that is evidence of a rate too high (see {@link RefusalKind}) also empties the bucket: the
+ * burst it saved up is not there upstream. If the 429 came with a {@code Retry-After}, the backend sends nothing
+ * until then and resumes with at most one second's worth of tokens, not with what piled up while it waited. A 429
+ * about concurrency holds the backend for its {@code Retry-After} too, but neither empties the bucket nor judges
+ * the rate.
+ *
+ * <p>Thread-safe: every decision and every release runs under this object's monitor (the limiters have their own
+ * locks, always taken after it); the {@code Retry-After} gate is only ever extended, and each retreat verdict is
+ * paired with the bucket's rate. The retreat controller's listener (a log line) runs under it; the dispatcher's
+ * wake-up runs after it is released.
  */
 public final class Backend {
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
   private final String id;
   private final String pool;
   private final URI baseUrl;
@@ -28,6 +37,11 @@ public final class Backend {
   private final Clock clock;
   private volatile Runnable onCapacityChange = () -> { };
   private long notBeforeNanos = Long.MIN_VALUE;
+  /** A rate 429's {@code Retry-After} is holding the backend: trim the bucket when the hold ends. */
+  private boolean trimWhenHoldEnds;
+  private int inFlight;
+  /** Mean time from grant to release of accepted requests (moving average); 0 until one is. */
+  private double meanAnswerNanos;
 
   /**
    * @param id configured id, used in logs and metric labels
@@ -55,44 +69,73 @@ public final class Backend {
   /** Not before {@code retryAtNanos}. */
   public record Wait(long retryAtNanos) implements Grant {}
 
-  public Grant tryAcquire(long nowNanos) {
-    synchronized (this) {
-      if (nowNanos < notBeforeNanos) {
-        return new Wait(notBeforeNanos);
-      }
+  public synchronized Grant tryAcquire(long nowNanos) {
+    if (nowNanos < notBeforeNanos) {
+      return new Wait(notBeforeNanos);
+    }
+    if (trimWhenHoldEnds) {
+      trimWhenHoldEnds = false;
+      bucket.keepAtMost(Math.max(1, bucket.rateRpm() / 60), nowNanos);
     }
     Admission admission = bucket.tryAcquire(nowNanos);
     if (!admission.granted()) {
       return new Wait(admission.retryAtNanos());
     }
-    return new Granted(new Permit(this, retreat.epoch()));
+    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++));
   }
 
   /**
-   * A permit that takes a token at {@code nowNanos} even when none is left (the bucket goes into debt); for
-   * queue-full passthrough.
+   * Whether a request beyond the rate (queue-full passthrough) may go to this backend: not while the upstream's
+   * {@code Retry-After} holds it, nor while the upstream is known to be at its limit (see
+   * {@link RetreatController#atUpstreamLimit}); sending into a known 429 helps nobody.
    */
-  public Permit forceAcquire(long nowNanos) {
-    bucket.forceAcquire(nowNanos);
-    return new Permit(this, retreat.epoch());
+  public synchronized boolean acceptsUnshaped(long nowNanos) {
+    return nowNanos >= notBeforeNanos && !retreat.atUpstreamLimit(nowNanos);
+  }
+
+  /**
+   * A permit for a request beyond the rate (queue-full passthrough). It takes a token if one is free, but never
+   * puts the bucket into debt: the shaped requests keep the whole rate.
+   */
+  public synchronized Permit unshapedPermit(long nowNanos) {
+    bucket.tryAcquire(nowNanos);
+    return new Permit(this, retreat.epoch(), true, nowNanos, inFlight++);
   }
 
   void onRelease(Permit permit, Attempt attempt) {
-    if (!attempt.answered()) {
-      return;
-    }
     long now = clock.nanoTime();
-    boolean rateChanged;
+    boolean rateChanged = false;
     // The controller's verdict and the bucket's rate change together: two answers ending at once must not leave
     // the bucket at the older of their two rates.
     synchronized (this) {
-      if (attempt.rateLimited() && attempt.retryAfterNanos() > 0) {
-        notBeforeNanos = Math.max(notBeforeNanos, now + attempt.retryAfterNanos());
+      inFlight--;
+      if (!attempt.answered()) {
+        return;
       }
-      int rate = retreat.onOutcome(permit.epoch(), attempt.rateLimited(), now);
-      rateChanged = rate != bucket.rateRpm();
-      if (rateChanged) {
-        bucket.setRateRpm(rate, now);
+      boolean rateEvidence = false;
+      if (attempt.rateLimited()) {
+        if (attempt.retryAfterNanos() > 0) {
+          notBeforeNanos = Math.max(notBeforeNanos, now + attempt.retryAfterNanos());
+        }
+        double expectedInFlight = bucket.rateRpm() / 60.0 * meanAnswerNanos / NANOS_PER_SECOND;
+        rateEvidence = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight).rateEvidence();
+        if (!rateEvidence) {
+          return;
+        }
+        bucket.keepAtMost(0, now);
+        trimWhenHoldEnds |= notBeforeNanos > now;
+      } else {
+        long answerNanos = now - permit.grantedNanos();
+        meanAnswerNanos = meanAnswerNanos == 0 ? answerNanos : meanAnswerNanos + (answerNanos - meanAnswerNanos) / 8;
+      }
+      if (permit.unshaped()) {
+        retreat.onUnshapedOutcome(rateEvidence, now);
+      } else {
+        int rate = retreat.onOutcome(permit.epoch(), rateEvidence, now);
+        rateChanged = rate != bucket.rateRpm();
+        if (rateChanged) {
+          bucket.setRateRpm(rate, now);
+        }
       }
     }
     if (rateChanged) {
@@ -114,20 +157,22 @@ public final class Backend {
     this.onCapacityChange = listener;
   }
 
-  /** Nanoseconds from {@code nowNanos} until a token is available; 0 when one is. */
-  public long nanosToNextToken(long nowNanos) {
-    return bucket.nanosToNextToken(nowNanos);
+  /** Nanoseconds from {@code nowNanos} until this backend may be sent a request (token and hold); 0 when now. */
+  public synchronized long nanosToNextToken(long nowNanos) {
+    return Math.max(bucket.nanosToNextToken(nowNanos), notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0);
   }
 
   /** A consistent-enough picture for status pages and metrics. */
   public BackendSnapshot snapshot() {
     long now = clock.nanoTime();
     long notBefore;
+    int requestsInFlight;
     synchronized (this) {
       notBefore = notBeforeNanos;
+      requestsInFlight = inFlight;
     }
     return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(now), bucket.capacity(),
-        bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0);
+        bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0, requestsInFlight);
   }
 
   public String id() {

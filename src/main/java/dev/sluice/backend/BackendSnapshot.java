@@ -12,6 +12,7 @@ import java.net.URI;
  * @param capacity the bucket's burst size in requests
  * @param rateRpm the bucket's refill rate in force, requests per minute
  * @param retryAfterRemainingNanos how long the upstream's last {@code Retry-After} still holds the backend
+ * @param inFlight requests sent to it and not yet ended
  */
 public record BackendSnapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
-    int rateRpm, RetreatSnapshot retreat, long retryAfterRemainingNanos) {}
+    int rateRpm, RetreatSnapshot retreat, long retryAfterRemainingNanos, int inFlight) {}

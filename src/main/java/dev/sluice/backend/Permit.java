@@ -3,26 +3,50 @@ package dev.sluice.backend;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Permission to send one request to one backend, granted by {@link Backend#tryAcquire}. Carries the retreat epoch
- * current when it was granted, so the outcome is judged against the rate the request was sent at. Released
- * exactly once with the attempt's result; a second release throws. Thread-safe.
+ * Permission to send one request to one backend, granted by {@link Backend#tryAcquire} (shaped: within the rate)
+ * or {@link Backend#unshapedPermit} (beyond it, for queue-full passthrough). Carries the retreat epoch current
+ * when it was granted, so the outcome is judged against the rate the request was sent at, and what was in flight
+ * then, so a 429 can be told apart as one about concurrency. Released exactly once with the attempt's result; a
+ * second release throws. Thread-safe.
  */
 public final class Permit {
   private final Backend backend;
   private final long epoch;
+  private final boolean unshaped;
+  private final long grantedNanos;
+  private final int inFlightAtSend;
   private final AtomicBoolean released = new AtomicBoolean();
 
-  Permit(Backend backend, long epoch) {
+  Permit(Backend backend, long epoch, boolean unshaped, long grantedNanos, int inFlightAtSend) {
     this.backend = backend;
     this.epoch = epoch;
+    this.unshaped = unshaped;
+    this.grantedNanos = grantedNanos;
+    this.inFlightAtSend = inFlightAtSend;
   }
 
   public Backend backend() {
     return backend;
   }
 
+  /**
+   * Whether this request goes beyond the backend's rate (queue-full passthrough): its 429 is relayed to the
+   * caller, never put back in the queue it skipped, and judges no rate.
+   */
+  public boolean unshaped() {
+    return unshaped;
+  }
+
   long epoch() {
     return epoch;
+  }
+
+  long grantedNanos() {
+    return grantedNanos;
+  }
+
+  int inFlightAtSend() {
+    return inFlightAtSend;
   }
 
   /** Feeds {@code attempt} to the backend's limiters. */
@@ -39,6 +63,7 @@ public final class Permit {
 
   @Override
   public String toString() {
-    return "Permit[backend=" + backend.id() + ", epoch=" + epoch + ", released=" + released.get() + "]";
+    return "Permit[backend=" + backend.id() + ", epoch=" + epoch + (unshaped ? ", unshaped" : "") + ", released="
+        + released.get() + "]";
   }
 }

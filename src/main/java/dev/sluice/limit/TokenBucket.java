@@ -69,9 +69,16 @@ public final class TokenBucket {
         : Admission.retryAt(nowNanos + probe.getNanosToWaitForRefill());
   }
 
-  /** Takes one token even if none is left, going into debt that later refills pay back. */
-  public synchronized void forceAcquire(long nowNanos) {
-    at(nowNanos).consumeIgnoringRateLimits(1);
+  /**
+   * Keeps at most {@code maxTokens} of the tokens stored at {@code nowNanos}: the burst a bucket saved up is not
+   * there upstream once the upstream has refused. A bucket in debt stays in debt.
+   */
+  public synchronized void keepAtMost(long maxTokens, long nowNanos) {
+    Bucket b = at(nowNanos);
+    long excess = b.getAvailableTokens() - Math.max(0, maxTokens);
+    if (excess > 0) {
+      b.tryConsume(excess);
+    }
   }
 
   /** Nanoseconds from {@code nowNanos} until one token is available; 0 when one is. */

@@ -141,6 +141,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     queue.put("rejected_full", pool.rejectedFull());
     queue.put("evicted", pool.evicted());
     queue.put("passed_through_full", pool.passedThroughFull());
+    queue.put("refused_at_limit", pool.refusedAtLimit());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.pool());
     m.put("queue", queue);
@@ -167,6 +168,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     m.put("bucket", bucket);
     m.put("retreat", retreat);
     m.put("retry_after_remaining_ms", backend.retryAfterRemainingNanos() / 1_000_000);
+    m.put("in_flight", backend.inFlight());
     return m;
   }
 

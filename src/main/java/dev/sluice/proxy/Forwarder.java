@@ -177,6 +177,8 @@ public final class Forwarder {
     private UpstreamErrorBody errorBody;
     private int upstreamStatus;
     private long upstreamRetryAfterNanos;
+    private long upstreamRemainingRequests = Attempt.ABSENT;
+    private long upstreamRemainingTokens = Attempt.ABSENT;
     /** The upstream said 429 before any byte reached the caller, and the request will go again. */
     private boolean retrying;
     private boolean writing;
@@ -191,6 +193,8 @@ public final class Forwarder {
     public void onHeaders(Response serverToProxyResponse) {
       upstreamStatus = serverToProxyResponse.getStatus();
       upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
+      upstreamRemainingRequests = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.REQUESTS);
+      upstreamRemainingTokens = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.TOKENS);
       if (upstreamStatus == 429 && mayRetry()) {
         retrying = true;
         return;
@@ -210,9 +214,12 @@ public final class Forwarder {
           exchange.clientToProxyRequest.getMethod()).orElse(null);
     }
 
-    /** A shaped request may go again while attempts and the deadline allow. */
+    /**
+     * A shaped request may go again while attempts and the deadline allow; one sent beyond the rate (queue-full
+     * passthrough) is never put back in the queue it skipped.
+     */
     private boolean mayRetry() {
-      return exchange.dispatcher != null && !exchange.clientGone
+      return exchange.dispatcher != null && !exchange.permit.unshaped() && !exchange.clientGone
           && exchange.attempts < exchange.pool.map(p -> p.maxAttempts()).orElse(1)
           && clock.nanoTime() + upstreamRetryAfterNanos < exchange.deadlineNanos;
     }
@@ -332,8 +339,8 @@ public final class Forwarder {
     @Override
     public void onComplete(Result result) {
       exchange.upstreamRequest = null;
-      releasePermit(exchange, upstreamStatus > 0 ? new Attempt(upstreamStatus, upstreamRetryAfterNanos)
-          : Attempt.unanswered());
+      releasePermit(exchange, upstreamStatus > 0 ? new Attempt(upstreamStatus, upstreamRetryAfterNanos,
+          upstreamRemainingRequests, upstreamRemainingTokens) : Attempt.unanswered());
       if (retrying) {
         exchange.permit = null;
         if (exchange.clientGone) {

@@ -58,6 +58,7 @@ public final class Dispatcher implements PoolView {
   private long rejectedFull;
   private long evicted;
   private long passedThroughFull;
+  private long refusedAtLimit;
   private long requeued;
 
   public Dispatcher(String pool, List<Backend> backends, Settings settings, Clock clock, Scheduler scheduler) {
@@ -196,7 +197,7 @@ public final class Dispatcher implements PoolView {
         depth.put(priority, queue.depth(priority));
       }
       return new PoolSnapshot(pool, queue.size(), settings.queueMaxSize(), settings.fullPolicy(), depth, dispatched,
-          timedOut, rejectedFull, evicted, passedThroughFull, requeued,
+          timedOut, rejectedFull, evicted, passedThroughFull, refusedAtLimit, requeued,
           backends.stream().map(Backend::snapshot).toList());
     } finally {
       lock.unlock();
@@ -210,10 +211,18 @@ public final class Dispatcher implements PoolView {
   private void onFull(Waiter waiter, long now, List<Runnable> actions) {
     switch (settings.fullPolicy()) {
       case PASSTHROUGH -> {
+        Backend open = backends.stream().filter(b -> b.acceptsUnshaped(now)).findFirst().orElse(null);
+        if (open == null) {
+          refusedAtLimit++;
+          Rejection rejection = new Rejection(429, "rate_limited", "The queue of pool " + pool + " is full ("
+              + settings.queueMaxSize() + " waiting) and its upstream is at its limit; try again later.",
+              retryAfterSeconds(queue.size(), now));
+          actions.add(() -> waiter.reject(rejection));
+          return;
+        }
         passedThroughFull++;
-        Permit granted = firstGrant(now) instanceof Backend.Granted g ? g.permit()
-            : backends.getFirst().forceAcquire(now);
-        actions.add(() -> waiter.dispatch(granted));
+        Permit permit = open.unshapedPermit(now);
+        actions.add(() -> waiter.dispatch(permit));
       }
       case REJECT -> {
         rejectedFull++;

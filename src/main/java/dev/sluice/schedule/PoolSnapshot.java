@@ -18,9 +18,11 @@ import java.util.Map;
  * @param rejectedFull newcomers answered 503 because the queue was full
  * @param evicted waiters dropped to make room for a more urgent newcomer
  * @param passedThroughFull newcomers sent without waiting because the queue was full
+ * @param refusedAtLimit newcomers answered 429 because the queue was full and every backend was at its upstream
+ *     limit ({@code passthrough} policy)
  * @param requeued requests put back after an upstream 429
  * @param backends the pool's backends, in the order they are asked
  */
 public record PoolSnapshot(String pool, int size, int queueMaxSize, FullPolicy fullPolicy,
     Map<Priority, Integer> depth, long dispatched, long timedOut, long rejectedFull, long evicted,
-    long passedThroughFull, long requeued, List<BackendSnapshot> backends) {}
+    long passedThroughFull, long refusedAtLimit, long requeued, List<BackendSnapshot> backends) {}

@@ -108,14 +108,17 @@ class TokenBucketTest {
   }
 
   @Test
-  void forcedAcquisitionGoesIntoDebtThatRefillsPayBack() {
-    TokenBucket bucket = new TokenBucket(store, "b", 60, 1);
-    bucket.tryAcquire(clock.nanoTime());
+  void keepingAtMostSomeTokensDropsOnlyTheSurplus() {
+    TokenBucket bucket = new TokenBucket(store, "b", 600, 40);
 
-    bucket.forceAcquire(clock.nanoTime());
-
-    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(-1);
-    assertThat(bucket.nanosToNextToken(clock.nanoTime())).isEqualTo(2 * SECOND);
+    bucket.keepAtMost(10, clock.nanoTime());
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(10);
+    bucket.keepAtMost(15, clock.nanoTime());
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(10);
+    bucket.keepAtMost(0, clock.nanoTime());
+    assertThat(bucket.availableTokens(clock.nanoTime())).isZero();
+    // The rate goes on: a token 100 ms later.
+    assertThat(bucket.nanosToNextToken(clock.nanoTime())).isEqualTo(SECOND / 10);
   }
 
   @Test

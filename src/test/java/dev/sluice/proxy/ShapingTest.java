@@ -254,7 +254,7 @@ class ShapingTest {
   }
 
   @Test
-  void passthroughSendsTheOverflowOfAFullQueueUpstreamAtOnceAndChargesTheBucket(@TempDir Path dir)
+  void passthroughSendsTheOverflowOfAFullQueueUpstreamAtOnceWithoutChargingTheBucket(@TempDir Path dir)
       throws Exception {
     FullQueue full = new FullQueue("passthrough", "", "urgent", dir);
 
@@ -267,11 +267,39 @@ class ShapingTest {
     JsonNode pool = status(full.sluice).at("/pools/0");
     assertThat(pool.at("/queue/passed_through_full").asLong()).isEqualTo(1);
     assertThat(pool.at("/queue/size").asInt()).isEqualTo(1);
-    // ...but it took a token all the same: the bucket is in debt, so the waiter needs more than one refill.
-    assertThat(pool.at("/backends/0/bucket/tokens").asLong()).isEqualTo(-1);
+    // ...and the bucket is not in debt: the waiter goes at the next refill, as if the overflow had not come.
+    assertThat(pool.at("/backends/0/bucket/tokens").asLong()).isZero();
 
     full.sluice.pools().getFirst().primary().setBaseRateRpm(6_000);
     assertThat(full.waiter.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void anOverflowRefusedUpstreamIsRelayedAndTheNextOverflowIsRefusedWithoutGoingUpstream(@TempDir Path dir)
+      throws Exception {
+    FullQueue full = new FullQueue("passthrough", "", "urgent", dir);
+
+    HttpResponse<String> relayed = harness.post(uri(full.sluice, "/v1/chat/completions"), chat("overflow-1"),
+        "X-Sim-Fault", "429");
+
+    // The upstream's own 429 and Retry-After, not a retry from the queue the overflow skipped.
+    assertThat(relayed.statusCode()).isEqualTo(429);
+    assertThat(relayed.headers().firstValue("Retry-After")).contains("1");
+    assertThat(relayed.body()).contains("forced by X-Sim-Fault");
+    assertThat(sentContents(full.sim)).containsExactly("first", "overflow-1");
+    assertThat(status(full.sluice).at("/pools/0/queue/requeued_after_429").asLong()).isZero();
+
+    HttpResponse<String> refused = full.post("overflow-2", "normal");
+
+    // The upstream is at its limit: sending more would only draw another 429.
+    assertThat(refused.statusCode()).isEqualTo(429);
+    assertThat(refused.body()).isEqualTo(errorBody("The queue of pool nvidia is full (1 waiting) and its upstream"
+        + " is at its limit; try again later.", "rate_limit_error", "rate_limited"));
+    // One waiter ahead at 1 RPM (60 s) plus up to 60 s until the next token.
+    assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
+    assertThat(sentContents(full.sim)).containsExactly("first", "overflow-1");
+    assertThat(status(full.sluice).at("/pools/0/queue/refused_at_limit").asLong()).isEqualTo(1);
+    assertThat(full.waiter).isNotDone();
   }
 
   @Test

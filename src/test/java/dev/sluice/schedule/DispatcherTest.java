@@ -213,7 +213,7 @@ class DispatcherTest {
   }
 
   @Test
-  void passthroughSkipsAFullQueueButStillTakesAToken() {
+  void passthroughSendsTheOverflowOfAFullQueueWithoutPuttingTheBucketInDebt() {
     Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), backend("b", 60, 1));
     submit(dispatcher, "first", Priority.NORMAL);
     TestWaiter queued = submit(dispatcher, "queued", Priority.NORMAL);
@@ -221,13 +221,76 @@ class DispatcherTest {
     TestWaiter bypass = submit(dispatcher, "bypass", Priority.LOW);
 
     assertThat(bypass.dispatched()).isTrue();
+    assertThat(bypass.permits.getFirst().unshaped()).isTrue();
     assertThat(queued.dispatched()).isFalse();
     assertThat(dispatcher.snapshot().passedThroughFull()).isEqualTo(1);
-    // The bypass went into debt: the queued waiter needs two refills, not one.
-    advance(Duration.ofSeconds(1));
-    assertThat(queued.dispatched()).isFalse();
+    // The queued waiter goes at the next refill, as if the overflow had never come.
     advance(Duration.ofSeconds(1));
     assertThat(queued.dispatched()).isTrue();
+  }
+
+  @Test
+  void passthroughAnswersTheOverflow429AtOnceWhileTheUpstreamIsAtItsLimit() {
+    Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), backend("b", 60, 2));
+    TestWaiter first = submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "second", Priority.NORMAL);
+    first.permits.getFirst().release(new Attempt(429, 0, 0, Attempt.ABSENT));
+    submit(dispatcher, "queued", Priority.NORMAL);
+
+    TestWaiter overflow = submit(dispatcher, "overflow", Priority.NORMAL);
+
+    assertThat(overflow.dispatched()).isFalse();
+    assertThat(overflow.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.status()).isEqualTo(429);
+      assertThat(r.code()).isEqualTo("rate_limited");
+      assertThat(r.message()).isEqualTo("The queue of pool pool is full (1 waiting) and its upstream is at its"
+          + " limit; try again later.");
+      // One waiter ahead at 60 RPM, and the next token a second away.
+      assertThat(r.retryAfterSeconds()).isEqualTo(2);
+    });
+    assertThat(dispatcher.snapshot().refusedAtLimit()).isEqualTo(1);
+    assertThat(dispatcher.snapshot().passedThroughFull()).isZero();
+  }
+
+  @Test
+  void passthroughResumesAWindowAfterTheUpstreamsLastRefusal() {
+    Backend backend = backend("b", 60, 2);
+    Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), backend);
+    TestWaiter first = submit(dispatcher, "first", Priority.NORMAL);
+    first.permits.getFirst().release(new Attempt(429, 0, 0, Attempt.ABSENT));
+
+    advance(Duration.ofSeconds(59));
+    assertThat(backend.acceptsUnshaped(clock.nanoTime())).isFalse();
+    advance(Duration.ofSeconds(1));
+    assertThat(backend.acceptsUnshaped(clock.nanoTime())).isTrue();
+    submit(dispatcher, "second", Priority.NORMAL);
+    submit(dispatcher, "third", Priority.NORMAL);
+    submit(dispatcher, "queued", Priority.NORMAL);
+    TestWaiter overflow = submit(dispatcher, "overflow", Priority.NORMAL);
+
+    assertThat(overflow.dispatched()).isTrue();
+  }
+
+  @Test
+  void aRequeuedWaiterIsRefusedAtItsDeadlineCountedFromItsArrival() {
+    Backend backend = backend("b", 600, 10);
+    Dispatcher dispatcher = dispatcher(backend);
+    TestWaiter waiter = submit(dispatcher, "waiter", Priority.NORMAL, 10 * SECOND);
+    advance(Duration.ofSeconds(4));
+    // The upstream refused it after 4 s and asks for 30 s more: longer than the 6 s left of its deadline.
+    waiter.permits.getFirst().release(new Attempt(429, 30 * SECOND, 0, Attempt.ABSENT));
+    dispatcher.requeue(waiter);
+
+    advance(Duration.ofMillis(5_999));
+    assertThat(waiter.departures()).isEqualTo(1);
+    advance(Duration.ofMillis(1));
+
+    assertThat(waiter.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.status()).isEqualTo(429);
+      assertThat(r.message()).isEqualTo("Waited 10 s in the queue of pool pool without a free slot.");
+      // Nobody ahead, and the upstream's hold has 24 s to run.
+      assertThat(r.retryAfterSeconds()).isEqualTo(24);
+    });
   }
 
   @Test
