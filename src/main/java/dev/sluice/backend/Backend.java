@@ -94,8 +94,8 @@ public final class Backend {
   }
 
   /**
-   * A permit for a request beyond the rate (queue-full passthrough). It takes a token if one is free, but never
-   * puts the bucket into debt: the shaped requests keep the whole rate.
+   * A permit for a request beyond the rate (queue-full passthrough). It takes a token if one is free, and goes
+   * without one otherwise: the shaped requests keep the whole rate.
    */
   public synchronized Permit unshapedPermit(long nowNanos) {
     bucket.tryAcquire(nowNanos);

@@ -8,7 +8,7 @@ import java.net.URI;
  *
  * @param pool name of the owning pool
  * @param hasKey whether the backend sends its own key
- * @param tokens whole tokens in its bucket (negative while in debt)
+ * @param tokens whole tokens in its bucket
  * @param capacity the bucket's burst size in requests
  * @param rateRpm the bucket's refill rate in force, requests per minute
  * @param retryAfterRemainingNanos how long the upstream's last {@code Retry-After} still holds the backend

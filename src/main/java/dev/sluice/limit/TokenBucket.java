@@ -71,7 +71,7 @@ public final class TokenBucket {
 
   /**
    * Keeps at most {@code maxTokens} of the tokens stored at {@code nowNanos}: the burst a bucket saved up is not
-   * there upstream once the upstream has refused. A bucket in debt stays in debt.
+   * there upstream once the upstream has refused.
    */
   public synchronized void keepAtMost(long maxTokens, long nowNanos) {
     Bucket b = at(nowNanos);
@@ -106,7 +106,7 @@ public final class TokenBucket {
     return capacity;
   }
 
-  /** Whole tokens available at {@code nowNanos} (negative while in debt). */
+  /** Whole tokens available at {@code nowNanos}. */
   public synchronized long availableTokens(long nowNanos) {
     return at(nowNanos).getAvailableTokens();
   }
