@@ -198,6 +198,32 @@ class ShapingTest {
   }
 
   @Test
+  void concurrency429sNeitherEmptyTheBucketNorCutTheRate(@TempDir Path dir) throws Exception {
+    // One request at a time upstream, each taking 300 ms: callers arriving together draw 429s that say requests
+    // remain (x-ratelimit-remaining-requests above 0).
+    SimServer sim = harness.sim(SimConfig.defaults().withMaxConcurrent(1).withTtftMillis(300));
+    Sluice sluice = sluice(sim, "max_attempts: 10", "rate_rpm: 600, capacity: 40",
+        "retreat: {min_sample: 2, min_sample_seconds: 1}", dir);
+
+    List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      responses.add(postAsync(sluice, "r" + i, "normal"));
+    }
+    for (CompletableFuture<HttpResponse<String>> response : responses) {
+      assertThat(response.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+
+    assertThat(sim.stats().rejected429()).isPositive();
+    JsonNode backend = status(sluice).at("/pools/0/backends/0");
+    assertThat(backend.at("/retreat/state").asText()).isEqualTo("NORMAL");
+    assertThat(backend.at("/retreat/ratio_429").asDouble()).isZero();
+    assertThat(backend.at("/bucket/rate_rpm").asInt()).isEqualTo(600);
+    // Each attempt took a token and none was emptied away (a second's refill at most tops it up).
+    long attempts = sim.stats().accepted() + sim.stats().rejected429();
+    assertThat(backend.at("/bucket/tokens").asLong()).isGreaterThanOrEqualTo(40 - attempts);
+  }
+
+  @Test
   void anUpstream429WhoseWaitWouldPassTheDeadlineGoesToTheCallerWithoutARetry(@TempDir Path dir) throws Exception {
     // One request a minute upstream: its 429 asks for about 60 s, past the 10 s deadline of the request.
     SimServer sim = harness.sim(SimConfig.defaults().withRpm(1).withBurst(1));
