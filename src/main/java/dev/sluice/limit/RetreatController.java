@@ -57,7 +57,7 @@ public final class RetreatController {
   private long epoch;
   private long epochStartNanos;
   private long epochFirstAnswerNanos;
-  /** Accepted answers per second of every epoch, for the step back from a 429 while recovering. */
+  /** Accepted answers per second of every epoch and of unshaped requests: what the upstream takes. */
   private final long originNanos;
   private final SecondCounts allCounts;
   /** When the first accepted answer arrived, or -1. */
@@ -258,40 +258,33 @@ public final class RetreatController {
     epochCounts.add((now - epochStartNanos) / NANOS_PER_SECOND, rateLimited);
   }
 
-
   /**
-   * The first whole second (from the origin) of the time judged: the upstream refusing, answers of the current
-   * rate arriving, and acceptances arriving at all (they lag their sending by the upstream's latency, and a 429
-   * often comes back at once).
+   * The first whole second (from the origin) of the time the upstream has been refusing at the current rate: from
+   * the later of its first refusal, the first answer at this rate, and the first acceptance at all (acceptances
+   * lag their sending by the upstream's latency, and a 429 often comes back at once); within the last window.
+   * -1 if the upstream is not refusing, never accepted, or no answer of the current rate has arrived.
    */
-  private long refusingFromSecond() {
-    long from = Math.max(refusingSinceNanos, Math.max(firstAnswerNanos, epochFirstAnswerNanos)) - originNanos;
-    return (from + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND;
-  }
-
-  /**
-   * Time since {@link #refusingFromSecond}, within the last window; 0 if the upstream is not refusing, never
-   * accepted, or no answer of the current rate has arrived.
-   */
-  private long refusingSpanNanos(long now) {
+  private long refusingFromSecond(long now) {
     if (refusingSinceNanos < 0 || firstAnswerNanos < 0 || epochFirstAnswerNanos < 0
         || now - lastRefusalNanos >= windowNanos()) {
-      return 0;
+      return -1;
     }
+    long from = Math.max(refusingSinceNanos, Math.max(firstAnswerNanos, epochFirstAnswerNanos)) - originNanos;
     long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
-    long fromSecond = Math.max(refusingFromSecond(), nowSecond - windowSeconds + 1);
-    return Math.max(0, now - originNanos - fromSecond * NANOS_PER_SECOND);
+    return Math.max((from + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND, nowSecond - windowSeconds + 1);
+  }
+
+  /** Time since {@link #refusingFromSecond} began; 0 when there is none. */
+  private long refusingSpanNanos(long now) {
+    long fromSecond = refusingFromSecond(now);
+    return fromSecond < 0 ? 0 : Math.max(0, now - originNanos - fromSecond * NANOS_PER_SECOND);
   }
 
   /** Accepted answers per minute over {@link #refusingSpanNanos}; 0 when that is empty. */
   private double acceptedRpmWhileRefusing(long now) {
     long span = refusingSpanNanos(now);
-    if (span <= 0) {
-      return 0;
-    }
-    long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
-    long fromSecond = Math.max(refusingFromSecond(), nowSecond - windowSeconds + 1);
-    return allCounts.acceptedSince(fromSecond, nowSecond) * 60.0 * NANOS_PER_SECOND / span;
+    return span <= 0 ? 0 : allCounts.acceptedSince(refusingFromSecond(now), (now - originNanos) / NANOS_PER_SECOND)
+        * 60.0 * NANOS_PER_SECOND / span;
   }
 
   /** Accepted answers, of every epoch, in the window ending now. */
