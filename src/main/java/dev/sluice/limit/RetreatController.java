@@ -16,19 +16,20 @@ package dev.sluice.limit;
  * <p>A rate is judged only by outcomes of requests <em>sent at that rate</em>: every rate change opens a new
  * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
  * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
- * {@link RetreatPolicy#minSampleSpan()}, except that a sample whose 429 share is above
- * {@link RetreatPolicy#alertRatio()} is judged as soon as the upstream has been refusing for {@link #EARLY_SPAN_NANOS}
- * while accepting less than the current rate: a rate that far over the limit wastes attempts every second it is
- * kept.
+ * {@link RetreatPolicy#minSampleSpan()}, and a measure of what the upstream accepts (below): the upstream refusing
+ * for {@link #EARLY_SPAN_NANOS}, with {@link RetreatPolicy#minSample()} acceptances meanwhile or a mere trickle.
+ * A sample whose 429 share is above {@link RetreatPolicy#alertRatio()} is judged as soon as that measure exists
+ * and is below the current rate: a rate that far over the limit wastes attempts every second it is kept.
  *
  * <p>A cut sets the rate from what the upstream actually accepted: {@code clamp(0.95 × accepted_rpm, floor,
  * 0.95 × current_rpm)}, so one cut lands just under the upstream's real limit, and 429s still in flight from the
- * old rate cannot cut twice. {@code accepted_rpm} is the larger of two measures, both over accepted answers of any
- * epoch and of unshaped requests: their rate while the upstream has been refusing at the current rate (from the
- * later of its first refusal and the first answer at this rate; answers keep arriving at the rate the upstream
- * accepts them, so its latency does not dilute the measure), and their count over the last window, which is what
- * an upstream counting over a trailing window allows, even while it refuses everything until the window slides.
- * So a cut never settles below 0.95 × what the upstream accepts over its window.
+ * old rate cannot cut twice. {@code accepted_rpm} counts accepted answers of any epoch and of unshaped requests:
+ * their rate since the first 429 at the current rate (answers of every rate keep arriving at the rate the upstream
+ * accepts them, so its latency does not dilute the measure, and what it took before it refused does not inflate
+ * it). When that is a trickle (under {@link #TRICKLE_SHARE} of the current rate), the upstream is one counting
+ * over a trailing window that refuses everything until the window slides, and the measure is their count over the
+ * last window, which is what such an upstream allows. So a cut never settles below 0.95 × what the upstream
+ * accepts over its window, and a limit that drops is followed in one step.
  *
  * <p>Recovery needs evidence in proportion to the rate: half the answers the current rate sends over the time
  * judged, at most {@link RetreatPolicy#minSample()}, so a low rate climbs back as surely as a high one.
@@ -42,6 +43,11 @@ public final class RetreatController {
   }
 
   static final double CUT_FACTOR = 0.95;
+  /**
+   * Below this share of the current rate, what the upstream accepted while refusing is a trickle, and the cut goes
+   * by what it accepted over the last window instead.
+   */
+  static final double TRICKLE_SHARE = 0.25;
   /** How long the upstream must have been refusing (while accepting some) before an early judgement. */
   static final long EARLY_SPAN_NANOS = 2_000_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -62,8 +68,8 @@ public final class RetreatController {
   private final SecondCounts allCounts;
   /** When the first accepted answer arrived, or -1. */
   private long firstAnswerNanos = -1;
-  /** When the upstream started refusing after a window without refusals, or -1 if it never did. */
-  private long refusingSinceNanos = -1;
+  /** When the first 429 to a request sent at the current rate arrived, or -1. */
+  private long epochFirstRefusalNanos = -1;
   private long lastRefusalNanos = -1;
   private long belowSinceNanos = -1;
   /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
@@ -117,9 +123,6 @@ public final class RetreatController {
    */
   public synchronized void onUnshapedOutcome(boolean rateLimited, long nowNanos) {
     if (rateLimited) {
-      if (lastRefusalNanos < 0 || nowNanos - lastRefusalNanos >= windowNanos()) {
-        refusingSinceNanos = nowNanos;
-      }
       lastRefusalNanos = nowNanos;
     } else {
       recordAccepted(nowNanos);
@@ -154,20 +157,27 @@ public final class RetreatController {
     long sample = totals[0] + totals[1];
     long span = spanNanos(now);
     double ratio = sample == 0 ? 0 : (double) totals[1] / sample;
-    // Early only for a rate above what the upstream accepts: 429s at a rate it fully accepts are another matter.
-    boolean early = ratio > policy.alertRatio() && refusingSpanNanos(now) >= EARLY_SPAN_NANOS
-        && acceptedRpmWhileRefusing(now) < currentRpm;
-    boolean judged = sample >= policy.minSample() && (span >= policy.minSampleSpan().toNanos() || early);
+    Refusing refusing = refusing(now);
+    // A cut needs a measure of what the upstream takes: two seconds of refusals, and the minimum sample of
+    // acceptances in them (so one answer more or less cannot move it 5 %), unless they are a trickle.
+    boolean measured = refusing.spanNanos() >= EARLY_SPAN_NANOS && (refusing.accepted() >= policy.minSample()
+        || refusing.rpm() < TRICKLE_SHARE * currentRpm);
+    double acceptedRpm = acceptedRpm(refusing, now);
+    // Early only for a rate above what the upstream accepts, and only by a measure of something it accepted: 429s
+    // at a rate it fully accepts, or from an upstream taking nothing (an outage), are another matter.
+    boolean early = ratio > policy.alertRatio() && acceptedRpm > 0 && acceptedRpm < currentRpm;
+    boolean judged = sample >= policy.minSample() && measured
+        && (span >= policy.minSampleSpan().toNanos() || early);
     switch (state) {
       case NORMAL -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(ratio, now);
+          cut(ratio, acceptedRpm, now);
         }
       }
       case RETREAT -> {
         if (judged && ratio >= policy.cutAgainRatio()) {
-          cut(ratio, now);
+          cut(ratio, acceptedRpm, now);
         } else if (sample >= evidence(span) && ratio < policy.recoverBelowRatio()) {
           if (belowSinceNanos < 0) {
             belowSinceNanos = now;
@@ -183,11 +193,11 @@ public final class RetreatController {
       case RECOVER -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(ratio, now);
+          cut(ratio, acceptedRpm, now);
         } else if (fresh429) {
           // The first 429 at a step: step back under what the upstream accepted, and wait before climbing again.
-          int acceptedRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
-          int target = Math.max(cleanRpm, Math.min(currentRpm, acceptedRpm) - policy.recoveryStepRpm());
+          int tookRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
+          int target = Math.max(cleanRpm, Math.min(currentRpm, tookRpm) - policy.recoveryStepRpm());
           state = RetreatState.RETREAT;
           belowSinceNanos = now;
           change(Math.max(policy.floorRpm(), target), ratio, false, now);
@@ -208,8 +218,19 @@ public final class RetreatController {
     return Math.min(policy.minSample(), Math.max(1, (long) Math.ceil(expected / 2)));
   }
 
-  private void cut(double ratio, long now) {
-    double acceptedRpm = Math.max(acceptedRpmWhileRefusing(now), acceptedPerWindow(now) * 60.0 / windowSeconds);
+  /**
+   * What the upstream accepts, per minute: its rate of acceptances since the first 429 at the current rate, or,
+   * when that is a trickle, its acceptances over the last window.
+   */
+  private double acceptedRpm(Refusing refusing, long now) {
+    if (refusing.rpm() < TRICKLE_SHARE * currentRpm) {
+      // Next to nothing taken while refusing: an upstream counting over a trailing window that has had its fill.
+      return Math.max(refusing.rpm(), acceptedPerWindow(now) * 60.0 / windowSeconds);
+    }
+    return refusing.rpm();
+  }
+
+  private void cut(double ratio, double acceptedRpm, long now) {
     int target = (int) Math.floor(Math.min(CUT_FACTOR * acceptedRpm, CUT_FACTOR * currentRpm));
     int newRpm = Math.max(policy.floorRpm(), target);
     boolean alert = ratio > policy.alertRatio();
@@ -241,6 +262,7 @@ public final class RetreatController {
     epoch++;
     epochStartNanos = now;
     epochFirstAnswerNanos = -1;
+    epochFirstRefusalNanos = -1;
     epochCounts.clear();
   }
 
@@ -255,36 +277,43 @@ public final class RetreatController {
     if (epochFirstAnswerNanos < 0) {
       epochFirstAnswerNanos = now;
     }
+    if (rateLimited && epochFirstRefusalNanos < 0) {
+      epochFirstRefusalNanos = now;
+    }
     epochCounts.add((now - epochStartNanos) / NANOS_PER_SECOND, rateLimited);
   }
 
   /**
    * The first whole second (from the origin) of the time the upstream has been refusing at the current rate: from
-   * the later of its first refusal, the first answer at this rate, and the first acceptance at all (acceptances
-   * lag their sending by the upstream's latency, and a 429 often comes back at once); within the last window.
-   * -1 if the upstream is not refusing, never accepted, or no answer of the current rate has arrived.
+   * its first 429 to a request sent at this rate, or from the first acceptance at all if that came later
+   * (acceptances lag their sending by the upstream's latency, and a 429 often comes back at once); within the last
+   * window. -1 if the upstream has not refused at this rate.
    */
   private long refusingFromSecond(long now) {
-    if (refusingSinceNanos < 0 || firstAnswerNanos < 0 || epochFirstAnswerNanos < 0
-        || now - lastRefusalNanos >= windowNanos()) {
+    if (epochFirstRefusalNanos < 0) {
       return -1;
     }
-    long from = Math.max(refusingSinceNanos, Math.max(firstAnswerNanos, epochFirstAnswerNanos)) - originNanos;
+    long from = Math.max(epochFirstRefusalNanos, firstAnswerNanos) - originNanos;
     long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
     return Math.max((from + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND, nowSecond - windowSeconds + 1);
   }
 
-  /** Time since {@link #refusingFromSecond} began; 0 when there is none. */
-  private long refusingSpanNanos(long now) {
-    long fromSecond = refusingFromSecond(now);
-    return fromSecond < 0 ? 0 : Math.max(0, now - originNanos - fromSecond * NANOS_PER_SECOND);
+  /** Accepted answers (of every epoch and of unshaped requests) since the first 429 at the current rate. */
+  private record Refusing(long accepted, long spanNanos) {
+    double rpm() {
+      return spanNanos <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / spanNanos;
+    }
   }
 
-  /** Accepted answers per minute over {@link #refusingSpanNanos}; 0 when that is empty. */
-  private double acceptedRpmWhileRefusing(long now) {
-    long span = refusingSpanNanos(now);
-    return span <= 0 ? 0 : allCounts.acceptedSince(refusingFromSecond(now), (now - originNanos) / NANOS_PER_SECOND)
-        * 60.0 * NANOS_PER_SECOND / span;
+  /** What the upstream accepted over the seconds from {@link #refusingFromSecond}; empty when there are none. */
+  private Refusing refusing(long now) {
+    long fromSecond = refusingFromSecond(now);
+    if (fromSecond < 0) {
+      return new Refusing(0, 0);
+    }
+    long nowSecond = (now - originNanos) / NANOS_PER_SECOND;
+    return new Refusing(allCounts.acceptedSince(fromSecond, nowSecond),
+        Math.max(0, now - originNanos - fromSecond * NANOS_PER_SECOND));
   }
 
   /** Accepted answers, of every epoch, in the window ending now. */

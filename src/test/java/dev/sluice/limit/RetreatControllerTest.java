@@ -358,36 +358,34 @@ class RetreatControllerTest {
     assertThat(controller.snapshot(clock.nanoTime()).baseRpm()).isEqualTo(300);
   }
 
+  /** Accepted and refused requests per minute of {@link #simulate}. */
+  private record Minutes(int[] accepted, int[] refused) {}
+
   /**
-   * The scenario that collapsed the earlier sidecar: configured at 900 RPM in front of an upstream that secretly
-   * allows 600 (burst 10), answers arriving 2 s after sending, so old-rate 429s keep arriving after each change.
-   * Simulated for 30 minutes in 100 ms steps: after the first minute every minute must deliver at least 95 % of
-   * the hidden limit with at most 2 % of requests refused.
+   * Sends at the controller's rate, in 100 ms steps, to an upstream token bucket (burst 10) whose limit per minute
+   * {@code limitAt} gives, answers arriving 2 s after sending, so old-rate 429s keep arriving after each change.
    */
-  @Test
-  void aHiddenLimitIsFoundInOneStepAndHeldWithoutCollapse() {
-    RetreatController controller = controller(900);
+  private Minutes simulate(RetreatController controller, int minutes, java.util.function.IntUnaryOperator limitAt) {
     record InFlight(long epoch, boolean refused, long answerAt) {}
     Queue<InFlight> inFlight = new ArrayDeque<>();
     long step = Duration.ofMillis(100).toNanos();
     double upstreamTokens = 10;
     double sendCredit = 0;
-    int[] acceptedPerMinute = new int[30];
-    int[] refusedPerMinute = new int[30];
-    for (long tick = 0; tick < 30 * 600; tick++) {
+    Minutes result = new Minutes(new int[minutes], new int[minutes]);
+    for (long tick = 0; tick < minutes * 600L; tick++) {
       clock.advance(Duration.ofMillis(100));
       long now = clock.nanoTime();
       int minute = (int) (tick / 600);
-      upstreamTokens = Math.min(10, upstreamTokens + 600 / 600.0);
+      upstreamTokens = Math.min(10, upstreamTokens + limitAt.applyAsInt(minute) / 600.0);
       sendCredit += controller.currentRpm() / 600.0;
       while (sendCredit >= 1) {
         sendCredit -= 1;
         boolean refused = upstreamTokens < 1;
         if (refused) {
-          refusedPerMinute[minute]++;
+          result.refused()[minute]++;
         } else {
           upstreamTokens -= 1;
-          acceptedPerMinute[minute]++;
+          result.accepted()[minute]++;
         }
         inFlight.add(new InFlight(controller.epoch(), refused, now + 20 * step));
       }
@@ -396,11 +394,41 @@ class RetreatControllerTest {
         controller.onOutcome(answer.epoch(), answer.refused(), now);
       }
     }
+    return result;
+  }
+
+  /**
+   * The scenario that collapsed the earlier sidecar: configured at 900 RPM in front of an upstream that secretly
+   * allows 600. Over 30 minutes, after the first, every minute must deliver at least 95 % of the hidden limit with
+   * at most 2 % of requests refused.
+   */
+  @Test
+  void aHiddenLimitIsFoundInOneStepAndHeldWithoutCollapse() {
+    Minutes minutes = simulate(controller(900), 30, minute -> 600);
 
     for (int minute = 1; minute < 30; minute++) {
-      int attempts = acceptedPerMinute[minute] + refusedPerMinute[minute];
-      assertThat(acceptedPerMinute[minute]).as("goodput in minute %d", minute).isGreaterThanOrEqualTo(570);
-      assertThat(refusedPerMinute[minute] / (double) attempts).as("429 share in minute %d", minute)
+      int attempts = minutes.accepted()[minute] + minutes.refused()[minute];
+      assertThat(minutes.accepted()[minute]).as("goodput in minute %d", minute).isGreaterThanOrEqualTo(570);
+      assertThat(minutes.refused()[minute] / (double) attempts).as("429 share in minute %d", minute)
+          .isLessThanOrEqualTo(0.02);
+    }
+  }
+
+  /**
+   * The upstream's limit halves after five minutes. The cut goes by what it accepted since it began refusing at
+   * the current rate, not over the last window (which still remembers the old limit): the rate follows it down
+   * within seconds, and every later minute delivers at least 95 % of the new limit with at most 2 % refused.
+   */
+  @Test
+  void aLimitThatDropsIsFollowedDownWithinTwoMinutes() {
+    Minutes minutes = simulate(controller(900), 15, minute -> minute < 5 ? 600 : 300);
+
+    int refusedAfterDrop = minutes.refused()[5] + minutes.refused()[6];
+    assertThat(refusedAfterDrop).as("429s in the two minutes after the drop").isLessThan(100);
+    for (int minute = 6; minute < 15; minute++) {
+      int attempts = minutes.accepted()[minute] + minutes.refused()[minute];
+      assertThat(minutes.accepted()[minute]).as("goodput in minute %d", minute).isGreaterThanOrEqualTo(285);
+      assertThat(minutes.refused()[minute] / (double) attempts).as("429 share in minute %d", minute)
           .isLessThanOrEqualTo(0.02);
     }
   }
