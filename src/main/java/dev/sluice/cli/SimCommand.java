@@ -44,8 +44,8 @@ public final class SimCommand implements Callable<Integer> {
   Long ttftMillis;
 
   @Option(names = "--ttft-jitter-ms",
-      description = "Extra delay before the first token, uniform in 0..N ms, drawn per admitted call from the seeded "
-          + "dice (default: 0).")
+      description = "Most extra delay before the first token, in milliseconds: each admitted call adds a uniform "
+          + "draw in 0..this from the seeded dice (default: 0).")
   Long ttftJitterMillis;
 
   @Option(names = "--per-token-ms", description = "Delay between streamed tokens, in milliseconds.")
