@@ -2,7 +2,7 @@
 # Sluice traffic-shaping benchmark: open-loop chat completions offered to a simulated provider whose limit is hidden
 # from Sluice, every scenario from a cold start (a fresh sim and a fresh Sluice).
 #
-#   bench/shaping.sh            every scenario (about 40 minutes):
+#   bench/shaping.sh            every scenario (about 35 minutes):
 #     sluice (240 s), direct (180 s), drop (360 s; 600 -> 300 RPM at 180 s): 1,200 RPM of mixed priorities against
 #       a hidden 600 RPM (token bucket, burst 10, 0 ms), Sluice from bench/shaping.yaml (told 900 RPM);
 #     defaults, defaults-sliding, defaults-slow, defaults-sliding-slow (120 s each): 1,200 RPM, all normal, against
@@ -11,7 +11,7 @@
 #     published-limit (180 s): 80 RPM against a provider counting a trailing 60 s window at 40 RPM with 4 in
 #       flight and 2 s calls, Sluice from the environment with SIDECAR_RATE_RPM=40, its published limit.
 #   SCENARIOS="defaults defaults-sliding" bench/shaping.sh    some of them
-#   QUICK=1 bench/shaping.sh    a smoke run with 10 s windows and short runs (about 6 minutes in all)
+#   QUICK=1 bench/shaping.sh    a smoke run with 10 s windows and short runs (about 8 minutes in all)
 #
 # Results: bench-results/shaping-<timestamp>/summary.md, and per scenario requests.csv, sim-stats.jsonl (the last
 # line read once every answer was in), sim-config.json, status.jsonl (Sluice's /status every 5 s), windows.json,
