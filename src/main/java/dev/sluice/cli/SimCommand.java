@@ -43,6 +43,11 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--ttft-ms", description = "Delay before the first token, in milliseconds.")
   Long ttftMillis;
 
+  @Option(names = "--ttft-jitter-ms",
+      description = "Most extra delay before the first token, in milliseconds: each admitted call adds a uniform "
+          + "draw in 0..this from the seeded dice (default: 0).")
+  Long ttftJitterMillis;
+
   @Option(names = "--per-token-ms", description = "Delay between streamed tokens, in milliseconds.")
   Long perTokenMillis;
 
@@ -116,6 +121,9 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (ttftMillis != null) {
       c = c.withTtftMillis(ttftMillis);
+    }
+    if (ttftJitterMillis != null) {
+      c = c.withTtftJitterMillis(ttftJitterMillis);
     }
     if (perTokenMillis != null) {
       c = c.withPerTokenMillis(perTokenMillis);

@@ -3,13 +3,25 @@ package dev.sluice.sim;
 import java.util.SplittableRandom;
 
 /**
- * The fault dice: for every accepted call, three draws (error, reset, stall) from a generator seeded with
- * {@link SimConfig#seed()}, so the same seed and the same order of calls give the same faults. An error wins over
- * a reset, a reset over a stall; stalls only apply to streams. Thread-safe: guarded by {@code this}.
+ * The dice of admitted calls: for every accepted call, three draws (error, reset, stall) and, when
+ * {@link SimConfig#ttftJitterMillis()} is above 0, one more for the jitter added to its time to first token, all from
+ * a generator seeded with {@link SimConfig#seed()}, so the same seed and the same order of calls give the same faults
+ * and the same delays. An error wins over a reset, a reset over a stall; stalls only apply to streams. A call that
+ * forces its stall ({@code X-Sim-Fault: stall}) draws no fault, only its jitter. With no jitter configured no draw
+ * is made for it, so the faults a seed gives are those it gave before jitter existed. Thread-safe: guarded by
+ * {@code this}; one call's draws are made under one lock, never interleaved with another call's.
  */
 final class Faults {
   /** What happens to one call. */
   enum Fault { NONE, ERROR, RESET, STALL }
+
+  /**
+   * One call's draws.
+   *
+   * @param fault what happens to the call
+   * @param ttftJitterMillis milliseconds added to its time to first token, 0..{@link SimConfig#ttftJitterMillis()}
+   */
+  record Draw(Fault fault, long ttftJitterMillis) {}
 
   private long seed;
   private SplittableRandom random;
@@ -19,11 +31,21 @@ final class Faults {
     this.random = new SplittableRandom(seed);
   }
 
-  synchronized Fault draw(SimConfig config, boolean stream) {
+  /**
+   * Draws one admitted call's fault (unless {@code stallForced}, which makes it {@link Fault#STALL} without a draw)
+   * and then its jitter, uniform in {@code 0..config.ttftJitterMillis()} both ends included.
+   */
+  synchronized Draw draw(SimConfig config, boolean stream, boolean stallForced) {
     if (config.seed() != seed) {
       seed = config.seed();
       random = new SplittableRandom(seed);
     }
+    Fault fault = stallForced ? Fault.STALL : fault(config, stream);
+    long jitter = config.ttftJitterMillis() > 0 ? random.nextLong(config.ttftJitterMillis() + 1) : 0;
+    return new Draw(fault, jitter);
+  }
+
+  private Fault fault(SimConfig config, boolean stream) {
     boolean error = random.nextDouble() < config.errorRate();
     boolean reset = random.nextDouble() < config.resetRate();
     boolean stall = random.nextDouble() < config.stallRate();

@@ -16,9 +16,9 @@ import org.eclipse.jetty.server.Response;
 /**
  * The model-call pipeline of chat completions, completions and embeddings: the override headers are read, the body
  * parsed ({@link CallRequest}), forced answers given ({@link OverrideAnswers}), then the call is checked against the
- * {@link Limits}; once admitted it may draw a fault, waits for its time to first token and answers, whole or
- * streamed. Thread-safe: the config is read once per call; limits, faults, counters and the sequence guard
- * themselves.
+ * {@link Limits}; once admitted it draws its fault and the jitter of its time to first token ({@link Faults}), waits
+ * for that time and answers, whole or streamed; a refused call is answered 429 at once. Thread-safe: the config is
+ * read once per call; limits, faults, counters and the sequence guard themselves.
  */
 final class ModelCalls {
   private final LiveConfig config;
@@ -60,8 +60,9 @@ final class ModelCalls {
       replies.invalidRequest(response, e.getMessage());
       return;
     }
-    long ttftMillis = overrides.ttftMillis() >= 0 ? overrides.ttftMillis() : c.ttftMillis();
-    if (overrideAnswers.answered(request, response, overrides, ttftMillis)) {
+    // Forced answers are not admitted calls: they wait the delay without jitter and draw nothing.
+    long forcedTtftMillis = overrides.ttftMillis() >= 0 ? overrides.ttftMillis() : c.ttftMillis();
+    if (overrideAnswers.answered(request, response, overrides, forcedTtftMillis)) {
       return;
     }
     Admission admission = limits.tryAdmit(clock.nanoTime(), call.totalTokens());
@@ -76,7 +77,11 @@ final class ModelCalls {
       long n = sequence.incrementAndGet();
       List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
       headers.add(Map.entry("x-request-id", "req-sim-" + n));
-      Fault fault = "stall".equals(overrides.fault()) ? Fault.STALL : faults.draw(c, call.stream());
+      Faults.Draw draw = faults.draw(c, call.stream(), /* stallForced= */ "stall".equals(overrides.fault()));
+      Fault fault = draw.fault();
+      // X-Sim-Ttft-Ms replaces the configured delay and its jitter (drawn all the same, so the calls after this
+      // one get the delays they would get without the header)
+      long ttftMillis = overrides.ttftMillis() >= 0 ? overrides.ttftMillis() : c.ttftMillis() + draw.ttftJitterMillis();
       switch (fault) {
         case ERROR -> {
           pauses.pause(ttftMillis);

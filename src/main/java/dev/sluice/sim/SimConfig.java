@@ -17,6 +17,8 @@ import java.util.List;
  * @param tpm tokens (prompt + completion, counted when a request is accepted) per sliding 60 s window;
  *     0 = unlimited. Range 0..1000000000
  * @param ttftMillis delay before the response headers and first token, in milliseconds. Range 0..3600000
+ * @param ttftJitterMillis upper bound of a uniform draw, in milliseconds, that each admitted call adds to
+ *     {@code ttftMillis}; drawn from the dice seeded with {@code seed}; default 0. Range 0..3600000
  * @param perTokenMillis delay between streamed chunks, in milliseconds; a non-streamed answer waits
  *     {@code completionTokens} times this after {@code ttftMillis}. Range 0..60000
  * @param completionTokens tokens (streamed chunks, words) per completion; default 16. Range 0..100000
@@ -35,6 +37,7 @@ public record SimConfig(
     int maxConcurrent,
     int tpm,
     long ttftMillis,
+    long ttftJitterMillis,
     long perTokenMillis,
     int completionTokens,
     double errorRate,
@@ -52,6 +55,8 @@ public record SimConfig(
   public static final int MAX_TPM = 1_000_000_000;
   /** Upper bound of {@code ttftMillis}: one hour. */
   public static final long MAX_TTFT_MILLIS = 3_600_000L;
+  /** Upper bound of {@code ttftJitterMillis}: one hour. */
+  public static final long MAX_TTFT_JITTER_MILLIS = 3_600_000L;
   /** Upper bound of {@code perTokenMillis}: one minute. */
   public static final long MAX_PER_TOKEN_MILLIS = 60_000L;
   /** Upper bound of {@code completionTokens}. */
@@ -76,6 +81,7 @@ public record SimConfig(
     check("sim.max_concurrent", maxConcurrent, 0, MAX_CONCURRENT);
     check("sim.tpm", tpm, 0, MAX_TPM);
     check("sim.ttft_millis", ttftMillis, 0, MAX_TTFT_MILLIS);
+    check("sim.ttft_jitter_millis", ttftJitterMillis, 0, MAX_TTFT_JITTER_MILLIS);
     check("sim.per_token_millis", perTokenMillis, 0, MAX_PER_TOKEN_MILLIS);
     check("sim.completion_tokens", completionTokens, 0, MAX_COMPLETION_TOKENS);
     checkShare("sim.error_rate", errorRate);
@@ -96,7 +102,7 @@ public record SimConfig(
 
   /** No limits, no latency, no faults, 16 tokens per completion, seed 0, the {@link #DEFAULT_MODELS}. */
   public static SimConfig defaults() {
-    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, 0, DEFAULT_COMPLETION_TOKENS, 0.0, 0.0, 0.0,
+    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, 0, 0, DEFAULT_COMPLETION_TOKENS, 0.0, 0.0, 0.0,
         DEFAULT_STALL_MILLIS, 0L, DEFAULT_MODELS);
   }
 
@@ -106,72 +112,77 @@ public record SimConfig(
   }
 
   public SimConfig withRpm(int value) {
-    return new SimConfig(value, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(value, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withBurst(int value) {
-    return new SimConfig(rpm, value, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, value, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withRateAlgorithm(RateAlgorithm value) {
-    return new SimConfig(rpm, burst, value, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, value, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withMaxConcurrent(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, value, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, value, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withTpm(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, value, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, value, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withTtftMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, value, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, value, ttftJitterMillis, perTokenMillis,
+        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+  }
+
+  public SimConfig withTtftJitterMillis(long value) {
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, value, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withPerTokenMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, value,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, value,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withCompletionTokens(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         value, errorRate, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withErrorRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, value, resetRate, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withResetRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, value, stallRate, stallMillis, seed, models);
   }
 
   public SimConfig withStallRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, value, stallMillis, seed, models);
   }
 
   public SimConfig withStallMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, value, seed, models);
   }
 
   public SimConfig withSeed(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, value, models);
   }
 
   public SimConfig withModels(List<String> value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, perTokenMillis,
+    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
         completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, value);
   }
 

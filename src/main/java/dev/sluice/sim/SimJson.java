@@ -15,8 +15,8 @@ import java.util.Map;
  */
 final class SimJson {
   static final List<String> CONFIG_KEYS = List.of("rpm", "burst", "rate_algorithm", "max_concurrent", "tpm",
-      "ttft_millis", "per_token_millis", "completion_tokens", "error_rate", "reset_rate", "stall_rate",
-      "stall_millis", "seed", "models");
+      "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "error_rate", "reset_rate",
+      "stall_rate", "stall_millis", "seed", "models");
 
   private final ObjectMapper mapper;
 
@@ -33,6 +33,7 @@ final class SimJson {
     node.put("max_concurrent", c.maxConcurrent());
     node.put("tpm", c.tpm());
     node.put("ttft_millis", c.ttftMillis());
+    node.put("ttft_jitter_millis", c.ttftJitterMillis());
     node.put("per_token_millis", c.perTokenMillis());
     node.put("completion_tokens", c.completionTokens());
     node.put("error_rate", c.errorRate());
@@ -83,6 +84,7 @@ final class SimJson {
         case "max_concurrent" -> c.withMaxConcurrent(intValue(key, value, SimConfig.MAX_CONCURRENT));
         case "tpm" -> c.withTpm(intValue(key, value, SimConfig.MAX_TPM));
         case "ttft_millis" -> c.withTtftMillis(longValue(key, value));
+        case "ttft_jitter_millis" -> c.withTtftJitterMillis(longValue(key, value));
         case "per_token_millis" -> c.withPerTokenMillis(longValue(key, value));
         case "completion_tokens" -> c.withCompletionTokens(intValue(key, value, SimConfig.MAX_COMPLETION_TOKENS));
         case "error_rate" -> c.withErrorRate(doubleValue(key, value));

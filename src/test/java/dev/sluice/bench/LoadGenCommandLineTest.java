@@ -214,7 +214,10 @@ class LoadGenCommandLineTest {
     commandLine.parseArgs("--scenario", "drop", "--target", URL, "--sim", "http://127.0.0.1:9310",
         "--status", "http://127.0.0.1:9320/status", "--rate", "20", "--duration", "360", "--window", "60",
         "--seed", "7", "--arrivals", "poisson", "--limit", "600", "--drop-at", "180", "--drop-rpm", "300",
-        "--client-timeout", "120", "--status-every", "5", "--out", dir.toString(), "--report-only");
+        "--client-timeout", "120", "--status-every", "5", "--out", dir.toString(), "--report-only",
+        "--priorities", "normal", "--model", "nvidia/llama-3.1-nemotron-70b-instruct", "--deadline-seconds", "63",
+        "--target-goodput-pct", "90", "--target-429-pct", "-1", "--target-urgent-p99-ms", "-1",
+        "--target-unanswered", "-1", "--target-past-deadline", "0", "--target-429-run", "3");
 
     ShapingLoad shaping = commandLine.getCommand();
     assertThat(shaping.scenario).isEqualTo("drop");
@@ -227,5 +230,60 @@ class LoadGenCommandLineTest {
     assertThat(shaping.dropRpm).isEqualTo(300);
     assertThat(shaping.out).isEqualTo(dir);
     assertThat(shaping.reportOnly).isTrue();
+    assertThat(shaping.priorities).isEqualTo(ShapingLoad.Priorities.NORMAL);
+    assertThat(shaping.model).isEqualTo("nvidia/llama-3.1-nemotron-70b-instruct");
+    assertThat(shaping.deadlineSeconds).isEqualTo(63);
+    assertThat(shaping.targetGoodputPct).isEqualTo(90.0);
+    assertThat(shaping.target429Pct).isEqualTo(-1.0);
+    assertThat(shaping.targetUrgentP99Millis).isEqualTo(-1.0);
+    assertThat(shaping.targetUnanswered).isEqualTo(-1);
+    assertThat(shaping.targetPastDeadline).isZero();
+    assertThat(shaping.target429RunPct).isEqualTo(3.0);
+  }
+
+  @Test
+  void shaping_defaults_areTheOriginalScenariosOnes(@TempDir Path dir) {
+    CommandLine commandLine = ShapingLoad.commandLine();
+    commandLine.parseArgs("--target", URL, "--sim", "http://127.0.0.1:9310", "--duration", "240", "--limit", "600",
+        "--out", dir.toString());
+
+    ShapingLoad shaping = commandLine.getCommand();
+    assertThat(shaping.priorities).isEqualTo(ShapingLoad.Priorities.MIXED);
+    assertThat(shaping.model).isEqualTo("nvidia/llama-3.1-8b");
+    assertThat(shaping.deadlineSeconds).isEqualTo(-1);
+    assertThat(shaping.targetGoodputPct).isEqualTo(95.0);
+    assertThat(shaping.target429Pct).isEqualTo(2.0);
+    assertThat(shaping.targetUrgentP99Millis).isEqualTo(2000.0);
+    assertThat(shaping.targetUnanswered).isZero();
+    assertThat(shaping.targetPastDeadline).isEqualTo(-1);
+    assertThat(shaping.target429RunPct).isEqualTo(-1.0);
+  }
+
+  @Test
+  void shaping_targetOutOfRange_isRefusedNamingTheRangeAndOff(@TempDir Path dir) {
+    Run run = run(ShapingLoad.commandLine(), "--target", URL, "--sim", "http://127.0.0.1:1", "--duration", "30",
+        "--window", "10", "--limit", "600", "--out", dir.toString(), "--target-429-run", "101");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo("--target-429-run must be -1 (off) or in 0..100, was 101");
+  }
+
+  @Test
+  void shaping_pastDeadlineTargetWithoutADeadline_isRefused(@TempDir Path dir) {
+    Run run = run(ShapingLoad.commandLine(), "--target", URL, "--sim", "http://127.0.0.1:1", "--duration", "30",
+        "--window", "10", "--limit", "600", "--out", dir.toString(), "--target-past-deadline", "0");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo("--target-past-deadline needs --deadline-seconds");
+  }
+
+  @Test
+  void shaping_unknownPriorities_isRefused(@TempDir Path dir) {
+    Run run = run(ShapingLoad.commandLine(), "--target", URL, "--sim", "http://127.0.0.1:1", "--duration", "30",
+        "--window", "10", "--limit", "600", "--out", dir.toString(), "--priorities", "urgent");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo(
+        "Invalid value for option '--priorities': expected one of [MIXED, NORMAL] (case-insensitive) but was 'urgent'");
   }
 }

@@ -22,6 +22,17 @@ final class Ranges {
     }
   }
 
+  /**
+   * As {@link #require}, but {@code -1} also passes: it switches the option off. Otherwise throws
+   * "{@code OPTION must be -1 (off) or in MIN..MAX, was VALUE}".
+   */
+  static void requireOrOff(CommandSpec spec, String option, double value, double min, double max) {
+    if (value != -1 && !(value >= min && value <= max)) {
+      throw new ParameterException(spec.commandLine(),
+          option + " must be -1 (off) or in " + text(min) + ".." + text(max) + ", was " + text(value));
+    }
+  }
+
   /** A whole number without a fraction ("600", not "600.0"), anything else as Java prints a double. */
   static String text(double value) {
     return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);

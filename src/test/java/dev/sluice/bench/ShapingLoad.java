@@ -29,22 +29,28 @@ import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
 /**
  * Traffic-shaping benchmark driver (bench/shaping.sh): an open-loop stream of non-streaming chat completions with
- * seeded {@code X-Priority} values, sent at a fixed rate through Sluice or straight at the simulated provider,
- * while the sim's counters are sampled at exact window boundaries and Sluice's {@code /status} every few seconds.
- * Optionally lowers the sim's hidden limit mid-run with {@code POST /sim/config}. Writes raw data (requests.csv,
- * sim-stats.jsonl, status.jsonl) and a per-window report with PASS/MISS per target (windows.json, section.md).
+ * seeded {@code X-Priority} values (or all {@code normal}), sent at a fixed rate through Sluice or straight at the
+ * simulated provider, while the sim's counters are sampled at exact window boundaries (and once more when the last
+ * answer is in) and Sluice's {@code /status} every few seconds. Optionally lowers the sim's hidden limit mid-run
+ * with {@code POST /sim/config}. Writes raw data (requests.csv, sim-stats.jsonl, status.jsonl) and a per-window
+ * report with PASS/MISS per target, plus a whole-run line on the upstream 429s (windows.json, section.md).
  *
  * <p>Options (picocli; {@code --help} lists them): scenario, target (chat completions URL), sim (sim base URL,
  * e.g. http://127.0.0.1:9310), status (Sluice /status URL; optional), rate (req/s, default 20), duration (s),
- * window (s, default 60), seed (default 42), arrivals (even|poisson, default even), limit (hidden RPM at start),
- * drop-at (s; optional), drop-rpm, client-timeout (s, default 120), status-every (s, default 5), out (directory),
- * report-only (rebuild the report from the raw files already in {@code out}, sending nothing). An unknown option
- * or a bad value ends the process with exit code 2 and a message naming the option.
+ * window (s, default 60), seed (default 42), arrivals (even|poisson, default even), priorities (mixed|normal,
+ * default mixed), model (default nvidia/llama-3.1-8b), limit (hidden RPM at start), drop-at (s; optional),
+ * drop-rpm, client-timeout (s, default 120), deadline-seconds (when an answer counts as past its deadline;
+ * optional), status-every (s, default 5), out (directory), report-only (rebuild the report from the raw files
+ * already in {@code out}, sending nothing), and the targets: target-goodput-pct (95), target-429-pct (2),
+ * target-urgent-p99-ms (2000), target-unanswered (0) and target-past-deadline (off) per window after the first,
+ * target-429-run (off) over the whole run; -1 reports a figure without judging it. An unknown option or a bad
+ * value ends the process with exit code 2 and a message naming the option.
  *
  * <p>Bounded: exactly {@code rate × duration} requests, then at most {@code client-timeout + 15} s of waiting;
  * requests still open then are cancelled and count as unanswered. Thread-safety: one sender thread, one virtual
@@ -56,14 +62,13 @@ public final class ShapingLoad implements Callable<Integer> {
   private static final String[] PRIORITIES = {"urgent", "high", "normal", "low"};
   /** Cumulative draw thresholds: 10 % urgent, 20 % high, 40 % normal, 30 % low. */
   private static final double[] PRIORITY_CUMULATIVE = {0.10, 0.30, 0.70, 1.00};
-  private static final String BODY =
-      "{\"model\":\"nvidia/llama-3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
+  /** The index of {@code normal} in {@link #PRIORITIES}. */
+  private static final int NORMAL = 2;
+  /** The model sent unless {@code --model} names another. */
+  static final String DEFAULT_MODEL = "nvidia/llama-3.1-8b";
+  /** Marks the sim's counters read once every request was answered (or given up), after the window samples. */
+  private static final String AFTER_DRAIN = "after_drain";
   private static final ObjectMapper JSON = new ObjectMapper();
-
-  // targets
-  private static final double GOODPUT_SHARE = 0.95;
-  private static final double MAX_429_SHARE = 0.02;
-  private static final double MAX_URGENT_P99_MS = 2_000;
 
   /** One request's record; written by its own virtual thread only, read after the run. */
   private static final class Rec {
@@ -77,10 +82,21 @@ public final class ShapingLoad implements Callable<Integer> {
     String failure = "";
   }
 
-  private record Sample(long offsetNanos, JsonNode body) {}
+  /**
+   * One reading of the sim's counters or Sluice's /status, {@code offsetNanos} from the run's start; {@code body} is
+   * null when the read failed; {@code afterDrain} marks the sim's counters read once every answer was in.
+   */
+  private record Sample(long offsetNanos, JsonNode body, boolean afterDrain) {
+    Sample(long offsetNanos, JsonNode body) {
+      this(offsetNanos, body, false);
+    }
+  }
 
   /** How requests are spaced in time. */
   enum Arrivals { EVEN, POISSON }
+
+  /** Which {@code X-Priority} values are sent: the seeded mix, or {@code normal} on every request. */
+  enum Priorities { MIXED, NORMAL }
 
   @Spec
   CommandSpec spec;
@@ -116,6 +132,15 @@ public final class ShapingLoad implements Callable<Integer> {
       description = "Arrival process; default ${DEFAULT-VALUE}.")
   Arrivals arrivals;
 
+  @Option(names = "--priorities", defaultValue = "mixed", paramLabel = "mixed|normal",
+      description = "X-Priority of the requests: mixed (10 % urgent, 20 % high, 40 % normal, 30 % low, seeded) or "
+          + "normal on every one; default ${DEFAULT-VALUE}.")
+  Priorities priorities;
+
+  @Option(names = "--model", defaultValue = DEFAULT_MODEL, paramLabel = "ID",
+      description = "The model of every request; default ${DEFAULT-VALUE}.")
+  String model;
+
   @Option(names = "--limit", required = true, paramLabel = "RPM", description = "The sim's hidden limit at start.")
   int limit;
 
@@ -130,6 +155,41 @@ public final class ShapingLoad implements Callable<Integer> {
   @Option(names = "--client-timeout", defaultValue = "120", paramLabel = "S",
       description = "Per-request timeout, 1..600; default ${DEFAULT-VALUE}.")
   int clientTimeout;
+
+  @Option(names = "--deadline-seconds", defaultValue = "-1", paramLabel = "S",
+      description = "An answer later than S after its intended send is past its deadline (Sluice's timeout plus the "
+          + "provider's largest latency plus slack), 1..3600; -1 (the default): not counted.")
+  int deadlineSeconds;
+
+  @Option(names = "--target-goodput-pct", defaultValue = "95", paramLabel = "PCT",
+      description = "Per window after the first: goodput >= PCT % of the hidden limit, 0..100; -1: not judged; "
+          + "default ${DEFAULT-VALUE}.")
+  double targetGoodputPct;
+
+  @Option(names = "--target-429-pct", defaultValue = "2", paramLabel = "PCT",
+      description = "Per window after the first: upstream 429 share <= PCT %, 0..100; -1: not judged; "
+          + "default ${DEFAULT-VALUE}.")
+  double target429Pct;
+
+  @Option(names = "--target-urgent-p99-ms", defaultValue = "2000", paramLabel = "MS",
+      description = "Per window after the first: p99 of urgent answers <= MS, 0..600000; -1: not judged; "
+          + "default ${DEFAULT-VALUE}.")
+  double targetUrgentP99Millis;
+
+  @Option(names = "--target-unanswered", defaultValue = "0", paramLabel = "N",
+      description = "Per window after the first: at most N requests sent in it without an answer, 0..1000000; "
+          + "-1: not judged; default ${DEFAULT-VALUE}.")
+  int targetUnanswered;
+
+  @Option(names = "--target-past-deadline", defaultValue = "-1", paramLabel = "N",
+      description = "Per window after the first: at most N answers past --deadline-seconds, 0..1000000; -1 (the "
+          + "default): not judged.")
+  int targetPastDeadline;
+
+  @Option(names = "--target-429-run", defaultValue = "-1", paramLabel = "PCT",
+      description = "Over the whole run (every send and the drain): upstream 429 share <= PCT %, 0..100; -1 (the "
+          + "default): not judged.")
+  double target429RunPct;
 
   @Option(names = "--status-every", defaultValue = "5", paramLabel = "S",
       description = "Seconds between /status samples, 1..600; default ${DEFAULT-VALUE}.")
@@ -158,12 +218,26 @@ public final class ShapingLoad implements Callable<Integer> {
     Ranges.require(spec, "--window", window, 1, duration);
     Ranges.require(spec, "--client-timeout", clientTimeout, 1, 600);
     Ranges.require(spec, "--status-every", statusEvery, 1, 600);
-    boolean poisson = arrivals == Arrivals.POISSON;
+    Ranges.requireOrOff(spec, "--deadline-seconds", deadlineSeconds, 1, 3_600);
+    Ranges.requireOrOff(spec, "--target-goodput-pct", targetGoodputPct, 0, 100);
+    Ranges.requireOrOff(spec, "--target-429-pct", target429Pct, 0, 100);
+    Ranges.requireOrOff(spec, "--target-urgent-p99-ms", targetUrgentP99Millis, 0, 600_000);
+    Ranges.requireOrOff(spec, "--target-unanswered", targetUnanswered, 0, 1_000_000);
+    Ranges.requireOrOff(spec, "--target-past-deadline", targetPastDeadline, 0, 1_000_000);
+    Ranges.requireOrOff(spec, "--target-429-run", target429RunPct, 0, 100);
+    if (targetPastDeadline >= 0 && deadlineSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--target-past-deadline needs --deadline-seconds");
+    }
+    if (model.isBlank()) {
+      throw new ParameterException(spec.commandLine(), "--model must not be blank");
+    }
     Files.createDirectories(out);
     if (reportOnly) {
-      reportOnly(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out);
+      reportOnly();
       return 0;
     }
+    boolean poisson = arrivals == Arrivals.POISSON;
+    String body = requestBody(model);
 
     // ---- the schedule: send offsets and priorities, both from the fixed seed ----
     int total = (int) Math.round(rate * duration);
@@ -178,12 +252,13 @@ public final class ShapingLoad implements Callable<Integer> {
         t = i / rate;
       }
       r.offsetNanos = (long) (t * 1e9);
+      // drawn for normal-only runs too, so that both get the same Poisson offsets from a seed
       double d = random.nextDouble();
       int p = 0;
       while (d >= PRIORITY_CUMULATIVE[p] && p < PRIORITIES.length - 1) {
         p++;
       }
-      r.priority = p;
+      r.priority = priorities == Priorities.NORMAL ? NORMAL : p;
       recs[i] = r;
     }
     // Poisson offsets may run past the duration: cut the schedule there.
@@ -262,7 +337,7 @@ public final class ShapingLoad implements Callable<Integer> {
         r.sentLagNanos = System.nanoTime() - intended;
         HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
             .header("Content-Type", "application/json").header("X-Priority", PRIORITIES[r.priority])
-            .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         try {
           HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
           r.latencyNanos = System.nanoTime() - intended;
@@ -291,6 +366,13 @@ public final class ShapingLoad implements Callable<Integer> {
     }
     long drainSeconds = (System.nanoTime() - end) / 1_000_000_000L;
     vthreads.shutdownNow();
+    // the whole run's upstream attempts include those made for requests answered during the drain
+    Sample afterDrain;
+    try {
+      afterDrain = new Sample(System.nanoTime() - start, getJson(control, URI.create(simBase + "/sim/stats")));
+    } catch (Exception e) {
+      afterDrain = new Sample(System.nanoTime() - start, null);
+    }
 
     // ---- raw data ----
     StringBuilder csv = new StringBuilder("index,send_ms,send_lag_ms,priority,status,code,latency_ms,answered,failure\n");
@@ -302,21 +384,33 @@ public final class ShapingLoad implements Callable<Integer> {
           .append(',').append(r.failure).append('\n');
     }
     Files.writeString(out.resolve("requests.csv"), csv);
-    writeSamples(out.resolve("sim-stats.jsonl"), simSamples);
-    writeSamples(out.resolve("status.jsonl"), statusSamples);
+    writeSamples(out.resolve("sim-stats.jsonl"), simSamples, afterDrain);
+    writeSamples(out.resolve("status.jsonl"), statusSamples, null);
 
     Files.writeString(out.resolve("events.txt"), events.isEmpty() ? "" : String.join("\n", events) + "\n");
     Files.writeString(out.resolve("run.txt"), "count=" + count + "\ndrain_s=" + drainSeconds + "\n");
-    report(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out, recs, count,
-        simSamples, statusSamples, events, drainSeconds);
+    report(recs, count, simSamples, afterDrain, statusSamples, events, drainSeconds);
     return 0;
   }
 
-  /** The per-window report from the raw data, to windows.json, section.md and stdout. */
-  private static void report(String scenario, URI target, double rate, int duration, int window, long seed,
-      boolean poisson, int limit, int dropAt, int dropRpm, Path out, Rec[] recs, int count, List<Sample> simSamples,
-      List<Sample> statusSamples, List<String> events, long drainSeconds) throws IOException {
-    // ---- per-window report ----
+  /**
+   * A per-window verdict: "-" for a target not set, "n/a" when {@code pass} is null (nothing to judge), else PASS or
+   * MISS, in parentheses in a window that is not judged.
+   */
+  private static String verdict(boolean on, boolean judgedWindow, Boolean pass) {
+    if (!on) {
+      return "-";
+    }
+    if (pass == null) {
+      return "n/a";
+    }
+    return judgedWindow ? pm(pass) : "(" + pm(pass) + ")";
+  }
+
+  /** The per-window report and the whole-run line from the raw data, to windows.json, section.md and stdout. */
+  private void report(Rec[] recs, int count, List<Sample> simSamples, Sample afterDrain, List<Sample> statusSamples,
+      List<String> events, long drainSeconds) throws IOException {
+    boolean poisson = arrivals == Arrivals.POISSON;
     int windows = duration / window;
     ArrayNode rows = JSON.createArrayNode();
     List<String> misses = new ArrayList<>();
@@ -326,18 +420,24 @@ public final class ShapingLoad implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     String unit = window == 60 ? "min" : window + "s-win";
     md.append("### Scenario `").append(scenario).append("`\n\n");
-    md.append(String.format(Locale.ROOT, "%d requests offered over %d s (%.1f req/s, %s arrivals, seed %d) to %s; "
-        + "hidden limit %d RPM%s; windows of %d s; drain after the last send: %d s.%n%n", count, duration, rate,
-        poisson ? "Poisson" : "evenly spaced", seed, target, limit,
-        dropAt >= 0 ? " → " + dropRpm + " RPM at " + dropAt + " s" : "", window, drainSeconds));
+    md.append(String.format(Locale.ROOT, "%d requests offered over %d s (%.1f req/s, %s arrivals, seed %d, %s, "
+        + "model %s) to %s; hidden limit %d RPM%s; windows of %d s; %sdrain after the last send: %d s.%n%n", count,
+        duration, rate, poisson ? "Poisson" : "evenly spaced", seed,
+        priorities == Priorities.NORMAL ? "all normal" : "mixed priorities", model, target, limit,
+        dropAt >= 0 ? " → " + dropRpm + " RPM at " + dropAt + " s" : "", window,
+        deadlineSeconds > 0 ? "deadline " + deadlineSeconds + " s after the intended send; " : "", drainSeconds));
     events.forEach(e -> md.append("- event: ").append(e).append('\n'));
     if (!events.isEmpty()) {
       md.append('\n');
     }
-    md.append("| ").append(unit).append(" | limit | goodput rpm | upstream 429 % | 200s | urgent p50/p99 s | "
-        + "high p50/p99 s | normal p50/p99 s | low p50/p99 s | non-200 answers | no answer | send lag max s | retreat at end | "
-        + "goodput | 429 | urgent p99 | answered |\n");
-    md.append("|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---|---|---|---|---|\n");
+    md.append("| ").append(unit).append(" | limit | goodput rpm | % of limit | upstream 429 % | 200s | "
+        + "urgent p50/p99 s | high p50/p99 s | normal p50/p99 s | low p50/p99 s | non-200 answers | no answer | "
+        + "past deadline | send lag max s | retreat at end | goodput | 429 | urgent p99 | answered | on time |\n");
+    md.append("|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---|---|---|---|---|---|\n");
+    String[] names = {"goodput", "429 share", "urgent p99", "answered", "on time"};
+    boolean[] on = {targetGoodputPct >= 0, target429Pct >= 0, targetUrgentP99Millis >= 0, targetUnanswered >= 0,
+        targetPastDeadline >= 0};
+    long deadlineNanos = deadlineSeconds * 1_000_000_000L;
     for (int w = 0; w < windows && w + 1 < simSamples.size(); w++) {
       long ws = (long) w * window * 1_000_000_000L;
       long we = ws + (long) window * 1_000_000_000L;
@@ -377,6 +477,8 @@ public final class ShapingLoad implements Callable<Integer> {
       int ok = 0;
       int sent = 0;
       int unanswered = 0;
+      int pastDeadline = 0;
+      int urgentSent = 0;
       long maxLag = 0;
       for (int i = 0; i < count; i++) {
         Rec r = recs[i];
@@ -384,10 +486,18 @@ public final class ShapingLoad implements Callable<Integer> {
           continue;
         }
         sent++;
+        if (r.priority == 0) {
+          urgentSent++;
+        }
         maxLag = Math.max(maxLag, r.sentLagNanos);
         if (!r.answered) {
           unanswered++;
-        } else if (r.status == 200) {
+          continue;
+        }
+        if (deadlineSeconds > 0 && r.latencyNanos > deadlineNanos) {
+          pastDeadline++;
+        }
+        if (r.status == 200) {
           ok++;
           lat.get(r.priority).add(r.latencyNanos / 1e9);
         } else {
@@ -423,15 +533,18 @@ public final class ShapingLoad implements Callable<Integer> {
           : retreat.path("state").asText() + " " + retreat.path("effective_rpm").asInt() + " rpm";
       int queue = st == null ? -1 : st.path("pools").path(0).path("queue").path("size").asInt(-1);
 
-      boolean gPass = accepted >= 0 && goodputRpm >= GOODPUT_SHARE * windowLimit;
-      boolean rPass = rejected >= 0 && share429 <= MAX_429_SHARE;
-      boolean uPass = !Double.isNaN(p99[0]) && p99[0] * 1000 <= MAX_URGENT_P99_MS;
-      boolean aPass = unanswered == 0;
-      String[] verdicts = {pm(gPass), pm(rPass), pm(uPass), pm(aPass)};
-      String[] names = {"goodput", "429 share", "urgent p99", "answered"};
-      if (judged.equals("judged")) {
-        boolean[] passes = {gPass, rPass, uPass, aPass};
-        for (int k = 0; k < passes.length; k++) {
+      boolean isJudged = judged.equals("judged");
+      // a missing sim sample fails the sim's targets; null: nothing to judge (no urgent request sent)
+      Boolean[] passes = {
+          accepted >= 0 && goodputRpm >= targetGoodputPct / 100 * windowLimit,
+          rejected >= 0 && share429 * 100 <= target429Pct,
+          urgentSent == 0 ? null : !Double.isNaN(p99[0]) && p99[0] * 1000 <= targetUrgentP99Millis,
+          unanswered <= targetUnanswered,
+          pastDeadline <= targetPastDeadline};
+      String[] verdicts = new String[names.length];
+      for (int k = 0; k < names.length; k++) {
+        verdicts[k] = verdict(on[k], isJudged, passes[k]);
+        if (on[k] && isJudged && passes[k] != null) {
           if (passes[k]) {
             judgedPass++;
           } else {
@@ -439,18 +552,16 @@ public final class ShapingLoad implements Callable<Integer> {
             misses.add(unit + " " + (w + 1) + " " + names[k]);
           }
         }
-      } else {
-        for (int k = 0; k < verdicts.length; k++) {
-          verdicts[k] = "(" + verdicts[k] + ")";
-        }
       }
       StringBuilder refusedText = new StringBuilder();
       refused.forEach((k, v) -> refusedText.append(refusedText.isEmpty() ? "" : ", ").append(k).append(": ").append(v));
-      md.append(String.format(Locale.ROOT, "| %d%s | %d | %.0f | %.1f | %d | %s | %s | %s | %s | %s | %d | %.2f | %s%s | %s | %s | %s | %s |%n",
-          w + 1, judged.equals("judged") ? "" : " (" + judged + ")", windowLimit, goodputRpm, share429 * 100, ok,
-          pair(p50[0], p99[0]), pair(p50[1], p99[1]), pair(p50[2], p99[2]), pair(p50[3], p99[3]),
-          refusedText.isEmpty() ? "-" : refusedText.toString(), unanswered, maxLag / 1e9, retreatText,
-          queue >= 0 ? ", queue " + queue : "", verdicts[0], verdicts[1], verdicts[2], verdicts[3]));
+      md.append(String.format(Locale.ROOT, "| %d%s | %d | %.0f | %.1f | %.1f | %d | %s | %s | %s | %s | %s | %d | %s "
+          + "| %.2f | %s%s | %s | %s | %s | %s | %s |%n",
+          w + 1, isJudged ? "" : " (" + judged + ")", windowLimit, goodputRpm, goodputRpm * 100 / windowLimit,
+          share429 * 100, ok, pair(p50[0], p99[0]), pair(p50[1], p99[1]), pair(p50[2], p99[2]), pair(p50[3], p99[3]),
+          refusedText.isEmpty() ? "-" : refusedText.toString(), unanswered,
+          deadlineSeconds > 0 ? Integer.toString(pastDeadline) : "-", maxLag / 1e9, retreatText,
+          queue >= 0 ? ", queue " + queue : "", verdicts[0], verdicts[1], verdicts[2], verdicts[3], verdicts[4]));
 
       ObjectNode row = rows.addObject();
       row.put("window", w + 1);
@@ -463,6 +574,7 @@ public final class ShapingLoad implements Callable<Integer> {
       row.put("upstream_accepted", accepted);
       row.put("upstream_rejected_429", rejected);
       row.put("goodput_rpm", goodputRpm);
+      row.put("goodput_share_of_limit", goodputRpm / windowLimit);
       row.put("upstream_429_share", share429);
       row.put("offered", sent);
       row.put("ok_200", ok);
@@ -476,6 +588,9 @@ public final class ShapingLoad implements Callable<Integer> {
       ObjectNode ref = row.putObject("non_200");
       refused.forEach(ref::put);
       row.put("unanswered", unanswered);
+      if (deadlineSeconds > 0) {
+        row.put("past_deadline", pastDeadline);
+      }
       row.put("max_send_lag_s", maxLag / 1e9);
       row.put("urgent_p99_from_actual_send_s", urgentP99FromSend);
       if (retreat != null && !retreat.isMissingNode()) {
@@ -488,12 +603,68 @@ public final class ShapingLoad implements Callable<Integer> {
       }
     }
     md.append('\n');
+
+    // ---- the whole run: every upstream attempt from the first send to the last answer ----
+    ObjectNode run = JSON.createObjectNode();
+    Sample last = afterDrain != null && afterDrain.body() != null ? afterDrain
+        : simSamples.isEmpty() ? null : simSamples.getLast();
+    JsonNode first = simSamples.isEmpty() ? null : simSamples.getFirst().body();
+    if (first != null && last != null && last.body() != null) {
+      long accepted = last.body().path("accepted").asLong() - first.path("accepted").asLong();
+      long rejected = last.body().path("rejected_429").asLong() - first.path("rejected_429").asLong();
+      long attempts = accepted + rejected;
+      double share = attempts == 0 ? 0 : (double) rejected / attempts;
+      long answered = 0;
+      long pastDeadline = 0;
+      for (int i = 0; i < count; i++) {
+        if (recs[i].answered) {
+          answered++;
+          if (deadlineSeconds > 0 && recs[i].latencyNanos > deadlineNanos) {
+            pastDeadline++;
+          }
+        }
+      }
+      String verdict = target429RunPct < 0 ? "" : " — target ≤ " + Ranges.text(target429RunPct) + " %: "
+          + pm(share * 100 <= target429RunPct);
+      if (target429RunPct >= 0) {
+        if (share * 100 <= target429RunPct) {
+          judgedPass++;
+        } else {
+          judgedMiss++;
+          misses.add("whole run 429 share");
+        }
+      }
+      md.append(String.format(Locale.ROOT, "Whole run (0 s to %.1f s%s): upstream attempts %d = %d accepted + %d "
+          + "429s, upstream 429 share %.2f %%%s. Answered %d of %d%s.%n%n", last.offsetNanos() / 1e9,
+          last == afterDrain ? ", after the drain" : ", the end of the last window; the count after the drain is "
+              + "missing", attempts, accepted, rejected, share * 100, verdict, answered, count,
+          deadlineSeconds > 0 ? ", " + pastDeadline + " past the " + deadlineSeconds + " s deadline" : ""));
+      run.put("until_s", last.offsetNanos() / 1e9);
+      run.put("after_drain", last == afterDrain);
+      run.put("upstream_attempts", attempts);
+      run.put("upstream_accepted", accepted);
+      run.put("upstream_rejected_429", rejected);
+      run.put("upstream_429_share", share);
+      run.put("answered", answered);
+      if (deadlineSeconds > 0) {
+        run.put("past_deadline", pastDeadline);
+      }
+      run.put("target_429_share", target429RunPct < 0 ? "-" : pm(share * 100 <= target429RunPct));
+    } else {
+      md.append("Whole run: the sim's counters are missing, no figures.\n\n");
+      if (target429RunPct >= 0) {
+        judgedMiss++;
+        misses.add("whole run 429 share");
+      }
+      run.put("target_429_share", target429RunPct < 0 ? "-" : "MISS");
+    }
     notes.forEach(n -> md.append("- note: ").append(n).append('\n'));
     if (!notes.isEmpty()) {
       md.append('\n');
     }
-    md.append(String.format(Locale.ROOT, "Targets (judged windows only; verdicts in parentheses are not judged): "
-        + "%d PASS, %d MISS%s%n%n", judgedPass, judgedMiss, misses.isEmpty() ? "" : " — MISS: " + String.join("; ", misses)));
+    md.append(String.format(Locale.ROOT, "Targets: %s. Judged: %d PASS, %d MISS%s (verdicts in parentheses are in "
+        + "windows not judged; - is a target not set, n/a one with nothing to judge).%n%n", targetsText(), judgedPass,
+        judgedMiss, misses.isEmpty() ? "" : " — MISS: " + String.join("; ", misses)));
 
     ObjectNode report = JSON.createObjectNode();
     report.put("scenario", scenario);
@@ -504,33 +675,66 @@ public final class ShapingLoad implements Callable<Integer> {
     report.put("window_s", window);
     report.put("seed", seed);
     report.put("arrivals", poisson ? "poisson" : "even");
+    report.put("priorities", priorities.name().toLowerCase(Locale.ROOT));
+    report.put("model", model);
     report.put("limit_rpm", limit);
     report.put("drop_at_s", dropAt);
     report.put("drop_rpm", dropRpm);
+    report.put("deadline_s", deadlineSeconds);
     report.put("drain_s", drainSeconds);
+    ObjectNode targets = report.putObject("targets");
+    targets.put("goodput_pct", targetGoodputPct);
+    targets.put("upstream_429_pct", target429Pct);
+    targets.put("urgent_p99_ms", targetUrgentP99Millis);
+    targets.put("unanswered", targetUnanswered);
+    targets.put("past_deadline", targetPastDeadline);
+    targets.put("run_upstream_429_pct", target429RunPct);
     report.put("judged_pass", judgedPass);
     report.put("judged_miss", judgedMiss);
     ArrayNode ev = report.putArray("events");
     events.forEach(ev::add);
     report.set("windows", rows);
+    report.set("run", run);
     Files.writeString(out.resolve("windows.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
     Files.writeString(out.resolve("section.md"), md);
     System.out.print(md);
     System.out.flush();
   }
 
+  /** The targets in force, in words: "goodput ≥ 95 % of the limit, ...". */
+  private String targetsText() {
+    List<String> t = new ArrayList<>();
+    if (targetGoodputPct >= 0) {
+      t.add("goodput ≥ " + Ranges.text(targetGoodputPct) + " % of the limit");
+    }
+    if (target429Pct >= 0) {
+      t.add("upstream 429 share ≤ " + Ranges.text(target429Pct) + " %");
+    }
+    if (targetUrgentP99Millis >= 0) {
+      t.add("urgent p99 ≤ " + Ranges.text(targetUrgentP99Millis / 1000) + " s");
+    }
+    if (targetUnanswered >= 0) {
+      t.add(targetUnanswered == 0 ? "every request answered" : "at most " + targetUnanswered + " unanswered");
+    }
+    if (targetPastDeadline >= 0) {
+      t.add(targetPastDeadline == 0 ? "none past its deadline" : "at most " + targetPastDeadline + " past deadline");
+    }
+    String perWindow = t.isEmpty() ? "none per window" : String.join(", ", t) + " per window after the first";
+    return target429RunPct < 0 ? perWindow
+        : perWindow + "; upstream 429 share ≤ " + Ranges.text(target429RunPct) + " % over the whole run";
+  }
+
   /** Rebuilds the report from a finished run's raw files in {@code out}. */
-  private static void reportOnly(String scenario, URI target, double rate, int duration, int window, long seed,
-      boolean poisson, int limit, int dropAt, int dropRpm, Path out) throws IOException {
+  private void reportOnly() throws IOException {
     List<String> lines = Files.readAllLines(out.resolve("requests.csv"));
     Rec[] recs = new Rec[lines.size() - 1];
-    List<String> priorities = List.of(PRIORITIES);
+    List<String> priorityNames = List.of(PRIORITIES);
     for (int i = 1; i < lines.size(); i++) {
       String[] f = lines.get(i).split(",", -1);
       Rec r = new Rec();
       r.offsetNanos = (long) (Double.parseDouble(f[1]) * 1e6);
       r.sentLagNanos = (long) (Double.parseDouble(f[2]) * 1e6);
-      r.priority = priorities.indexOf(f[3]);
+      r.priority = priorityNames.indexOf(f[3]);
       r.status = Integer.parseInt(f[4]);
       r.code = f[5];
       r.latencyNanos = f[6].isEmpty() ? -1 : (long) (Double.parseDouble(f[6]) * 1e6);
@@ -548,8 +752,12 @@ public final class ShapingLoad implements Callable<Integer> {
         }
       }
     }
-    report(scenario, target, rate, duration, window, seed, poisson, limit, dropAt, dropRpm, out, recs, recs.length,
-        readSamples(out.resolve("sim-stats.jsonl")), readSamples(out.resolve("status.jsonl")), events, drain);
+    List<Sample> simSamples = readSamples(out.resolve("sim-stats.jsonl"));
+    Sample afterDrain = null;
+    if (!simSamples.isEmpty() && simSamples.getLast().afterDrain()) {
+      afterDrain = simSamples.removeLast();
+    }
+    report(recs, recs.length, simSamples, afterDrain, readSamples(out.resolve("status.jsonl")), events, drain);
   }
 
   private static List<Sample> readSamples(Path file) throws IOException {
@@ -563,7 +771,8 @@ public final class ShapingLoad implements Callable<Integer> {
       }
       JsonNode line = JSON.readTree(l);
       JsonNode data = line.get("data");
-      samples.add(new Sample((long) (line.path("t_s").asDouble() * 1e9), data == null || data.isNull() ? null : data));
+      samples.add(new Sample((long) (line.path("t_s").asDouble() * 1e9), data == null || data.isNull() ? null : data,
+          line.path(AFTER_DRAIN).asBoolean(false)));
     }
     return samples;
   }
@@ -610,15 +819,32 @@ public final class ShapingLoad implements Callable<Integer> {
     }
   }
 
-  private static void writeSamples(Path file, List<Sample> samples) throws IOException {
+  /** One JSON line per sample, then {@code afterDrain} (if not null) marked {@code "after_drain":true}. */
+  private static void writeSamples(Path file, List<Sample> samples, Sample afterDrain) throws IOException {
     StringBuilder text = new StringBuilder();
-    for (Sample s : samples) {
+    List<Sample> all = new ArrayList<>(samples);
+    if (afterDrain != null) {
+      all.add(new Sample(afterDrain.offsetNanos(), afterDrain.body(), true));
+    }
+    for (Sample s : all) {
       ObjectNode line = JSON.createObjectNode();
       line.put("t_s", Math.round(s.offsetNanos() / 1e6) / 1e3);
+      if (s.afterDrain()) {
+        line.put(AFTER_DRAIN, true);
+      }
       line.set("data", s.body());
       text.append(JSON.writeValueAsString(line)).append('\n');
     }
     Files.writeString(file, text, StandardCharsets.UTF_8);
+  }
+
+  /** A non-streaming chat completion asking {@code model} for 8 tokens. */
+  static String requestBody(String model) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("model", model);
+    body.putArray("messages").addObject().put("role", "user").put("content", "hi");
+    body.put("max_tokens", 8);
+    return body.toString();
   }
 
   private static JsonNode getJson(HttpClient client, URI uri) throws IOException, InterruptedException {

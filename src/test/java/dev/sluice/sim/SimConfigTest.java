@@ -16,6 +16,7 @@ class SimConfigTest {
     assertThat(c.maxConcurrent()).isZero();
     assertThat(c.tpm()).isZero();
     assertThat(c.ttftMillis()).isZero();
+    assertThat(c.ttftJitterMillis()).isZero();
     assertThat(c.perTokenMillis()).isZero();
     assertThat(c.errorRate()).isZero();
     assertThat(c.completionTokens()).isEqualTo(16);
@@ -54,6 +55,9 @@ class SimConfigTest {
     assertThatThrownBy(() -> d.withMaxConcurrent(-5)).hasMessage("sim.max_concurrent: -5 is outside 0..1000000");
     assertThatThrownBy(() -> d.withTpm(-1)).hasMessage("sim.tpm: -1 is outside 0..1000000000");
     assertThatThrownBy(() -> d.withTtftMillis(3_600_001)).hasMessage("sim.ttft_millis: 3600001 is outside 0..3600000");
+    assertThatThrownBy(() -> d.withTtftJitterMillis(-1)).hasMessage("sim.ttft_jitter_millis: -1 is outside 0..3600000");
+    assertThatThrownBy(() -> d.withTtftJitterMillis(3_600_001))
+        .hasMessage("sim.ttft_jitter_millis: 3600001 is outside 0..3600000");
     assertThatThrownBy(() -> d.withPerTokenMillis(-1)).hasMessage("sim.per_token_millis: -1 is outside 0..60000");
     assertThatThrownBy(() -> d.withCompletionTokens(100_001))
         .hasMessage("sim.completion_tokens: 100001 is outside 0..100000");

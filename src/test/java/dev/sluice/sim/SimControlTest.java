@@ -31,15 +31,18 @@ class SimControlTest {
   @Test
   void postConfigChangesTheLimitsWhileRunning() {
     HttpResponse<String> response = client.post("/sim/config",
-        "{\"rpm\":300,\"burst\":1,\"rate_algorithm\":\"sliding_window\",\"error_rate\":0.25,\"models\":[\"a/b\"]}");
+        "{\"rpm\":300,\"burst\":1,\"rate_algorithm\":\"sliding_window\",\"error_rate\":0.25,\"models\":[\"a/b\"],"
+            + "\"ttft_jitter_millis\":1000}");
 
     assertThat(response.statusCode()).isEqualTo(200);
     JsonNode body = json(response);
     assertThat(body.get("rpm").asInt()).isEqualTo(300);
     assertThat(body.get("rate_algorithm").asText()).isEqualTo("sliding_window");
     assertThat(body.get("completion_tokens").asInt()).isEqualTo(16);
+    assertThat(body.get("ttft_jitter_millis").asLong()).isEqualTo(1000);
     assertThat(sim.config()).isEqualTo(SimConfig.defaults().withRpm(300).withBurst(1)
-        .withRateAlgorithm(RateAlgorithm.SLIDING_WINDOW).withErrorRate(0.25).withModels(java.util.List.of("a/b")));
+        .withRateAlgorithm(RateAlgorithm.SLIDING_WINDOW).withErrorRate(0.25).withModels(java.util.List.of("a/b"))
+        .withTtftJitterMillis(1000));
     assertThat(json(client.get("/sim/config"))).isEqualTo(body);
   }
 
@@ -52,8 +55,8 @@ class SimControlTest {
     assertThat(negative.statusCode()).isEqualTo(400);
     assertThat(json(negative).get("error").get("message").asText()).isEqualTo("sim.rpm: -1 is outside 0..1000000");
     assertThat(json(unknown).get("error").get("message").asText()).isEqualTo("sim.rpn: unknown option; known: rpm, "
-        + "burst, rate_algorithm, max_concurrent, tpm, ttft_millis, per_token_millis, completion_tokens, error_rate, "
-        + "reset_rate, stall_rate, stall_millis, seed, models");
+        + "burst, rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, "
+        + "completion_tokens, error_rate, reset_rate, stall_rate, stall_millis, seed, models");
     assertThat(json(wrongType).get("error").get("message").asText()).isEqualTo("sim.tpm: \"many\" is not a whole number");
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
@@ -68,8 +71,9 @@ class SimControlTest {
         + "within/between Object entries", "invalid_request_error", "invalid_config"));
     assertThat(notAnObject.statusCode()).isEqualTo(400);
     assertThat(notAnObject.body()).isEqualTo(errorBody("sim config: expected a JSON object with any of [rpm, burst, "
-        + "rate_algorithm, max_concurrent, tpm, ttft_millis, per_token_millis, completion_tokens, error_rate, "
-        + "reset_rate, stall_rate, stall_millis, seed, models]", "invalid_request_error", "invalid_config"));
+        + "rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, completion_tokens, "
+        + "error_rate, reset_rate, stall_rate, stall_millis, seed, models]",
+        "invalid_request_error", "invalid_config"));
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
 
