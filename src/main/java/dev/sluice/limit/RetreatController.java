@@ -17,7 +17,7 @@ package dev.sluice.limit;
  * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
  * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
  * {@link RetreatPolicy#minSampleSpan()}, and a measure of what the upstream accepts (below): the upstream refusing
- * for {@link #EARLY_SPAN_NANOS}, with {@link RetreatPolicy#minSample()} acceptances meanwhile or a mere trickle.
+ * for {@link #EARLY_SPAN_NANOS} (or the minimum span if shorter), with {@link RetreatPolicy#minSample()} acceptances meanwhile or a mere trickle.
  * A sample whose 429 share is above {@link RetreatPolicy#alertRatio()} is judged as soon as that measure exists
  * and is below the current rate: a rate that far over the limit wastes attempts every second it is kept.
  *
@@ -48,7 +48,10 @@ public final class RetreatController {
    * by what it accepted over the last window instead.
    */
   static final double TRICKLE_SHARE = 0.25;
-  /** How long the upstream must have been refusing (while accepting some) before an early judgement. */
+  /**
+   * How long the upstream must have been refusing before what it accepted meanwhile measures it (or less, if
+   * {@link RetreatPolicy#minSampleSpan()} is shorter).
+   */
   static final long EARLY_SPAN_NANOS = 2_000_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
@@ -160,7 +163,8 @@ public final class RetreatController {
     Refusing refusing = refusing(now);
     // A cut needs a measure of what the upstream takes: two seconds of refusals, and the minimum sample of
     // acceptances in them (so one answer more or less cannot move it 5 %), unless they are a trickle.
-    boolean measured = refusing.spanNanos() >= EARLY_SPAN_NANOS && (refusing.accepted() >= policy.minSample()
+    boolean measured = refusing.spanNanos() >= Math.min(EARLY_SPAN_NANOS, policy.minSampleSpan().toNanos())
+        && (refusing.accepted() >= policy.minSample()
         || refusing.rpm() < TRICKLE_SHARE * currentRpm);
     double acceptedRpm = acceptedRpm(refusing, now);
     // Early only for a rate above what the upstream accepts, and only by a measure of something it accepted: 429s

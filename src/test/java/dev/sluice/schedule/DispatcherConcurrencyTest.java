@@ -80,7 +80,10 @@ class DispatcherConcurrencyTest {
         clock);
   }
 
-  /** A request that goes upstream, where 30 % of attempts are refused with 429 and retried up to 3 attempts. */
+  /**
+   * A request that goes upstream, where 30 % of attempts are refused with a rate 429 (no requests remain) and
+   * retried up to 3 attempts.
+   */
   private final class Request implements Waiter {
     private final Priority priority;
     private final long arrival = clock.nanoTime();
@@ -131,7 +134,7 @@ class DispatcherConcurrencyTest {
       }
       upstream.execute(() -> {
         try {
-          permit.release(new Attempt(rateLimited ? 429 : 200, 0));
+          permit.release(new Attempt(rateLimited ? 429 : 200, 0, rateLimited ? 0 : Attempt.ABSENT, Attempt.ABSENT));
           if (rateLimited && attempt < MAX_ATTEMPTS) {
             requeues.incrementAndGet();
             dispatcher.requeue(this);
