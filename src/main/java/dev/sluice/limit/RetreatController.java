@@ -77,6 +77,12 @@ public final class RetreatController {
   private long belowSinceNanos = -1;
   /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
   private int cleanRpm;
+  /**
+   * The current rate comes from an early cut, measured over seconds: its first full sample is judged strictly
+   * (any share of 429s at or above the recover threshold cuts again), so it cannot settle a little over the limit,
+   * between the recover and cut-again thresholds.
+   */
+  private boolean provisional;
   private long alerts;
 
   public RetreatController(RetreatPolicy policy, int baseRpm, long nowNanos, Listener listener) {
@@ -170,18 +176,23 @@ public final class RetreatController {
     // Early only for a rate above what the upstream accepts, and only by a measure of something it accepted: 429s
     // at a rate it fully accepts, or from an upstream taking nothing (an outage), are another matter.
     boolean early = ratio > policy.alertRatio() && acceptedRpm > 0 && acceptedRpm < currentRpm;
-    boolean judged = sample >= policy.minSample() && measured
-        && (span >= policy.minSampleSpan().toNanos() || early);
+    boolean fullSpan = sample >= policy.minSample() && measured && span >= policy.minSampleSpan().toNanos();
+    boolean judged = fullSpan || (sample >= policy.minSample() && measured && early);
     switch (state) {
       case NORMAL -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(ratio, acceptedRpm, now);
+          cut(ratio, acceptedRpm, !fullSpan, now);
         }
       }
       case RETREAT -> {
         if (judged && ratio >= policy.cutAgainRatio()) {
-          cut(ratio, acceptedRpm, now);
+          cut(ratio, acceptedRpm, !fullSpan, now);
+        } else if (provisional && fullSpan) {
+          provisional = false;
+          if (ratio > 0 && ratio >= policy.recoverBelowRatio()) {
+            cut(ratio, acceptedRpm, false, now);
+          }
         } else if (sample >= evidence(span) && ratio < policy.recoverBelowRatio()) {
           if (belowSinceNanos < 0) {
             belowSinceNanos = now;
@@ -197,7 +208,7 @@ public final class RetreatController {
       case RECOVER -> {
         if (judged && ratio >= policy.enterRatio()) {
           state = RetreatState.RETREAT;
-          cut(ratio, acceptedRpm, now);
+          cut(ratio, acceptedRpm, !fullSpan, now);
         } else if (fresh429) {
           // The first 429 at a step: step back under what the upstream accepted, and wait before climbing again.
           int tookRpm = (int) Math.floor(acceptedRpmAllEpochs(now));
@@ -234,7 +245,8 @@ public final class RetreatController {
     return refusing.rpm();
   }
 
-  private void cut(double ratio, double acceptedRpm, long now) {
+  /** @param early whether the sample was judged before its full span: the new rate is then provisional */
+  private void cut(double ratio, double acceptedRpm, boolean early, long now) {
     int target = (int) Math.floor(Math.min(CUT_FACTOR * acceptedRpm, CUT_FACTOR * currentRpm));
     int newRpm = Math.max(policy.floorRpm(), target);
     boolean alert = ratio > policy.alertRatio();
@@ -243,6 +255,7 @@ public final class RetreatController {
     }
     belowSinceNanos = -1;
     change(newRpm, ratio, alert, now);
+    provisional = early;
   }
 
   private void stepUp(double ratio, long now) {
@@ -254,6 +267,7 @@ public final class RetreatController {
   }
 
   private void change(int newRpm, double ratio, boolean alert, long now) {
+    provisional = false;
     int from = currentRpm;
     currentRpm = newRpm;
     newEpoch(now);

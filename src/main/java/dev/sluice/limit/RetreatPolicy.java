@@ -13,8 +13,11 @@ import java.time.Duration;
  * @param recoverBelowRatio RETREAT → RECOVER once the ratio stays below this for {@code recoverAfter}; default 0.02
  * @param recoverAfter how long the ratio must stay low before recovering; default 120 s
  * @param floorRpm the rate never goes below this; default 5
- * @param minSample outcomes needed, at one rate, before that rate is judged; default 20
- * @param minSampleSpan time spent at one rate before it is judged (so a burst does not pass for a rate); default 20 s
+ * @param minSample outcomes needed, at one rate, before that rate is judged, and acceptances needed to measure
+ *     what the upstream takes while it refuses; default 20
+ * @param minSampleSpan time spent at one rate before it is judged (so a burst does not pass for a rate); a rate
+ *     drawing more than {@code alertRatio} of 429s is judged sooner, once its refusals have lasted 2 s (or this
+ *     span, if shorter); default 20 s
  * @param recoveryStepRpm RPM added per step while recovering; default 2
  * @param evaluationInterval time between recovery steps; default 10 s
  */

@@ -99,7 +99,7 @@ public final class Dispatcher implements PoolView {
         actions.add(() -> waiter.reject(shuttingDownRejection()));
       } else {
         requeued++;
-        queue.addFirst(waiter);
+        queue.putBack(waiter);
       }
       dispatch(now, actions);
     });

@@ -5,7 +5,9 @@ import java.util.ArrayDeque;
 import java.util.function.Predicate;
 
 /**
- * Waiters by priority: one FIFO per level, strict between levels. Not thread-safe: the dispatcher guards it.
+ * Waiters by priority: one FIFO per level, strict between levels. Within a level, deadlines follow arrival (one
+ * timeout for all), so each level's front holds its earliest deadline; a waiter put back keeps that order. Not
+ * thread-safe: the dispatcher guards it.
  */
 final class WaitQueue {
   private static final Priority[] LEVELS = Priority.values();
@@ -54,8 +56,20 @@ final class WaitQueue {
     return true;
   }
 
-  void addFirst(Waiter waiter) {
-    levels[waiter.priority().ordinal()].addFirst(waiter);
+  /**
+   * Puts a waiter back at the front of its level, behind only the waiters whose deadlines come earlier (other
+   * requests put back meanwhile), so that each level's front keeps its earliest deadline and nobody waits past it.
+   */
+  void putBack(Waiter waiter) {
+    ArrayDeque<Waiter> level = levels[waiter.priority().ordinal()];
+    ArrayDeque<Waiter> earlier = new ArrayDeque<>();
+    while (!level.isEmpty() && level.peekFirst().deadlineNanos() < waiter.deadlineNanos()) {
+      earlier.push(level.pollFirst());
+    }
+    level.addFirst(waiter);
+    while (!earlier.isEmpty()) {
+      level.addFirst(earlier.pop());
+    }
     size++;
   }
 

@@ -235,9 +235,13 @@ class RetreatControllerTest {
 
   @Test
   void inRetreatACutAgainNeedsTheCutAgainRatio() {
-    RetreatController controller = cutFrom900();
+    // A cut judged over the full span: 17 % refused for 20 s, cut to 572.
+    RetreatController controller = controller(900);
+    outcomes(controller, 10, 2);
+    seconds(controller, 20, 10, 2);
+    assertThat(controller.currentRpm()).isEqualTo(572);
     seconds(controller, 40, 19, 1);
-    assertThat(controller.currentRpm()).isEqualTo(598);
+    assertThat(controller.currentRpm()).as("5 %% refused").isEqualTo(572);
 
     RetreatController again = cutFrom900();
     outcomes(again, 8, 1);
@@ -249,6 +253,33 @@ class RetreatControllerTest {
     // old rate still arriving in that second count: the upstream accepted them): 510 RPM, cut to 484.
     assertThat(again.currentRpm()).isEqualTo(484);
     assertThat(changes).last().isEqualTo("RETREAT 598->484");
+  }
+
+  @Test
+  void theFirstFullSampleAfterAnEarlyCutIsJudgedStrictly() {
+    // 25 accepted in the two seconds of refusals look like 750 RPM: the early cut lands at 712, over the real 600.
+    RetreatController controller = controller(900);
+    outcomes(controller, 12, 5);
+    seconds(controller, 2, 12, 5);
+    assertThat(controller.currentRpm()).isEqualTo(712);
+
+    // At 712 the upstream takes 10 a second and refuses 0.5: under the cut-again threshold, over the recover one.
+    for (int s = 0; s < 20; s++) {
+      clock.advance(Duration.ofSeconds(1));
+      outcomes(controller, 10, s % 2);
+    }
+    assertThat(controller.currentRpm()).as("19 s of answers at 712").isEqualTo(712);
+    clock.advance(Duration.ofSeconds(1));
+    outcomes(controller, 1, 0);
+
+    // Judged over its full span (4.8 % refused): 191 accepted in the 19 s since the first 429 at 712 is 603 RPM,
+    // cut to 573.
+    assertThat(controller.currentRpm()).isEqualTo(573);
+    assertThat(changes).containsExactly("RETREAT 900->712 alert", "RETREAT 712->573");
+
+    // That cut was made over a full span: its rate is judged by the usual thresholds again.
+    seconds(controller, 40, 19, 1);
+    assertThat(controller.currentRpm()).isEqualTo(573);
   }
 
   @Test

@@ -372,6 +372,27 @@ class DispatcherTest {
   }
 
   @Test
+  void requestsPutBackOutOfOrderAreRefusedAtTheirOwnDeadlines() {
+    Backend backend = backend("b", 60, 2);
+    Dispatcher dispatcher = dispatcher(backend);
+    TestWaiter early = submit(dispatcher, "early", Priority.NORMAL, 10 * SECOND);
+    advance(Duration.ofSeconds(1));
+    TestWaiter late = submit(dispatcher, "late", Priority.NORMAL, 10 * SECOND);
+    // Both refused upstream, which holds the backend for a minute; the later arrival is put back last, and would
+    // stand in front of the earlier one if put back at the very front.
+    early.permits.getFirst().release(new Attempt(429, 60 * SECOND, 0, Attempt.ABSENT));
+    dispatcher.requeue(early);
+    late.permits.getFirst().release(new Attempt(429, 60 * SECOND, 0, Attempt.ABSENT));
+    dispatcher.requeue(late);
+
+    advance(Duration.ofSeconds(9));
+    assertThat(early.rejection()).as("at its deadline, 10 s after it arrived").isPresent();
+    assertThat(late.departures()).isEqualTo(1);
+    advance(Duration.ofSeconds(1));
+    assertThat(late.rejection()).isPresent();
+  }
+
+  @Test
   void aWithdrawnWaiterLeavesTheQueueAndIsNeitherDispatchedNorRefused() {
     Dispatcher dispatcher = dispatcher(backend("b", 60, 1));
     submit(dispatcher, "first", Priority.NORMAL);
