@@ -4,9 +4,9 @@ package dev.sluice.limit;
  * Adaptive retreat: lowers a backend's rate when the upstream answers 429 to too many requests, and climbs back
  * in small steps once it stops.
  *
- * <p>States: {@code NORMAL} (configured rate) → {@code RETREAT} when the 429 ratio reaches
- * {@link RetreatPolicy#enterRatio()}; in RETREAT another cut at {@link RetreatPolicy#cutAgainRatio()}; after the
- * ratio stays below {@link RetreatPolicy#recoverBelowRatio()} for {@link RetreatPolicy#recoverAfter()},
+ * <p>States: {@code NORMAL} (configured rate) → {@code RETREAT} when the 429 ratio of a judged sample (below)
+ * reaches {@link RetreatPolicy#enterRatio()}; in RETREAT another cut at {@link RetreatPolicy#cutAgainRatio()};
+ * after the ratio stays below {@link RetreatPolicy#recoverBelowRatio()} for {@link RetreatPolicy#recoverAfter()},
  * {@code RECOVER} adds {@link RetreatPolicy#recoveryStepRpm()} every {@link RetreatPolicy#evaluationInterval()}
  * until the configured rate (then NORMAL); the first 429 at a step steps back, in RETREAT, to one step below what
  * the upstream accepted over the last window (never below the rate that stayed clean for {@code recoverAfter}):
@@ -16,10 +16,10 @@ package dev.sluice.limit;
  * <p>A rate is judged only by outcomes of requests <em>sent at that rate</em>: every rate change opens a new
  * epoch, dispatch stamps each request with the epoch current at send, and outcomes of other epochs are ignored;
  * a judgement also needs {@link RetreatPolicy#minSample()} outcomes over at least
- * {@link RetreatPolicy#minSampleSpan()}, and a measure of what the upstream accepts (below): the upstream refusing
- * for {@link #EARLY_SPAN_NANOS} (or the minimum span if shorter), with {@link RetreatPolicy#minSample()} acceptances meanwhile or a mere trickle.
- * A sample whose 429 share is above {@link RetreatPolicy#alertRatio()} is judged as soon as that measure exists
- * and is below the current rate: a rate that far over the limit wastes attempts every second it is kept.
+ * {@link RetreatPolicy#minSampleSpan()}, and a measure of what the upstream accepts (below; see
+ * {@code measured}). A sample whose 429 share is above {@link RetreatPolicy#alertRatio()} is judged as soon as
+ * that measure exists, after {@link #EARLY_SPAN_NANOS} of refusals, if it is below the current rate: a rate that
+ * far over the limit wastes attempts every second it is kept.
  *
  * <p>A cut sets the rate from what the upstream actually accepted: {@code clamp(0.95 × accepted_rpm, floor,
  * 0.95 × current_rpm)}, so one cut lands just under the upstream's real limit, and 429s still in flight from the
@@ -78,9 +78,10 @@ public final class RetreatController {
   /** The rate RECOVER started from: it stayed clean for {@code recoverAfter}; a step back never goes below it. */
   private int cleanRpm;
   /**
-   * The current rate comes from an early cut, measured over seconds: its first full sample is judged strictly
-   * (any share of 429s at or above the recover threshold cuts again), so it cannot settle a little over the limit,
-   * between the recover and cut-again thresholds.
+   * The current rate comes from an early cut, measured over seconds, which may err either way: its first full
+   * sample is judged strictly. At or above the recover threshold of 429s it cuts again from the longer measure, so
+   * the rate cannot settle a little over the limit, between the recover and cut-again thresholds; below it,
+   * recovery starts at once, so the rate does not sit a little under the limit for {@code recoverAfter}.
    */
   private boolean provisional;
   private long alerts;
@@ -115,7 +116,7 @@ public final class RetreatController {
    * @return the rate to use from now on
    */
   public synchronized int onOutcome(long sentInEpoch, boolean rateLimited, long nowNanos) {
-    onUnshapedOutcome(rateLimited, nowNanos);
+    recordTraffic(rateLimited, nowNanos);
     if (!policy.enabled()) {
       return currentRpm;
     }
@@ -131,10 +132,15 @@ public final class RetreatController {
    * accepted traffic, a 429 marks the upstream as refusing, but neither judges the rate.
    */
   public synchronized void onUnshapedOutcome(boolean rateLimited, long nowNanos) {
+    recordTraffic(rateLimited, nowNanos);
+  }
+
+  /** What the upstream took or refused, whatever rate it was sent at. */
+  private void recordTraffic(boolean rateLimited, long now) {
     if (rateLimited) {
-      lastRefusalNanos = nowNanos;
+      lastRefusalNanos = now;
     } else {
-      recordAccepted(nowNanos);
+      recordAccepted(now);
     }
   }
 
@@ -167,16 +173,13 @@ public final class RetreatController {
     long span = spanNanos(now);
     double ratio = sample == 0 ? 0 : (double) totals[1] / sample;
     Refusing refusing = refusing(now);
-    // A cut needs a measure of what the upstream takes: two seconds of refusals, and the minimum sample of
-    // acceptances in them (so one answer more or less cannot move it 5 %), unless they are a trickle.
-    boolean measured = refusing.spanNanos() >= Math.min(EARLY_SPAN_NANOS, policy.minSampleSpan().toNanos())
-        && (refusing.accepted() >= policy.minSample()
-        || refusing.rpm() < TRICKLE_SHARE * currentRpm);
+    boolean measured = measured(refusing, now);
     double acceptedRpm = acceptedRpm(refusing, now);
     // Early only for a rate above what the upstream accepts, and only by a measure of something it accepted: 429s
     // at a rate it fully accepts, or from an upstream taking nothing (an outage), are another matter.
     boolean early = ratio > policy.alertRatio() && acceptedRpm > 0 && acceptedRpm < currentRpm;
-    boolean fullSpan = sample >= policy.minSample() && measured && span >= policy.minSampleSpan().toNanos();
+    boolean fullSample = sample >= policy.minSample() && span >= policy.minSampleSpan().toNanos();
+    boolean fullSpan = fullSample && measured;
     boolean judged = fullSpan || (sample >= policy.minSample() && measured && early);
     switch (state) {
       case NORMAL -> {
@@ -188,11 +191,13 @@ public final class RetreatController {
       case RETREAT -> {
         if (judged && ratio >= policy.cutAgainRatio()) {
           cut(ratio, acceptedRpm, !fullSpan, now);
+        } else if (provisional && fullSample && ratio < policy.recoverBelowRatio()) {
+          // The seconds-long measure erred low: climb back at once rather than wait out recoverAfter.
+          state = RetreatState.RECOVER;
+          cleanRpm = currentRpm;
+          stepUp(ratio, now);
         } else if (provisional && fullSpan) {
-          provisional = false;
-          if (ratio > 0 && ratio >= policy.recoverBelowRatio()) {
-            cut(ratio, acceptedRpm, false, now);
-          }
+          cut(ratio, acceptedRpm, false, now);
         } else if (sample >= evidence(span) && ratio < policy.recoverBelowRatio()) {
           if (belowSinceNanos < 0) {
             belowSinceNanos = now;
@@ -231,6 +236,24 @@ public final class RetreatController {
   private long evidence(long overNanos) {
     double expected = currentRpm * (double) Math.min(overNanos, windowNanos()) / (60.0 * NANOS_PER_SECOND);
     return Math.min(policy.minSample(), Math.max(1, (long) Math.ceil(expected / 2)));
+  }
+
+  /**
+   * Whether {@code refusing} measures what the upstream takes. Two seconds of refusals (or the minimum span, if
+   * shorter) with the minimum sample of acceptances in them, so one answer more or less cannot move the measure
+   * 5 %; or with a mere trickle of them; or refusals over the whole minimum span, which at a low limit hold fewer
+   * acceptances than the minimum sample. An upstream that has never accepted anything is measured only once it
+   * has refused for a whole window: its acceptances may simply not have arrived yet (answers slower than the
+   * minimum span), and a cut to the floor on that would be a collapse.
+   */
+  private boolean measured(Refusing refusing, long now) {
+    if (firstAnswerNanos < 0) {
+      return epochFirstRefusalNanos >= 0 && now - epochFirstRefusalNanos >= windowNanos();
+    }
+    long span = refusing.spanNanos();
+    return span >= Math.min(EARLY_SPAN_NANOS, policy.minSampleSpan().toNanos())
+        && (refusing.accepted() >= policy.minSample() || refusing.rpm() < TRICKLE_SHARE * currentRpm
+        || span >= policy.minSampleSpan().toNanos());
   }
 
   /**
@@ -351,8 +374,7 @@ public final class RetreatController {
   /** Accepted answers per minute over the last window, whatever rate they were sent at. */
   private double acceptedRpmAllEpochs(long now) {
     long span = windowSpanNanos(now, firstAnswerNanos, originNanos);
-    long accepted = allCounts.accepted((now - originNanos) / NANOS_PER_SECOND);
-    return span <= 0 ? 0 : accepted * 60.0 * NANOS_PER_SECOND / span;
+    return span <= 0 ? 0 : acceptedPerWindow(now) * 60.0 * NANOS_PER_SECOND / span;
   }
 
   /**

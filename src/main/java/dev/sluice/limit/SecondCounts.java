@@ -48,11 +48,11 @@ final class SecondCounts {
     return sum(refused, currentSecond);
   }
 
-  /** Accepted answers from {@code fromSecond} to {@code currentSecond}, both included, within the window. */
+  /** Accepted answers from {@code fromSecond} (within the window) to {@code currentSecond}, both included. */
   long acceptedSince(long fromSecond, long currentSecond) {
     long total = 0;
     for (int i = 0; i < windowSeconds; i++) {
-      if (second[i] >= fromSecond && second[i] > currentSecond - windowSeconds && second[i] <= currentSecond) {
+      if (second[i] >= fromSecond && second[i] <= currentSecond) {
         total += accepted[i];
       }
     }

@@ -58,6 +58,15 @@ class RetreatControllerTest {
     return controller;
   }
 
+  /** At 900 RPM, 17 % refused: not far enough over the limit to judge early, so cut after 20 s, to 572. */
+  private RetreatController cutAfterTheFullSpan() {
+    RetreatController controller = controller(900);
+    outcomes(controller, 10, 2);
+    seconds(controller, 20, 10, 2);
+    assertThat(controller.currentRpm()).isEqualTo(572);
+    return controller;
+  }
+
   @Test
   void aRateIsNotJudgedBeforeTheMinimumSampleAndSpan() {
     RetreatController few = controller(900);
@@ -137,7 +146,7 @@ class RetreatControllerTest {
 
   @Test
   void refusalsOfRequestsSentAtTheOldRateCannotCutAgain() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     long oldEpoch = controller.epoch() - 1;
 
     for (int s = 0; s < 30; s++) {
@@ -148,7 +157,7 @@ class RetreatControllerTest {
       outcomes(controller, 9, 0);
     }
 
-    assertThat(controller.currentRpm()).isEqualTo(598);
+    assertThat(controller.currentRpm()).isEqualTo(572);
     assertThat(changes).hasSize(1);
     assertThat(controller.snapshot(clock.nanoTime()).ratio429()).isZero();
   }
@@ -207,6 +216,48 @@ class RetreatControllerTest {
   }
 
   @Test
+  void slowAnswersAtAColdStartAreWaitedForNotTakenForNothingAccepted() {
+    RetreatController controller = controller(900);
+    // Answers take 25 s: for the first 25 s only the 429s, which come back at once, arrive.
+    seconds(controller, 25, 0, 5);
+    assertThat(controller.currentRpm()).isEqualTo(900);
+
+    seconds(controller, 3, 10, 5);
+
+    // Measured from the first acceptance: 21 over its first 2 s is 630 RPM, cut to 598.
+    assertThat(controller.currentRpm()).isEqualTo(598);
+  }
+
+  @Test
+  void aLimitBetweenATrickleAndTheMinimumSampleIsStillFound() {
+    // 40 RPM in front of a provider taking 15: fewer than 20 acceptances fit in the window's refusals.
+    RetreatController controller = controller(40);
+    Minutes minutes = simulate(controller, 8, minute -> 15);
+
+    assertThat(controller.currentRpm()).isBetween(12, 15);
+    for (int minute = 2; minute < 8; minute++) {
+      assertThat(minutes.accepted()[minute]).as("goodput in minute %d", minute).isGreaterThanOrEqualTo(12);
+    }
+  }
+
+  @Test
+  void acceptedUnshapedRequestsCountInWhatTheUpstreamTakes() {
+    RetreatController controller = controller(900);
+    for (int s = 0; s < 2; s++) {
+      outcomes(controller, 5, 5);
+      for (int i = 0; i < 5; i++) {
+        controller.onUnshapedOutcome(false, clock.nanoTime());
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    outcomes(controller, 1, 0);
+
+    // Half the shaped requests refused, but with the passthrough the upstream took 10 a second (21 in 2 s, 630
+    // RPM): the cut goes by that, not by the 165 RPM the shaped requests got.
+    assertThat(controller.currentRpm()).isEqualTo(598);
+  }
+
+  @Test
   void answersToUnshapedRequestsCountAsAcceptedButJudgeNoRate() {
     RetreatController controller = controller(900);
     assertThat(controller.atUpstreamLimit(clock.nanoTime())).isFalse();
@@ -226,7 +277,7 @@ class RetreatControllerTest {
 
   @Test
   void theUpstreamIsAtItsLimitWhileTheRateRetreats() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     seconds(controller, 90, 9, 0);
 
     assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
@@ -253,6 +304,21 @@ class RetreatControllerTest {
     // old rate still arriving in that second count: the upstream accepted them): 510 RPM, cut to 484.
     assertThat(again.currentRpm()).isEqualTo(484);
     assertThat(changes).last().isEqualTo("RETREAT 598->484");
+  }
+
+  @Test
+  void anEarlyCutWhoseFirstFullSampleIsCleanStartsRecoveringAtOnce() {
+    RetreatController controller = cutFrom900();
+    long cutAt = clock.nanoTime();
+
+    while (state(controller) == RetreatState.RETREAT) {
+      seconds(controller, 1, 9, 0);
+    }
+
+    // 20 s of answers at 598 (the first a second after the cut), not the 120 s a full-span cut waits.
+    assertThat(clock.nanoTime() - cutAt).isEqualTo(Duration.ofSeconds(21).toNanos());
+    assertThat(state(controller)).isEqualTo(RetreatState.RECOVER);
+    assertThat(controller.currentRpm()).isEqualTo(600);
   }
 
   @Test
@@ -283,10 +349,14 @@ class RetreatControllerTest {
   }
 
   @Test
-  void theFloorBoundsACutAndIsReportedWithTheAlert() {
+  void anUpstreamThatNeverAcceptedIsCutToTheFloorOnlyAfterAWholeWindowOfRefusals() {
     RetreatController controller = controller(100);
     outcomes(controller, 0, 2);
-    seconds(controller, 20, 0, 2);
+    seconds(controller, 59, 0, 2);
+    // Its acceptances may simply not have arrived yet: answers slower than the minimum span.
+    assertThat(controller.currentRpm()).isEqualTo(100);
+
+    seconds(controller, 1, 0, 2);
 
     assertThat(controller.currentRpm()).isEqualTo(5);
     assertThat(changes).containsExactly("RETREAT 100->5 alert floor");
@@ -295,7 +365,7 @@ class RetreatControllerTest {
 
   @Test
   void recoveryClimbsInSmallStepsAfterTheRatioStaysLow() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     long cutAt = clock.nanoTime();
 
     while (state(controller) == RetreatState.RETREAT) {
@@ -305,36 +375,36 @@ class RetreatControllerTest {
     long stayedLow = clock.nanoTime() - cutAt;
     assertThat(stayedLow).isBetween(Duration.ofSeconds(120).toNanos(), Duration.ofSeconds(123).toNanos());
     assertThat(state(controller)).isEqualTo(RetreatState.RECOVER);
-    assertThat(controller.currentRpm()).isEqualTo(600);
+    assertThat(controller.currentRpm()).isEqualTo(574);
     // Each step is judged over 10 s of answers at its rate; the first arrives a second after the step.
     seconds(controller, 10, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(600);
+    assertThat(controller.currentRpm()).isEqualTo(574);
     seconds(controller, 1, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(602);
+    assertThat(controller.currentRpm()).isEqualTo(576);
     seconds(controller, 11, 10, 0);
-    assertThat(controller.currentRpm()).isEqualTo(604);
+    assertThat(controller.currentRpm()).isEqualTo(578);
   }
 
   @Test
   void theFirstRefusalAtARecoveryStepStepsBackUnderWhatTheUpstreamAccepted() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     while (state(controller) != RetreatState.RECOVER) {
       seconds(controller, 1, 10, 0);
     }
     seconds(controller, 22, 11, 0);
-    assertThat(controller.currentRpm()).isEqualTo(604);
+    assertThat(controller.currentRpm()).isEqualTo(578);
 
     clock.advance(Duration.ofSeconds(1));
     outcomes(controller, 5, 1);
 
-    // The upstream accepted more than 604 a minute over the last window: one step back from the current rate.
-    assertThat(controller.currentRpm()).isEqualTo(602);
+    // The upstream accepted more than 578 a minute over the last window: one step back from the current rate.
+    assertThat(controller.currentRpm()).isEqualTo(576);
     assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
   }
 
   @Test
   void aStepBackNeverGoesBelowTheRateThatStayedClean() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     while (state(controller) != RetreatState.RECOVER) {
       seconds(controller, 1, 10, 0);
     }
@@ -343,8 +413,8 @@ class RetreatControllerTest {
     clock.advance(Duration.ofSeconds(1));
     outcomes(controller, 0, 1);
 
-    // Only 1 accepted a second over the last minute, but 598 stayed clean for two minutes.
-    assertThat(controller.currentRpm()).isEqualTo(598);
+    // Only 1 accepted a second over the last minute, but 572 stayed clean for two minutes.
+    assertThat(controller.currentRpm()).isEqualTo(572);
   }
 
   @Test
@@ -379,7 +449,7 @@ class RetreatControllerTest {
 
   @Test
   void aNewConfiguredRateReturnsToNormalInANewEpoch() {
-    RetreatController controller = cutFrom900();
+    RetreatController controller = cutAfterTheFullSpan();
     long epoch = controller.epoch();
 
     assertThat(controller.setBaseRpm(300, clock.nanoTime())).isEqualTo(300);

@@ -365,17 +365,13 @@ class ShapingTest {
         "retreat: {min_sample: 20, min_sample_seconds: 8, window_seconds: 10}", dir);
 
     try (RequestLogCapture log = new RequestLogCapture()) {
-      // 120 callers need up to 120 acceptances: the burst, then 10 a second. Once the burst is spent (the first
-      // 429), the same rate set again opens a new epoch, so that the sample holds only traffic at the hidden
-      // limit. That rate is judged after 8 s of answers while requests still flow, and what is left after the cut
-      // is too short to judge the new rate.
+      // 120 callers need up to 120 acceptances: the burst, then 10 a second. Half the attempts at 1,200 RPM are
+      // refused, far over the alert share, so the rate is judged two seconds after the refusals begin, by what the
+      // upstream accepted since (the burst before them does not count).
       List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
       for (int i = 0; i < 120; i++) {
         responses.add(postAsync(sluice, "r" + i, "normal"));
       }
-      await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5))
-          .until(() -> sim.stats().rejected429() > 0);
-      sluice.pools().getFirst().primary().setBaseRateRpm(1200);
 
       // An upstream 429 before the first byte goes back to the queue while attempts are left (SPEC 3, upstream
       // 429s): a caller gets 200, or the upstream's 429 only after its tenth attempt was refused too.
@@ -400,11 +396,12 @@ class ShapingTest {
     assertThat(pool.at("/queue/requeued_after_429").asLong())
         .isEqualTo(sim.stats().rejected429() - (120 - sim.stats().accepted()));
 
-    // One cut, from what the upstream accepted over the sample: 0.95 x 600 = 570 RPM, give or take a token at
-    // either end of the 8 s. Within 0.85-1.0 x the hidden limit: a collapse towards the floor fails here, and so
-    // does a cut that is not taken from the accepted rate.
+    // One cut, from what the upstream accepted while refusing: 0.95 x 600 = 570 RPM, give or take a token at
+    // either end of the measure, and perhaps a recovery step if the new rate's 8 s sample was clean. Within
+    // 0.85-1.0 x the hidden limit: a collapse towards the floor fails here, and so does a cut that is not taken
+    // from the accepted rate.
     JsonNode retreat = pool.at("/backends/0/retreat");
-    assertThat(retreat.get("state").asText()).isEqualTo("RETREAT");
+    assertThat(retreat.get("state").asText()).isIn("RETREAT", "RECOVER");
     assertThat(retreat.get("base_rpm").asInt()).isEqualTo(1200);
     assertThat(retreat.get("alerts").asInt()).isEqualTo(1);
     assertThat(retreat.get("effective_rpm").asInt()).isBetween(510, 600);
