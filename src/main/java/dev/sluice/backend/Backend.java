@@ -40,8 +40,10 @@ public final class Backend {
   /** A rate 429's {@code Retry-After} is holding the backend: trim the bucket when the hold ends. */
   private boolean trimWhenHoldEnds;
   private int inFlight;
-  /** Mean time from grant to release of accepted requests (moving average); 0 until one is. */
+  /** Mean time from grant to release of accepted (2xx) requests, a moving average; 0 until one is. */
   private double meanAnswerNanos;
+  /** What the last upstream 429 was about, or null before the first. */
+  private RefusalKind lastRefusal;
 
   /**
    * @param id configured id, used in logs and metric labels
@@ -117,14 +119,17 @@ public final class Backend {
         if (attempt.retryAfterNanos() > 0) {
           notBeforeNanos = Math.max(notBeforeNanos, now + attempt.retryAfterNanos());
         }
-        double expectedInFlight = bucket.rateRpm() / 60.0 * meanAnswerNanos / NANOS_PER_SECOND;
-        rateEvidence = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight).rateEvidence();
+        // Unknown (-1) until an accepted answer has shown how long requests stay in flight.
+        double expectedInFlight = meanAnswerNanos == 0 ? -1
+            : bucket.rateRpm() / 60.0 * meanAnswerNanos / NANOS_PER_SECOND;
+        lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight);
+        rateEvidence = lastRefusal.rateEvidence();
         if (!rateEvidence) {
           return;
         }
         bucket.keepAtMost(0, now);
         trimWhenHoldEnds |= notBeforeNanos > now;
-      } else {
+      } else if (attempt.status() >= 200 && attempt.status() < 300) {
         long answerNanos = now - permit.grantedNanos();
         meanAnswerNanos = meanAnswerNanos == 0 ? answerNanos : meanAnswerNanos + (answerNanos - meanAnswerNanos) / 8;
       }
@@ -167,12 +172,15 @@ public final class Backend {
     long now = clock.nanoTime();
     long notBefore;
     int requestsInFlight;
+    RefusalKind lastKind;
     synchronized (this) {
       notBefore = notBeforeNanos;
       requestsInFlight = inFlight;
+      lastKind = lastRefusal;
     }
     return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(now), bucket.capacity(),
-        bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0, requestsInFlight);
+        bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0, requestsInFlight,
+        Optional.ofNullable(lastKind));
   }
 
   public String id() {

@@ -13,7 +13,7 @@ public enum RefusalKind {
   /**
    * Requests remained by the upstream's own count ({@code x-ratelimit-remaining-requests} above 0), or, without
    * that header, the request was sent while more than twice as many were in flight as the backend's rate keeps
-   * in flight (rate × mean answer time), plus one.
+   * in flight (rate × mean time to an accepted answer), plus one.
    */
   CONCURRENCY,
   /** No header said, and nothing pointed at concurrency. */
@@ -26,7 +26,8 @@ public enum RefusalKind {
 
   /**
    * @param inFlightAtSend requests of the backend in flight when this one was sent (not counting it)
-   * @param expectedInFlight what the backend's rate keeps in flight: requests per second × mean answer seconds
+   * @param expectedInFlight what the backend's rate keeps in flight: requests per second × mean answer seconds;
+   *     negative while unknown (no accepted answer yet), and then a refusal without headers is {@link #UNKNOWN}
    */
   static RefusalKind of(Attempt refused, int inFlightAtSend, double expectedInFlight) {
     if (refused.remainingRequests() == 0) {
@@ -38,6 +39,6 @@ public enum RefusalKind {
     if (refused.remainingRequests() > 0) {
       return CONCURRENCY;
     }
-    return inFlightAtSend > 2 * expectedInFlight + 1 ? CONCURRENCY : UNKNOWN;
+    return expectedInFlight >= 0 && inFlightAtSend > 2 * expectedInFlight + 1 ? CONCURRENCY : UNKNOWN;
   }
 }

@@ -169,6 +169,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     m.put("retreat", retreat);
     m.put("retry_after_remaining_ms", backend.retryAfterRemainingNanos() / 1_000_000);
     m.put("in_flight", backend.inFlight());
+    m.put("last_429", backend.lastRefusal().map(kind -> kind.name().toLowerCase(java.util.Locale.ROOT)).orElse(null));
     return m;
   }
 

@@ -23,8 +23,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
  *
  * <p>Every waiter that enters leaves exactly once per stay: dispatched, or rejected (429 after waiting too long,
- * 503 when the queue is full, evicted or shutting down), with a {@code Retry-After} computed from its position and
- * the backends' refill rates.
+ * or at once when the queue is full and every backend is at its upstream limit under {@code passthrough}; 503 when
+ * the queue is full, evicted or shutting down), with a {@code Retry-After} computed from its position and the
+ * backends' refill rates.
  *
  * <p>Thread-safe: the queue and counters are guarded by one lock, held only for queue bookkeeping and limiter
  * calls; waiters are dispatched or rejected after the lock is released, so no I/O ever runs under it.

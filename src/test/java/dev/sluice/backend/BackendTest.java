@@ -55,17 +55,16 @@ class BackendTest {
   }
 
   @Test
-  void aRefusalWithoutHeadersWhileManyAreInFlightIsAboutConcurrency() {
+  void beforeAnyAcceptedAnswerARefusalWithoutHeadersCountsAgainstTheRate() {
     List<Permit> inFlight = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       inFlight.add(acquire());
     }
-    // Nothing answered yet, so the rate keeps none in flight: more than one at once is "many".
+    // Nothing has shown yet how long requests stay in flight, so "many at once" cannot be told.
     inFlight.getLast().release(refused(0, Attempt.ABSENT));
-    assertThat(tokens()).isEqualTo(36);
 
-    inFlight.getFirst().release(refused(0, Attempt.ABSENT));
-    assertThat(tokens()).as("the first went alone").isZero();
+    assertThat(tokens()).isZero();
+    assertThat(backend.snapshot().lastRefusal()).contains(RefusalKind.UNKNOWN);
   }
 
   @Test
@@ -74,13 +73,17 @@ class BackendTest {
     Permit first = acquire();
     clock.advance(Duration.ofSeconds(1));
     first.release(new Attempt(200, 0));
-    clock.advance(Duration.ofSeconds(10));
+    // An error answer says nothing of how long accepted requests take.
+    Permit failed = acquire();
+    clock.advance(Duration.ofSeconds(100));
+    failed.release(new Attempt(503, 0));
     List<Permit> inFlight = new ArrayList<>();
     for (int i = 0; i < 23; i++) {
       inFlight.add(acquire());
     }
     inFlight.get(22).release(refused(0, Attempt.ABSENT));
     assertThat(tokens()).as("sent with 22 in flight").isEqualTo(40 - 23);
+    assertThat(backend.snapshot().lastRefusal()).contains(RefusalKind.CONCURRENCY);
 
     inFlight.get(21).release(refused(0, Attempt.ABSENT));
     assertThat(tokens()).as("sent with 21 in flight").isZero();

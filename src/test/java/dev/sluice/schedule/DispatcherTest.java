@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.backend.Attempt;
 import dev.sluice.backend.Backend;
+import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.RetreatState;
 import dev.sluice.limit.TokenBucket;
 import dev.sluice.time.ManualClock;
 import java.net.URI;
@@ -269,6 +271,56 @@ class DispatcherTest {
     TestWaiter overflow = submit(dispatcher, "overflow", Priority.NORMAL);
 
     assertThat(overflow.dispatched()).isTrue();
+  }
+
+  /** Sends through {@code backend} for {@code seconds}: 10 accepted and 5 refused for the rate each second. */
+  private void refusedAThird(Backend backend, int seconds) {
+    for (int s = 0; s < seconds; s++) {
+      List<Permit> permits = new ArrayList<>();
+      for (int i = 0; i < 15; i++) {
+        permits.add(((Backend.Granted) backend.tryAcquire(clock.nanoTime())).permit());
+      }
+      for (int i = 0; i < 15; i++) {
+        permits.get(i).release(i < 10 ? new Attempt(200, 0) : new Attempt(429, 0, 0, Attempt.ABSENT));
+      }
+      advance(Duration.ofSeconds(1));
+    }
+  }
+
+  @Test
+  void passthroughIsRefusedWhileTheBackendRetreatsLongAfterItsLastRefusal() {
+    Backend backend = backend("b", 6_000, 100);
+    refusedAThird(backend, 3);
+    assertThat(backend.snapshot().retreat().state()).isEqualTo(RetreatState.RETREAT);
+    advance(Duration.ofSeconds(120));
+    while (backend.tryAcquire(clock.nanoTime()) instanceof Backend.Granted) {
+      // spend the tokens saved up meanwhile
+    }
+    Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), backend);
+    submit(dispatcher, "queued", Priority.NORMAL);
+    assertThat(backend.acceptsUnshaped(clock.nanoTime())).as("no refusal for two minutes").isFalse();
+
+    TestWaiter overflow = submit(dispatcher, "overflow", Priority.NORMAL);
+
+    assertThat(overflow.rejection()).hasValueSatisfying(r -> assertThat(r.status()).isEqualTo(429));
+  }
+
+  @Test
+  void passthroughGoesToTheFirstBackendNotAtItsLimit() {
+    Backend limited = backend("limited", 60, 1);
+    Backend open = backend("open", 60, 1);
+    Dispatcher dispatcher = dispatcher(1, FullPolicy.PASSTHROUGH, Duration.ofHours(1), limited, open);
+    submit(dispatcher, "first", Priority.NORMAL).permits.getFirst()
+        .release(new Attempt(429, 0, 0, Attempt.ABSENT));
+    submit(dispatcher, "second", Priority.NORMAL);
+    submit(dispatcher, "queued", Priority.NORMAL);
+
+    TestWaiter overflow = submit(dispatcher, "overflow", Priority.NORMAL);
+
+    assertThat(overflow.permits).singleElement().satisfies(permit -> {
+      assertThat(permit.backend()).isSameAs(open);
+      assertThat(permit.unshaped()).isTrue();
+    });
   }
 
   @Test
