@@ -7,6 +7,7 @@ import dev.sluice.backend.Priority;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Rejection;
 import dev.sluice.schedule.Waiter;
+import dev.sluice.time.GoDuration;
 import java.net.URI;
 import java.util.Optional;
 import org.eclipse.jetty.server.Request;
@@ -88,6 +89,11 @@ final class Exchange implements Waiter {
 
   @Override
   public void reject(Rejection rejection) {
+    // The headers providers send with a 429, so that an SDK or agent backs off from Sluice as from the provider.
+    var headers = proxyToClientResponse.getHeaders();
+    headers.put("x-ratelimit-limit-requests", Long.toString(rejection.limitRpm()));
+    headers.put("x-ratelimit-remaining-requests", Long.toString(rejection.remaining()));
+    headers.put("x-ratelimit-reset-requests", GoDuration.format(rejection.waitNanos()));
     forwarder.reject(this, new OpenAiError(rejection.status(),
         rejection.status() == 429 ? "rate_limit_error" : "server_error", rejection.code(), rejection.message()),
         rejection.retryAfterSeconds(), rejection.status() == 429 ? Outcome.Failure.RATE_LIMITED

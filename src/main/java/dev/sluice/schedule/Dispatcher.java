@@ -1,6 +1,7 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Backend;
+import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
@@ -80,7 +81,8 @@ public final class Dispatcher implements PoolView {
   public void submit(Waiter waiter) {
     underLock((now, actions) -> {
       if (shuttingDown) {
-        actions.add(() -> waiter.reject(shuttingDownRejection()));
+        Rejection rejection = shuttingDownRejection(now);
+        actions.add(() -> waiter.reject(rejection));
       } else if (queue.size() >= settings.queueMaxSize()) {
         onFull(waiter, now, actions);
       } else {
@@ -97,7 +99,8 @@ public final class Dispatcher implements PoolView {
   public void requeue(Waiter waiter) {
     underLock((now, actions) -> {
       if (shuttingDown) {
-        actions.add(() -> waiter.reject(shuttingDownRejection()));
+        Rejection rejection = shuttingDownRejection(now);
+        actions.add(() -> waiter.reject(rejection));
       } else {
         requeued++;
         queue.putBack(waiter);
@@ -168,6 +171,7 @@ public final class Dispatcher implements PoolView {
    */
   public int shutdown(Duration drain) throws InterruptedException {
     List<Waiter> left = new ArrayList<>();
+    Rejection rejection;
     lock.lock();
     try {
       shuttingDown = true;
@@ -181,10 +185,10 @@ public final class Dispatcher implements PoolView {
         pendingWake.cancel();
         pendingWake = null;
       }
+      rejection = shuttingDownRejection(clock.nanoTime());
     } finally {
       lock.unlock();
     }
-    Rejection rejection = shuttingDownRejection();
     left.forEach(waiter -> waiter.reject(rejection));
     return left.size();
   }
@@ -215,9 +219,9 @@ public final class Dispatcher implements PoolView {
         Backend open = backends.stream().filter(b -> b.acceptsUnshaped(now)).findFirst().orElse(null);
         if (open == null) {
           refusedAtLimit++;
-          Rejection rejection = new Rejection(429, "rate_limited", "The queue of pool " + pool + " is full ("
+          Rejection rejection = rejection(429, "rate_limited", "The queue of pool " + pool + " is full ("
               + settings.queueMaxSize() + " waiting) and its upstream is at its limit; try again later.",
-              retryAfterSeconds(queue.size(), now));
+              queue.size(), now);
           actions.add(() -> waiter.reject(rejection));
           return;
         }
@@ -227,17 +231,16 @@ public final class Dispatcher implements PoolView {
       }
       case REJECT -> {
         rejectedFull++;
-        Rejection rejection = new Rejection(503, "queue_full", "The queue of pool " + pool + " is full ("
-            + settings.queueMaxSize() + " waiting); try again later.", retryAfterSeconds(queue.size(), now));
+        Rejection rejection = rejection(503, "queue_full", "The queue of pool " + pool + " is full ("
+            + settings.queueMaxSize() + " waiting); try again later.", queue.size(), now);
         actions.add(() -> waiter.reject(rejection));
       }
       case DROP_LOWEST -> {
         Priority lowest = queue.lowestWaitingLevel();
         if (waiter.priority().ordinal() >= lowest.ordinal()) {
           rejectedFull++;
-          Rejection rejection = new Rejection(503, "queue_full", "The queue of pool " + pool
-              + " is full of requests at least as urgent as this one; try again later.",
-              retryAfterSeconds(queue.size(), now));
+          Rejection rejection = rejection(503, "queue_full", "The queue of pool " + pool
+              + " is full of requests at least as urgent as this one; try again later.", queue.size(), now);
           actions.add(() -> waiter.reject(rejection));
           return;
         }
@@ -246,8 +249,8 @@ public final class Dispatcher implements PoolView {
         if (evictee == head) {
           head = null;
         }
-        Rejection rejection = new Rejection(503, "evicted", "A more urgent request took this one's place in the"
-            + " full queue of pool " + pool + "; try again later.", retryAfterSeconds(queue.size(), now));
+        Rejection rejection = rejection(503, "evicted", "A more urgent request took this one's place in the"
+            + " full queue of pool " + pool + "; try again later.", queue.size(), now);
         actions.add(() -> evictee.reject(rejection));
         queue.addLast(waiter);
       }
@@ -268,9 +271,9 @@ public final class Dispatcher implements PoolView {
         queue.poll();
         head = null;
         timedOut++;
-        Rejection rejection = new Rejection(429, "rate_limited", "Waited " + TimeUnit.NANOSECONDS.toSeconds(lowTimeout)
+        Rejection rejection = rejection(429, "rate_limited", "Waited " + TimeUnit.NANOSECONDS.toSeconds(lowTimeout)
             + " s at the head of the queue of pool " + pool + " without a free slot (low priority).",
-            retryAfterSeconds(queue.aheadOfLevel(Priority.LOW), now));
+            queue.aheadOfLevel(Priority.LOW), now);
         actions.add(() -> next.reject(rejection));
         continue;
       }
@@ -312,9 +315,9 @@ public final class Dispatcher implements PoolView {
         head = null;
       }
       timedOut++;
-      Rejection rejection = new Rejection(429, "rate_limited", "Waited "
+      Rejection rejection = rejection(429, "rate_limited", "Waited "
           + TimeUnit.NANOSECONDS.toSeconds(now - waiter.arrivalNanos()) + " s in the queue of pool " + pool
-          + " without a free slot.", retryAfterSeconds(queue.aheadOfLevel(waiter.priority()), now));
+          + " without a free slot.", queue.aheadOfLevel(waiter.priority()), now);
       actions.add(() -> waiter.reject(rejection));
     });
   }
@@ -342,22 +345,33 @@ public final class Dispatcher implements PoolView {
   }
 
   /**
-   * Seconds until a request behind {@code ahead} others could be served: their share of the pool's combined
-   * refill rate, plus the wait for the next token. At least 1. Lock held.
+   * A refusal for a request behind {@code ahead} others, with the pool's state: its combined rate in force, what it
+   * could send at once beyond the waiters, and the wait until this request could be served (their share of the
+   * combined refill rate, plus the wait for the next token). Lock held.
    */
-  private long retryAfterSeconds(int ahead, long now) {
-    long rateRpm = 0;
-    long nextToken = Long.MAX_VALUE;
-    for (Backend backend : backends) {
-      rateRpm += backend.rateRpm();
-      nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
-    }
-    double seconds = ahead * 60.0 / Math.max(1, rateRpm) + nextToken / (double) NANOS_PER_SECOND;
-    return Math.max(1, (long) Math.ceil(seconds));
+  private Rejection rejection(int status, String code, String message, int ahead, long now) {
+    return rejection(status, code, message, ahead, -1, now);
   }
 
-  private Rejection shuttingDownRejection() {
-    return new Rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 1);
+  /** As above; a non-negative {@code waitNanos} replaces the computed wait. Lock held. */
+  private Rejection rejection(int status, String code, String message, int ahead, long waitNanos, long now) {
+    long rateRpm = 0;
+    long tokens = 0;
+    long nextToken = Long.MAX_VALUE;
+    for (Backend backend : backends) {
+      BackendSnapshot state = backend.snapshot();
+      rateRpm += state.rateRpm();
+      tokens += Math.max(0, state.tokens());
+      nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
+    }
+    long wait = waitNanos >= 0 ? waitNanos
+        : (long) Math.ceil(ahead * 60.0 * NANOS_PER_SECOND / Math.max(1, rateRpm)) + nextToken;
+    return new Rejection(status, code, message, rateRpm, Math.max(0, tokens - queue.size()), wait);
+  }
+
+  /** Another instance, or this one restarted, is the place to retry: in a second. Lock held. */
+  private Rejection shuttingDownRejection(long now) {
+    return rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 0, NANOS_PER_SECOND, now);
   }
 
   @Override

@@ -1,29 +1,8 @@
 package dev.sluice.sim;
 
-import java.math.BigDecimal;
-
-/** Formats waits the way OpenAI's {@code x-ratelimit-reset-*} headers do (Go durations). Stateless. */
+/** Whole-second waits for {@code Retry-After}; Go durations are {@link dev.sluice.time.GoDuration}'s. Stateless. */
 final class Durations {
-  private static final long NANOS_PER_MILLI = 1_000_000L;
-
   private Durations() {}
-
-  /**
-   * {@code 0s}, {@code 250ms}, {@code 1.5s}, {@code 6m0s}, {@code 1m30.25s}: rounded up to whole milliseconds, so
-   * waiting that long is always enough.
-   */
-  static String format(long nanos) {
-    if (nanos <= 0) {
-      return "0s";
-    }
-    long millis = (nanos + NANOS_PER_MILLI - 1) / NANOS_PER_MILLI;
-    if (millis < 1000) {
-      return millis + "ms";
-    }
-    long minutes = millis / 60_000;
-    String seconds = BigDecimal.valueOf(millis % 60_000, 3).stripTrailingZeros().toPlainString() + "s";
-    return minutes == 0 ? seconds : minutes + "m" + seconds;
-  }
 
   /** Whole seconds for {@code Retry-After}: rounded up, at least 1. */
   static long retryAfterSeconds(long nanos) {

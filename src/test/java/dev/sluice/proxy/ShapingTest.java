@@ -338,7 +338,15 @@ class ShapingTest {
     assertThat(refused.body()).isEqualTo(errorBody("The queue of pool nvidia is full (1 waiting); try again later.",
         "server_error", "queue_full"));
     // One waiter ahead at 1 RPM (60 s) plus up to 60 s until the next token.
-    assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(61L, 120L);
+    long retryAfter = Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow());
+    assertThat(retryAfter).isBetween(61L, 120L);
+    // The pool's state in the headers providers use: its rate, nothing left, and the same wait, to the millisecond.
+    assertThat(refused.headers().firstValue("x-ratelimit-limit-requests")).contains("1");
+    assertThat(refused.headers().firstValue("x-ratelimit-remaining-requests")).contains("0");
+    String reset = refused.headers().firstValue("x-ratelimit-reset-requests").orElseThrow();
+    assertThat(reset).matches("[12]m[0-9.]+s");
+    assertThat(RetryAfter.goDurationNanos(reset)).isBetween((retryAfter - 1) * 1_000_000_000L,
+        retryAfter * 1_000_000_000L);
     HttpResponse<String> gaveUp = full.waiter.get(20, TimeUnit.SECONDS);
     assertThat(gaveUp.statusCode()).isEqualTo(429);
     assertThat(gaveUp.body()).isEqualTo(errorBody("Waited 1 s at the head of the queue of pool nvidia without a free"

@@ -154,6 +154,28 @@ class DispatcherTest {
   }
 
   @Test
+  void aRefusalCarriesThePoolsRateTokensAndWait() {
+    Dispatcher dispatcher = dispatcher(2, FullPolicy.REJECT, Duration.ofHours(1), backend("a", 120, 1),
+        backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "second", Priority.NORMAL);
+    submit(dispatcher, "q1", Priority.NORMAL);
+    advance(Duration.ofMillis(250));
+    submit(dispatcher, "q2", Priority.NORMAL);
+
+    TestWaiter refused = submit(dispatcher, "refused", Priority.NORMAL);
+
+    // 180 RPM in all; no token left beyond the two waiting; two waiters ahead take 2/3 s, and a's next token is
+    // 0.25 s away (half a second at 120 RPM, a quarter gone).
+    assertThat(refused.rejection()).hasValueSatisfying(r -> {
+      assertThat(r.limitRpm()).isEqualTo(180);
+      assertThat(r.remaining()).isZero();
+      assertThat(r.waitNanos()).isEqualTo(666_666_667L + 250_000_000L);
+      assertThat(r.retryAfterSeconds()).isEqualTo(1);
+    });
+  }
+
+  @Test
   void retryAfterScalesWithTheCombinedRateOfThePoolsBackends() {
     Dispatcher dispatcher = dispatcher(4, FullPolicy.REJECT, Duration.ofHours(1), backend("a", 120, 1),
         backend("b", 120, 1));
@@ -518,8 +540,12 @@ class DispatcherTest {
 
     for (TestWaiter waiter : queued) {
       assertThat(waiter.departures()).isEqualTo(1);
-      assertThat(waiter.rejection().orElseThrow()).isEqualTo(
-          new Rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 1));
+      assertThat(waiter.rejection()).hasValueSatisfying(r -> {
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(r.code()).isEqualTo("shutting_down");
+        assertThat(r.message()).isEqualTo("Sluice is shutting down; try again shortly.");
+        assertThat(r.retryAfterSeconds()).isEqualTo(1);
+      });
     }
     assertThat(late.rejection().orElseThrow().status()).isEqualTo(503);
     assertThat(scheduler.pending()).isZero();

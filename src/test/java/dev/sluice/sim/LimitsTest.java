@@ -8,18 +8,6 @@ class LimitsTest {
   private static final long SECOND = 1_000_000_000L;
 
   @Test
-  void durationsFormatLikeOpenAiResetHeaders() {
-    assertThat(Durations.format(0)).isEqualTo("0s");
-    assertThat(Durations.format(1)).isEqualTo("1ms");
-    assertThat(Durations.format(250_000_000L)).isEqualTo("250ms");
-    assertThat(Durations.format(SECOND)).isEqualTo("1s");
-    assertThat(Durations.format(1_500_000_000L)).isEqualTo("1.5s");
-    assertThat(Durations.format(60 * SECOND)).isEqualTo("1m0s");
-    assertThat(Durations.format(90_250_000_000L)).isEqualTo("1m30.25s");
-    assertThat(Durations.format(360 * SECOND)).isEqualTo("6m0s");
-  }
-
-  @Test
   void retryAfterRoundsUpToWholeSecondsAtLeastOne() {
     assertThat(Durations.retryAfterSeconds(1)).isEqualTo(1);
     assertThat(Durations.retryAfterSeconds(SECOND)).isEqualTo(1);
