@@ -370,12 +370,13 @@ class ShapingTest {
     // which a busy machine stalls Sluice); Sluice is set to 1,200 RPM.
     SimServer sim = harness.sim(SimConfig.defaults().withRpm(600).withBurst(10));
     Sluice sluice = sluice(sim, "max_attempts: 10\n    queue_max_size: 1000", "rate_rpm: 1200, capacity: 2",
-        "retreat: {min_sample: 20, min_sample_seconds: 8, window_seconds: 10}", dir);
+        "retreat: {min_sample: 60, min_sample_seconds: 8, window_seconds: 10}", dir);
 
     try (RequestLogCapture log = new RequestLogCapture()) {
       // 120 callers need up to 120 acceptances: the burst, then 10 a second. Half the attempts at 1,200 RPM are
-      // refused, far over the alert share, so the rate is judged two seconds after the refusals begin, by what the
-      // upstream accepted since (the burst before them does not count).
+      // refused, far over the alert share, so the rate is judged early, by what the upstream accepted since the
+      // refusals began (the burst before them does not count), once that is 60 acceptances: a measure over six
+      // seconds, so that a stall of the machine, which lets both buckets refill, moves it by a few per cent only.
       List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
       for (int i = 0; i < 120; i++) {
         responses.add(postAsync(sluice, "r" + i, "normal"));
@@ -405,14 +406,13 @@ class ShapingTest {
         .isEqualTo(sim.stats().rejected429() - (120 - sim.stats().accepted()));
 
     // One cut, from what the upstream accepted while refusing: 0.95 x 600 = 570 RPM, give or take a token at
-    // either end of the measure, and perhaps a recovery step if the new rate's 8 s sample was clean. Within
-    // 0.85-1.0 x the hidden limit: a collapse towards the floor fails here, and so does a cut that is not taken
-    // from the accepted rate.
+    // either end of the measure or a stall, and perhaps a recovery step. Within 0.85-1.05 x the hidden limit: a
+    // collapse towards the floor fails here, and so does a cut that is not taken from the accepted rate (1,140).
     JsonNode retreat = pool.at("/backends/0/retreat");
     assertThat(retreat.get("state").asText()).isIn("RETREAT", "RECOVER");
     assertThat(retreat.get("base_rpm").asInt()).isEqualTo(1200);
     assertThat(retreat.get("alerts").asInt()).isEqualTo(1);
-    assertThat(retreat.get("effective_rpm").asInt()).isBetween(510, 600);
+    assertThat(retreat.get("effective_rpm").asInt()).isBetween(510, 630);
     assertThat(pool.at("/backends/0/bucket/rate_rpm").asInt()).isEqualTo(retreat.get("effective_rpm").asInt());
   }
 
