@@ -7,7 +7,7 @@ import dev.sluice.backend.Priority;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Rejection;
 import dev.sluice.schedule.Waiter;
-import dev.sluice.time.GoDuration;
+import dev.sluice.time.Waits;
 import java.net.URI;
 import java.util.Optional;
 import org.eclipse.jetty.server.Request;
@@ -93,7 +93,7 @@ final class Exchange implements Waiter {
     var headers = proxyToClientResponse.getHeaders();
     headers.put("x-ratelimit-limit-requests", Long.toString(rejection.limitRpm()));
     headers.put("x-ratelimit-remaining-requests", Long.toString(rejection.remaining()));
-    headers.put("x-ratelimit-reset-requests", GoDuration.format(rejection.waitNanos()));
+    headers.put("x-ratelimit-reset-requests", Waits.goDuration(rejection.waitNanos()));
     forwarder.reject(this, new OpenAiError(rejection.status(),
         rejection.status() == 429 ? "rate_limit_error" : "server_error", rejection.code(), rejection.message()),
         rejection.retryAfterSeconds(), rejection.status() == 429 ? Outcome.Failure.RATE_LIMITED

@@ -8,6 +8,7 @@ import dev.sluice.backend.Outcome.Failure;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.config.Secret;
 import dev.sluice.time.Clock;
+import dev.sluice.time.Waits;
 import java.io.EOFException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -207,7 +208,7 @@ public final class Forwarder {
       exchange.nameResponse();
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
         long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
-        headers.put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L)));
+        headers.put(HttpHeader.RETRY_AFTER, Long.toString(Waits.retryAfterSeconds(nanos)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
       errorBody = UpstreamErrorBody.of(upstreamStatus, serverToProxyResponse.getHeaders(),

@@ -1,5 +1,7 @@
 package dev.sluice.schedule;
 
+import dev.sluice.time.Waits;
+
 /**
  * Why the dispatcher answers a waiter itself, and the pool's state for the headers providers use, so that an SDK
  * or agent backs off from Sluice as it would from the provider.
@@ -14,10 +16,8 @@ package dev.sluice.schedule;
  *     refill rates ({@code x-ratelimit-reset-requests}, and rounded up to whole seconds {@code Retry-After})
  */
 public record Rejection(int status, String code, String message, long limitRpm, long remaining, long waitNanos) {
-  private static final long NANOS_PER_SECOND = 1_000_000_000L;
-
   /** The {@code Retry-After} to send: {@link #waitNanos} in whole seconds, rounded up, at least 1. */
   public long retryAfterSeconds() {
-    return Math.max(1, (waitNanos + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
+    return Waits.retryAfterSeconds(waitNanos);
   }
 }

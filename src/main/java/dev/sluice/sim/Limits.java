@@ -1,7 +1,7 @@
 package dev.sluice.sim;
 
 import dev.sluice.sim.Admission.Verdict;
-import dev.sluice.time.GoDuration;
+import dev.sluice.time.Waits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +67,7 @@ final class Limits {
       if (waitNanos > 0) {
         return new Admission(Verdict.RATE, waitNanos, headers(c, nowNanos, waitNanos, 0, false),
             "Rate limit reached for requests per min (RPM): Limit " + c.rpm() + ", Remaining "
-                + remainingRequests(c) + ". Please try again in " + GoDuration.format(waitNanos) + ".");
+                + remainingRequests(c) + ". Please try again in " + Waits.goDuration(waitNanos) + ".");
       }
     }
     if (c.tpm() > 0) {
@@ -75,7 +75,7 @@ final class Limits {
       if (waitNanos > 0) {
         return new Admission(Verdict.TOKENS, waitNanos, headers(c, nowNanos, 0, waitNanos, false),
             "Rate limit reached for tokens per min (TPM): Limit " + c.tpm() + ", Used " + tokens.sum()
-                + ", Requested " + requestTokens + ". Please try again in " + GoDuration.format(waitNanos) + ".");
+                + ", Requested " + requestTokens + ". Please try again in " + Waits.goDuration(waitNanos) + ".");
       }
     }
     if (c.maxConcurrent() > 0 && inFlight >= c.maxConcurrent()) {
@@ -115,7 +115,7 @@ final class Limits {
           : requests.nanosUntilOldestExpires(nowNanos);
       headers.add(Map.entry("x-ratelimit-limit-requests", Integer.toString(c.rpm())));
       headers.add(Map.entry("x-ratelimit-remaining-requests", Long.toString(remainingRequests(c))));
-      headers.add(Map.entry("x-ratelimit-reset-requests", GoDuration.format(resetNanos)));
+      headers.add(Map.entry("x-ratelimit-reset-requests", Waits.goDuration(resetNanos)));
     } else if (concurrency) {
       // No request rate limit: say so with a large remaining count, so the 429 reads as a concurrency one.
       headers.add(Map.entry("x-ratelimit-remaining-requests", Integer.toString(SimConfig.MAX_RPM)));
@@ -124,7 +124,7 @@ final class Limits {
       long resetNanos = tokenWaitNanos > 0 ? tokenWaitNanos : tokens.nanosUntilOldestExpires(nowNanos);
       headers.add(Map.entry("x-ratelimit-limit-tokens", Integer.toString(c.tpm())));
       headers.add(Map.entry("x-ratelimit-remaining-tokens", Long.toString(Math.max(0, c.tpm() - tokens.sum()))));
-      headers.add(Map.entry("x-ratelimit-reset-tokens", GoDuration.format(resetNanos)));
+      headers.add(Map.entry("x-ratelimit-reset-tokens", Waits.goDuration(resetNanos)));
     }
     return headers;
   }

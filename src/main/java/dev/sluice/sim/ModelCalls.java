@@ -5,6 +5,7 @@ import dev.sluice.sim.CallRequest.Endpoint;
 import dev.sluice.sim.Faults.Fault;
 import dev.sluice.sim.Generation.Shape;
 import dev.sluice.time.Clock;
+import dev.sluice.time.Waits;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,7 +103,7 @@ final class ModelCalls {
     counters.rejected(admission.verdict());
     List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
     headers.addFirst(Map.entry("Retry-After",
-        Long.toString(Durations.retryAfterSeconds(admission.retryAfterNanos()))));
+        Long.toString(Waits.retryAfterSeconds(admission.retryAfterNanos()))));
     replies.error(response, 429, admission.message(),
         admission.verdict() == Admission.Verdict.TOKENS ? "tokens" : "requests", "rate_limit_exceeded", headers);
   }

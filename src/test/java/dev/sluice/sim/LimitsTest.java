@@ -8,14 +8,6 @@ class LimitsTest {
   private static final long SECOND = 1_000_000_000L;
 
   @Test
-  void retryAfterRoundsUpToWholeSecondsAtLeastOne() {
-    assertThat(Durations.retryAfterSeconds(1)).isEqualTo(1);
-    assertThat(Durations.retryAfterSeconds(SECOND)).isEqualTo(1);
-    assertThat(Durations.retryAfterSeconds(SECOND + 1)).isEqualTo(2);
-    assertThat(Durations.retryAfterSeconds(0)).isEqualTo(1);
-  }
-
-  @Test
   void timeWindowNamesWhenEnoughWeightHasLeft() {
     TimeWindow window = new TimeWindow(60 * SECOND);
     window.add(0, 40);

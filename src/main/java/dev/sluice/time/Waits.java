@@ -2,17 +2,19 @@ package dev.sluice.time;
 
 import java.math.BigDecimal;
 
-/** Formats waits the way OpenAI's {@code x-ratelimit-reset-*} headers do (Go durations). Stateless. */
-public final class GoDuration {
+/** Waits as the headers of a 429 state them: Go durations and whole seconds. Stateless. */
+public final class Waits {
   private static final long NANOS_PER_MILLI = 1_000_000L;
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
-  private GoDuration() {}
+  private Waits() {}
 
   /**
+   * As OpenAI's {@code x-ratelimit-reset-*} headers state a wait (a Go duration):
    * {@code 0s}, {@code 250ms}, {@code 1.5s}, {@code 6m0s}, {@code 1m30.25s}: rounded up to whole milliseconds, so
    * waiting that long is always enough.
    */
-  public static String format(long nanos) {
+  public static String goDuration(long nanos) {
     if (nanos <= 0) {
       return "0s";
     }
@@ -23,5 +25,10 @@ public final class GoDuration {
     long minutes = millis / 60_000;
     String seconds = BigDecimal.valueOf(millis % 60_000, 3).stripTrailingZeros().toPlainString() + "s";
     return minutes == 0 ? seconds : minutes + "m" + seconds;
+  }
+
+  /** Whole seconds for {@code Retry-After}: rounded up, so waiting that long is always enough, and at least 1. */
+  public static long retryAfterSeconds(long nanos) {
+    return Math.max(1, (nanos + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
   }
 }
