@@ -162,6 +162,11 @@ public final class Backend {
     this.onCapacityChange = listener;
   }
 
+  /** Whole tokens in the bucket at {@code nowNanos}. */
+  public long availableTokens(long nowNanos) {
+    return bucket.availableTokens(nowNanos);
+  }
+
   /** Nanoseconds from {@code nowNanos} until this backend may be sent a request (token and hold); 0 when now. */
   public synchronized long nanosToNextToken(long nowNanos) {
     return Math.max(bucket.nanosToNextToken(nowNanos), notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0);

@@ -1,7 +1,6 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Backend;
-import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
@@ -359,9 +358,8 @@ public final class Dispatcher implements PoolView {
     long tokens = 0;
     long nextToken = Long.MAX_VALUE;
     for (Backend backend : backends) {
-      BackendSnapshot state = backend.snapshot();
-      rateRpm += state.rateRpm();
-      tokens += Math.max(0, state.tokens());
+      rateRpm += backend.rateRpm();
+      tokens += backend.availableTokens(now);
       nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
     }
     long wait = waitNanos >= 0 ? waitNanos
