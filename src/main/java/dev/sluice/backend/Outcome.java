@@ -15,8 +15,13 @@ import java.util.Optional;
  * @param stream whether the caller asked for a stream
  * @param status status sent to the caller (0 when the connection failed before a status was sent)
  * @param failure why the exchange did not complete normally
- * @param queueNanos time spent waiting in Sluice before being sent upstream
+ * @param queueNanos time spent in the pool's queue, every stay added up (a request put back after an upstream 429
+ *     queues again); 0 when it never queued
  * @param upstreamNanos time from sending upstream to the end of the response
+ * @param firstByteNanos time from sending the answered attempt upstream to the upstream's response headers; 0 when
+ *     no upstream answered
+ * @param overheadNanos the time Sluice itself added before the caller got the response headers: everything but
+ *     the queue and the waits for the upstream (as sent in {@code X-Sluice-Overhead-Ms})
  * @param totalNanos time from arrival to the end of the response
  * @param responseBytes body bytes written to the caller
  * @param attempts upstream attempts made (more than one when an upstream 429 was retried)
@@ -25,7 +30,8 @@ import java.util.Optional;
 public record Outcome(
     String requestId, String method, String path, Optional<String> pool, Optional<String> backendId,
     Optional<String> model, Priority priority, boolean stream, int status, Failure failure, long queueNanos,
-    long upstreamNanos, long totalNanos, long responseBytes, int attempts, Optional<Usage> usage) {
+    long upstreamNanos, long firstByteNanos, long overheadNanos, long totalNanos, long responseBytes, int attempts,
+    Optional<Usage> usage) {
 
   /** Why an exchange ended other than normally. */
   public enum Failure {

@@ -8,9 +8,9 @@ import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Writes one structured line per finished request to the {@code sluice.request} logger: request id, method,
- * path, pool, backend, model, priority, stream, status, failure, queue wait and upstream milliseconds, total
- * milliseconds, bytes, upstream attempts and tokens. The shipped logback configuration renders it as JSON through an asynchronous
- * appender, so the request thread only enqueues. Never logs headers or bodies, so never a key.
+ * path, pool, backend, model, priority, stream, status, failure, queue wait, upstream, upstream first byte,
+ * Sluice's overhead and total milliseconds, bytes, upstream attempts and tokens. The shipped logback
+ * configuration renders it as JSON through an asynchronous appender, so the request thread only enqueues. Never logs headers or bodies, so never a key.
  */
 public final class RequestLog implements OutcomeListener {
   private static final Logger LOG = LoggerFactory.getLogger("sluice.request");
@@ -32,6 +32,8 @@ public final class RequestLog implements OutcomeListener {
         .addKeyValue("status", o.status())
         .addKeyValue("queue_ms", millis(o.queueNanos()))
         .addKeyValue("upstream_ms", millis(o.upstreamNanos()))
+        .addKeyValue("first_byte_ms", millis(o.firstByteNanos()))
+        .addKeyValue("overhead_ms", millis(o.overheadNanos()))
         .addKeyValue("total_ms", millis(o.totalNanos()))
         .addKeyValue("bytes", o.responseBytes())
         .addKeyValue("attempts", o.attempts());

@@ -21,6 +21,7 @@ import org.eclipse.jetty.util.Callback;
  * attempt at a time), and {@link Forwarder#finish} ends it once.
  */
 final class Exchange implements Waiter {
+  private static final long NOT_QUEUED = Long.MIN_VALUE;
   final Request clientToProxyRequest;
   final Response proxyToClientResponse;
   final Callback proxyToClientCallback;
@@ -41,6 +42,18 @@ final class Exchange implements Waiter {
   byte[] body;
   int bodyLength;
   int attempts;
+  /** Whether the request went through its pool's queue (then its answer says how long it waited there). */
+  boolean queued;
+  /** When its stay in the queue began, or {@link #NOT_QUEUED} while it is not in one. */
+  long queuedSinceNanos = NOT_QUEUED;
+  /** Time spent in the queue, every stay added up. */
+  long queueNanos;
+  /** Time spent waiting for upstreams: each attempt's until its answer's headers, or its end if it had none. */
+  long upstreamWaitNanos;
+  /** The answered attempt's time from sending to the upstream's response headers. */
+  long firstByteNanos;
+  /** What {@link #putTimingHeaders} told the caller Sluice added. */
+  long overheadNanos;
   long sentNanos;
   long responseBytes;
   /** The answer's {@code Content-Length} as relayed to the caller, or -1 when it has none (yet). */
@@ -89,15 +102,44 @@ final class Exchange implements Waiter {
 
   @Override
   public void reject(Rejection rejection) {
-    // The headers providers send with a 429, so that an SDK or agent backs off from Sluice as from the provider.
-    var headers = proxyToClientResponse.getHeaders();
-    headers.put("x-ratelimit-limit-requests", Long.toString(rejection.limitRpm()));
-    headers.put("x-ratelimit-remaining-requests", Long.toString(rejection.remaining()));
-    headers.put("x-ratelimit-reset-requests", Waits.goDuration(rejection.waitNanos()));
+    putLimitHeaders(rejection);
     forwarder.reject(this, new OpenAiError(rejection.status(),
         rejection.status() == 429 ? "rate_limit_error" : "server_error", rejection.code(), rejection.message()),
         rejection.retryAfterSeconds(), rejection.status() == 429 ? Outcome.Failure.RATE_LIMITED
             : Outcome.Failure.QUEUE_FULL);
+  }
+
+  /** The headers providers send with a 429, so that an SDK or agent backs off from Sluice as from the provider. */
+  void putLimitHeaders(Rejection rejection) {
+    var headers = proxyToClientResponse.getHeaders();
+    headers.put("x-ratelimit-limit-requests", Long.toString(rejection.limitRpm()));
+    headers.put("x-ratelimit-remaining-requests", Long.toString(rejection.remaining()));
+    headers.put("x-ratelimit-reset-requests", Waits.goDuration(rejection.waitNanos()));
+  }
+
+  /** The request joins its pool's queue at {@code nowNanos}, the first time or again after an upstream 429. */
+  void enterQueue(long nowNanos) {
+    queued = true;
+    queuedSinceNanos = nowNanos;
+  }
+
+  /** The request leaves the queue at {@code nowNanos}, sent upstream or answered by Sluice; no-op if not in it. */
+  void leaveQueue(long nowNanos) {
+    if (queuedSinceNanos != NOT_QUEUED) {
+      queueNanos += nowNanos - queuedSinceNanos;
+      queuedSinceNanos = NOT_QUEUED;
+    }
+  }
+
+  /** Stamps the answer, whose headers go at {@code nowNanos}, with the time Sluice added and the queue wait. */
+  void putTimingHeaders(long nowNanos) {
+    leaveQueue(nowNanos);
+    overheadNanos = Math.max(0, nowNanos - arrivalNanos - queueNanos - upstreamWaitNanos);
+    var headers = proxyToClientResponse.getHeaders();
+    TimingHeaders.putOverhead(headers, overheadNanos);
+    if (queued) {
+      TimingHeaders.putQueue(headers, queueNanos);
+    }
   }
 
   /** Names the answer to the caller by this request's id; the upstream may not override it. */

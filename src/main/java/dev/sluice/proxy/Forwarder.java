@@ -98,7 +98,9 @@ public final class Forwarder {
     Relay relay = new Relay(exchange, key);
     exchange.upstreamRequest = proxyToServerRequest;
     exchange.attempts++;
-    exchange.sentNanos = clock.nanoTime();
+    long now = clock.nanoTime();
+    exchange.leaveQueue(now);
+    exchange.sentNanos = now;
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} P2S {} {}", exchange.requestId, clientToProxyRequest.getMethod(), target);
     }
@@ -138,6 +140,7 @@ public final class Forwarder {
       exchange.proxyToClientResponse.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retryAfterSeconds));
     }
     exchange.nameResponse();
+    exchange.putTimingHeaders(clock.nanoTime());
     // Counted before the caller can read the answer, so that /status never lags what a caller was told.
     finish(exchange, error.status(), failure);
     error.write(exchange.proxyToClientResponse, exchange.proxyToClientCallback);
@@ -153,12 +156,14 @@ public final class Forwarder {
     }
     long now = clock.nanoTime();
     long sent = exchange.sentNanos;
+    exchange.leaveQueue(now);
     var request = exchange.clientToProxyRequest;
     listener.onOutcome(new Outcome(
         exchange.requestId, request.getMethod(), request.getHttpURI().getPath(), exchange.pool.map(p -> p.name()),
         exchange.backendLabel(), Optional.ofNullable(exchange.model), exchange.priority, exchange.stream, status,
-        failure, (sent == 0 ? now : sent) - exchange.arrivalNanos, sent == 0 ? 0 : now - sent,
-        now - exchange.arrivalNanos, exchange.responseBytes, exchange.attempts, exchange.usage));
+        failure, exchange.queueNanos, exchange.attempts == 0 ? 0 : now - sent, exchange.firstByteNanos,
+        exchange.overheadNanos, now - exchange.arrivalNanos, exchange.responseBytes, exchange.attempts,
+        exchange.usage));
   }
 
   private static void releasePermit(Exchange exchange, Attempt attempt) {
@@ -192,6 +197,7 @@ public final class Forwarder {
 
     @Override
     public void onHeaders(Response serverToProxyResponse) {
+      long now = clock.nanoTime();
       upstreamStatus = serverToProxyResponse.getStatus();
       upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
       upstreamRemainingRequests = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.REQUESTS);
@@ -200,14 +206,17 @@ public final class Forwarder {
         retrying = true;
         return;
       }
+      exchange.firstByteNanos = now - exchange.sentNanos;
+      exchange.upstreamWaitNanos += exchange.firstByteNanos;
       var response = exchange.proxyToClientResponse;
       response.setStatus(upstreamStatus);
       var headers = response.getHeaders();
       HeaderRules.copyResponseHeaders(serverToProxyResponse.getHeaders(), headers);
       exchange.declaredLength = headers.getLongField(HttpHeader.CONTENT_LENGTH);
       exchange.nameResponse();
+      exchange.putTimingHeaders(now);
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
-        long nanos = exchange.permit.backend().nanosToNextToken(clock.nanoTime());
+        long nanos = exchange.permit.backend().nanosToNextToken(now);
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Waits.retryAfterSeconds(nanos)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
@@ -343,11 +352,13 @@ public final class Forwarder {
       releasePermit(exchange, upstreamStatus > 0 ? new Attempt(upstreamStatus, upstreamRetryAfterNanos,
           upstreamRemainingRequests, upstreamRemainingTokens) : Attempt.unanswered());
       if (retrying) {
+        exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos; // its 429 and the body read after it
         exchange.permit = null;
         if (exchange.clientGone) {
           exchange.proxyToClientCallback.failed(new EOFException("caller went away"));
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
         } else {
+          exchange.enterQueue(clock.nanoTime());
           exchange.dispatcher.requeue(exchange);
           if (exchange.clientGone) { // the caller left while this went back in, unseen by callerLeft
             callerLeft(exchange, new EOFException("caller went away"));
@@ -380,9 +391,21 @@ public final class Forwarder {
         return;
       }
       if (!response.isCommitted()) {
+        if (upstreamStatus == 0) { // waited for an upstream that never answered
+          exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos;
+        }
         response.reset();
         OpenAiError error = classify(failure);
-        reject(exchange, error, 0, error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
+        long retryAfterSeconds = 0;
+        if (error.status() == 503) {
+          // Sluice's own 503, as every other: when to come back, and the pool's state if there is a pool.
+          retryAfterSeconds = 1;
+          if (exchange.dispatcher != null) {
+            exchange.putLimitHeaders(exchange.dispatcher.refusal(error.status(), error.code(), error.message(),
+                TimeUnit.SECONDS.toNanos(retryAfterSeconds)));
+          }
+        }
+        reject(exchange, error, retryAfterSeconds, error.status() == 504 ? Failure.UPSTREAM_TIMEOUT
             : "upstream_connect_failed".equals(error.code()) ? Failure.UPSTREAM_CONNECT : Failure.UPSTREAM_ERROR);
         return;
       }

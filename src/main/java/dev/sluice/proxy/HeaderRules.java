@@ -10,8 +10,9 @@ import org.eclipse.jetty.http.HttpHeader;
 
 /**
  * Which headers cross the proxy. Hop-by-hop headers (RFC 9110 §7.6.1, plus those a {@code Connection} header
- * names) stop at Sluice in both directions; so do Sluice's own request headers ({@code X-Priority},
- * {@code X-Sluice-*}) and the ones the upstream client sets itself ({@code Host}, {@code Content-Length}).
+ * names) stop at Sluice in both directions; so do Sluice's own headers ({@code X-Priority} and {@code X-Sluice-*}
+ * towards the upstream, {@code X-Sluice-*} from it, as an upstream Sluice's timings are not this one's) and the
+ * ones the upstream client sets itself ({@code Host}, {@code Content-Length}).
  */
 final class HeaderRules {
   private static final EnumSet<HttpHeader> HOP_BY_HOP = EnumSet.of(
@@ -53,7 +54,8 @@ final class HeaderRules {
       if (header != null && HOP_BY_HOP.contains(header)) {
         continue;
       }
-      if (connectionListed.contains(field.getLowerCaseName())) {
+      String name = field.getLowerCaseName();
+      if (connectionListed.contains(name) || name.startsWith("x-sluice-")) {
         continue;
       }
       to.add(field);

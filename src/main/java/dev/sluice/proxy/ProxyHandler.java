@@ -144,6 +144,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       stripModelPrefix(exchange, scan);
     }
     exchange.dispatcher = dispatchers.get(pool.get().name());
+    exchange.enterQueue(clock.nanoTime());
     exchange.dispatcher.submit(exchange);
   }
 

@@ -3,6 +3,7 @@ package dev.sluice.proxy;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.util.NanoTime;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 
@@ -21,9 +22,13 @@ public final class RequestIds {
   private final String prefix = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
   private final AtomicLong sequence = new AtomicLong();
 
-  /** Names {@code response} by the id of {@code request}, for answers that go to no request log. */
+  /**
+   * Names {@code response} by the id of {@code request}, for answers that go to no request log, and stamps the
+   * time Sluice has spent on it so far ({@value TimingHeaders#OVERHEAD}): such answers wait for nothing else.
+   */
   public void nameResponse(Request request, Response response) {
     response.getHeaders().put(RESPONSE_HEADER, idFor(request.getHeaders()));
+    TimingHeaders.putOverhead(response.getHeaders(), NanoTime.since(request.getBeginNanoTime()));
   }
 
   /** The id of the request with these headers. */

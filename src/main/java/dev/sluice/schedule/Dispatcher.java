@@ -367,6 +367,19 @@ public final class Dispatcher implements PoolView {
     return new Rejection(status, code, message, rateRpm, Math.max(0, tokens - queue.size()), wait);
   }
 
+  /**
+   * The pool's state for a refusal decided outside the queue (the upstream client has no room for the request),
+   * with {@code waitNanos} as the wait: what the headers of such an answer tell the caller.
+   */
+  public Rejection refusal(int status, String code, String message, long waitNanos) {
+    lock.lock();
+    try {
+      return rejection(status, code, message, 0, waitNanos, clock.nanoTime());
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Another instance, or this one restarted, is the place to retry: in a second. Lock held. */
   private Rejection shuttingDownRejection(long now) {
     return rejection(503, "shutting_down", "Sluice is shutting down; try again shortly.", 0, NANOS_PER_SECOND, now);

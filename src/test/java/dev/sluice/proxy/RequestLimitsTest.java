@@ -20,10 +20,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** What Sluice refuses to take on: a body over the limit, and more requests than an upstream's connections. */
 class RequestLimitsTest {
-  private static final String PASSTHROUGH_CHAT = "{\"model\":\"x\",\"messages\":[]}";
   private final Harness harness = new Harness();
 
   @AfterEach
@@ -47,22 +48,31 @@ class RequestLimitsTest {
     assertThat(sim.recentRequests()).isEmpty();
   }
 
-  @Test
-  void moreRequestsWaitingForAnUpstreamConnectionThanAllowedGet503(@TempDir Path dir) throws Exception {
+  /**
+   * A passthrough request (model {@code x}) and a pool's ({@code nvidia/x}): the pool's 503 also carries the pool's
+   * state, as Sluice's other refusals do.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"x", "nvidia/x"})
+  void moreRequestsWaitingForAnUpstreamConnectionThanAllowedGet503(String model, @TempDir Path dir) throws Exception {
     SimServer sim = harness.sim();
     Sluice sluice = harness.sluiceFromYaml("""
         server: {max_connections_per_upstream: 1, max_queued_per_upstream: 1}
         upstream: %s
-        """.formatted(sim.baseUrl()), Map.of(), dir);
+        pools:
+          - name: nvidia
+            backends: [{id: nv-1, base_url: "%s", rate_rpm: 1, capacity: 10}]
+        """.formatted(sim.baseUrl(), sim.baseUrl()), Map.of(), dir);
+    String chat = "{\"model\":\"" + model + "\",\"messages\":[]}";
     String slowChat = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + "X-Sim-Ttft-Ms: 60000\r\nContent-Length: " + PASSTHROUGH_CHAT.length() + "\r\n\r\n" + PASSTHROUGH_CHAT;
+        + "X-Sim-Ttft-Ms: 60000\r\nContent-Length: " + chat.length() + "\r\n\r\n" + chat;
     List<CompletableFuture<HttpResponse<String>>> waiting;
     try (Socket holdsTheConnection = new Socket("127.0.0.1", sluice.port())) {
       holdsTheConnection.getOutputStream().write(slowChat.getBytes(StandardCharsets.US_ASCII));
       await().atMost(Duration.ofSeconds(10)).until(() -> sim.stats().inFlight() == 1);
 
       // One of the two may wait for the only connection; the other is one too many.
-      waiting = List.of(postAsync(sluice), postAsync(sluice));
+      waiting = List.of(postAsync(sluice, chat), postAsync(sluice, chat));
       HttpResponse<?> refused = (HttpResponse<?>) CompletableFuture.anyOf(waiting.toArray(CompletableFuture[]::new))
           .get(20, TimeUnit.SECONDS);
 
@@ -70,6 +80,15 @@ class RequestLimitsTest {
       assertThat(refused.body()).isEqualTo("{\"error\":{\"message\":\"Too many requests are waiting for a connection "
           + "to the upstream 127.0.0.1:" + sim.port() + ".\",\"type\":\"upstream_error\","
           + "\"code\":\"upstream_overloaded\"}}");
+      assertThat(refused.headers().firstValue("Retry-After")).contains("1");
+      if (model.equals("x")) {
+        assertThat(refused.headers().firstValue("x-ratelimit-limit-requests")).isEmpty();
+      } else {
+        // 1 RPM; of the 10 tokens, three went to the requests sent.
+        assertThat(refused.headers().firstValue("x-ratelimit-limit-requests")).contains("1");
+        assertThat(refused.headers().firstValue("x-ratelimit-remaining-requests")).contains("7");
+        assertThat(refused.headers().firstValue("x-ratelimit-reset-requests")).contains("1s");
+      }
     }
     // The first caller hung up: its upstream exchange is aborted, which frees the connection for the one waiting.
     List<Integer> statuses = new ArrayList<>();
@@ -79,9 +98,9 @@ class RequestLimitsTest {
     assertThat(statuses).containsExactlyInAnyOrder(200, 503);
   }
 
-  private CompletableFuture<HttpResponse<String>> postAsync(Sluice sluice) {
+  private CompletableFuture<HttpResponse<String>> postAsync(Sluice sluice, String chat) {
     return harness.http.sendAsync(HttpRequest.newBuilder(uri(sluice, "/v1/chat/completions"))
         .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(PASSTHROUGH_CHAT)).build(), HttpResponse.BodyHandlers.ofString());
+        .POST(HttpRequest.BodyPublishers.ofString(chat)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }
