@@ -149,19 +149,26 @@ public final class Dispatcher implements PoolView {
     actions.forEach(Runnable::run);
   }
 
-  /** Hot change of the queue's settings; refuses to shrink below the current depth. */
+  /**
+   * Hot change of the queue's settings, decided under the lock that arrivals take, so the depth it checks is the
+   * depth it applies to. Waiters already queued stay, with their deadlines; dispatch runs again at once, so a
+   * shorter {@code low} timeout may answer the head now. A larger size admits more newcomers; a smaller one
+   * applies to newcomers only, and is refused while more are waiting than it allows.
+   *
+   * @throws QueueBelowDepthException if {@code newSettings.queueMaxSize()} is below the current depth; nothing changes
+   */
   public void updateSettings(Settings newSettings) {
-    lock.lock();
-    try {
+    underLock((now, actions) -> {
       if (newSettings.queueMaxSize() < queue.size()) {
-        throw new IllegalStateException("queue_max_size " + newSettings.queueMaxSize()
-            + " is below the current depth " + queue.size() + " of pool " + pool);
+        throw new QueueBelowDepthException(pool, newSettings.queueMaxSize(), queue.size());
       }
       settings = newSettings;
-    } finally {
-      lock.unlock();
-    }
-    wake();
+      dispatch(now, actions);
+    });
+  }
+
+  public Settings settings() {
+    return settings;
   }
 
   /**
