@@ -153,13 +153,15 @@ public final class Dispatcher implements PoolView {
    * Hot change of the queue's settings, decided under the lock that arrivals take, so the depth it checks is the
    * depth it applies to. Waiters already queued stay, with their deadlines; dispatch runs again at once, so a
    * shorter {@code low} timeout may answer the head now. A larger size admits more newcomers; a smaller one
-   * applies to newcomers only, and is refused while more are waiting than it allows.
+   * applies to newcomers only, and is refused while more are waiting than it allows. (Requests put back after an
+   * upstream 429 may leave more waiting than the size; a change that does not shrink the queue still applies.)
    *
-   * @throws QueueBelowDepthException if {@code newSettings.queueMaxSize()} is below the current depth; nothing changes
+   * @throws QueueBelowDepthException if the queue would shrink below the current depth; nothing changes
    */
   public void updateSettings(Settings newSettings) {
     underLock((now, actions) -> {
-      if (newSettings.queueMaxSize() < queue.size()) {
+      int newSize = newSettings.queueMaxSize();
+      if (newSize < settings.queueMaxSize() && newSize < queue.size()) {
         throw new QueueBelowDepthException(pool, newSettings.queueMaxSize(), queue.size());
       }
       settings = newSettings;
