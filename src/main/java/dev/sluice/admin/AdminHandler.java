@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.BiConsumer;
 import java.util.stream.Collectors;
 import org.eclipse.jetty.http.HttpHeader;
@@ -78,8 +79,10 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
       CompletableFuture<byte[]> body = Content.Source.asByteArrayAsync(request, MAX_BODY_BYTES);
       body.whenComplete((bytes, failure) -> {
         if (failure != null) {
-          writeError(response, callback, failure.getCause() instanceof IllegalArgumentException
-              || failure instanceof IllegalArgumentException ? tooLarge()
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+              ? failure.getCause() : failure;
+          // Jetty signals a body past the limit with an IllegalStateException; a broken connection is an I/O error.
+          writeError(response, callback, cause instanceof IllegalStateException ? tooLarge()
               : new AdminException(400, "invalid_body", "The request body could not be read."));
           return;
         }

@@ -17,8 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A pool's queue and dispatcher. Waiters queue by priority (strict between levels, FIFO within one) and leave
  * when one of the pool's backends, asked in order, grants a permit. Dispatch is driven by events, never by
- * polling: it runs on arrival, on requeue, on a backend's capacity change, and at the one pending wakeup, which is
- * the earliest of the instant a backend can next serve, the next waiting deadline and the {@code low} head
+ * polling: it runs on arrival, on requeue, on a backend's capacity change, on a settings change, and at the one
+ * pending wakeup, which is the earliest of the instant a backend can next serve, the next waiting deadline and the
+ * {@code low} head
  * timeout. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
  * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
  *

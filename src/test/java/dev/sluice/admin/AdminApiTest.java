@@ -428,6 +428,32 @@ class AdminApiTest {
     assertThat(harness.events("sluice.audit")).isEmpty();
   }
 
+  @Test
+  void aBodyOverTheLimitIs413() throws Exception {
+    harness.start("", "", "", WITH_TOKEN, dir);
+
+    HttpResponse<String> response = harness.admin("POST", "/api/admin/config",
+        "{\"log_level\":\"" + "x".repeat(AdminHandler.MAX_BODY_BYTES) + "\"}");
+
+    assertThat(response.statusCode()).isEqualTo(413);
+    assertThat(json(response).at("/error/code").asText()).isEqualTo("request_too_large");
+  }
+
+  @Test
+  void aChunkedBodyOverTheLimitIs413Too() throws Exception {
+    harness.start("", "", "", WITH_TOKEN, dir);
+    byte[] body = ("{\"log_level\":\"" + "x".repeat(AdminHandler.MAX_BODY_BYTES) + "\"}")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    HttpResponse<String> response = harness.http.send(java.net.http.HttpRequest.newBuilder(
+        harness.uri("/api/admin/config")).header("Authorization", "Bearer " + AdminHarness.TOKEN)
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body)))
+        .build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(413);
+    assertThat(json(response).at("/error/code").asText()).isEqualTo("request_too_large");
+  }
+
   private static String catchMessage(Runnable load) {
     try {
       load.run();
