@@ -22,7 +22,8 @@ import org.eclipse.jetty.util.component.Graceful;
  * with an {@code ETag}); {@code GET /api/dashboard} answers the latest snapshot with up to 300 seconds of chart
  * history; {@code GET /api/dashboard/stream} is Server-Sent Events: {@code retry: 3000}, then one {@code data:}
  * frame a second, the same bytes for every client (see {@link Feed}). Other methods get 405 with {@code Allow};
- * other paths under {@code /api/dashboard} get 404; every other path is left to the next handler.
+ * other paths under {@code /api/dashboard} get 404; every other path, and {@code CONNECT} and {@code TRACE}, are left
+ * to the next handler.
  *
  * <p>Thread-safe. At shutdown ({@link Graceful}) every open stream is ended, so that stopping Sluice does not wait
  * for watchers.
@@ -52,14 +53,18 @@ public final class DashboardHandler extends Handler.Abstract.NonBlocking impleme
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
+    String method = request.getMethod();
+    if (method.equals("CONNECT") || method.equals("TRACE")) {
+      return false; // refused the same way on every path, by the proxy
+    }
     String path = request.getHttpURI().getPath();
     boolean page = path.equals("/") || path.equals("/dashboard");
     if (!page && !path.equals("/api/dashboard") && !path.startsWith("/api/dashboard/")) {
       return false;
     }
     nameResponse.accept(request, response);
-    boolean head = "HEAD".equals(request.getMethod());
-    if (!head && !"GET".equals(request.getMethod())) {
+    boolean head = method.equals("HEAD");
+    if (!head && !method.equals("GET")) {
       response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
       error(response, callback, 405, "Use GET for " + path + ".", "method_not_allowed");
       return true;
