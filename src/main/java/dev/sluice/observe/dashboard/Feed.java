@@ -94,7 +94,7 @@ final class Feed {
   }
 
   /** {@code data: {"point":…,"state":…}} and the blank line that ends an SSE event. */
-  private static byte[] frame(SnapshotBuilder.Snapshot snapshot) {
+  static byte[] frame(SnapshotBuilder.Snapshot snapshot) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(snapshot.point().length + snapshot.state().length + 32);
     out.writeBytes(ascii("data: {\"point\":"));
     out.writeBytes(snapshot.point());
