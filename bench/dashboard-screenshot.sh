@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes docs/dashboard.png: `./sluice demo` (the simulated provider with a hidden limit below Sluice's configured
-# rate, so adaptive retreat has work to do), 90 s of chat completions of mixed priorities at 20 req/s, then a
+# rate, so adaptive retreat has work to do), 90 s of chat completions of mixed priorities at 5 req/s, then a
 # screenshot of the dashboard in headless Chromium (/usr/bin/chromium and /usr/bin/chromedriver).
 #
 #   bench/dashboard-screenshot.sh [OUT.png] [SECONDS] [REQUESTS_PER_SECOND]
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 PORT="${PORT:-9190}"
-png="${1:-docs/dashboard.png}"; seconds="${2:-90}"; rate="${3:-20}"
+png="${1:-docs/dashboard.png}"; seconds="${2:-90}"; rate="${3:-5}"
 out="$root/bench-results/dashboard-screenshot-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 BENCH_NAME=dashboard-screenshot

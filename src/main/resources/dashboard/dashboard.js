@@ -39,10 +39,10 @@
     parent.append(box);
     const data = [[]].concat(series.map(() => []));
     const plot = new uPlot({
-      width: width, height: 150, legend: { show: true },
+      width: width, height: 150, legend: { show: true, live: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
       series: [{}].concat(series.map(([label, stroke]) => ({ label, stroke, width: 1.5 }))),
-      axes: [{}, { size: 44 }],
+      axes: [{}, { size: 60 }],
     }, data, box);
     charts.push({ plot, data, pick });
   }

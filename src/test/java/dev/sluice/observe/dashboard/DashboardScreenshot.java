@@ -30,11 +30,12 @@ public final class DashboardScreenshot {
     URI base = URI.create(args[0].endsWith("/") ? args[0] : args[0] + "/");
     Path out = Path.of(args[1]);
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 90;
-    int perSecond = args.length > 3 ? Integer.parseInt(args[3]) : 20;
+    int perSecond = args.length > 3 ? Integer.parseInt(args[3]) : 5;
     Path profile = Files.createTempDirectory("sluice-screenshot");
     ChromeDriver browser = Chromium.start(profile);
-    try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
-      browser.manage().window().setSize(new Dimension(1400, 1250));
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      browser.manage().window().setSize(new Dimension(1400, 1500));
       browser.get(base.toString());
       // An open loop bounded in time and in requests outstanding.
       Semaphore outstanding = new Semaphore(500);
@@ -62,6 +63,7 @@ public final class DashboardScreenshot {
       System.out.println("wrote " + out);
     } finally {
       browser.quit();
+      http.shutdownNow(); // requests still queued in Sluice are not waited for
     }
   }
 }
