@@ -39,11 +39,12 @@ WORKDIR /app
 COPY --from=build /build/target/sluice.jar /app/sluice.jar
 
 # A container must listen beyond loopback to be reachable (the environment overrides server.host of a YAML file).
-# /status and /health have no authentication: publish the port on an internal address only.
+# Beyond loopback Sluice needs SIDECAR_ADMIN_TOKEN (set it at run time, e.g. in the env file): without it, it
+# refuses to start. /status and /health have no authentication: publish the port on an internal address only.
 ENV SIDECAR_HOST=0.0.0.0
 
-# 9190: the proxy, /health, /health/ready and /status. (9191 for Prometheus /metrics, the dashboard and the admin
-# API with SIDECAR_ADMIN_TOKEN are planned: not in this version.)
+# 9190: the proxy, /health, /health/ready, /status and the admin API. (9191 for Prometheus /metrics and the
+# dashboard are planned: not in this version.)
 EXPOSE 9190
 
 USER 10001:10001

@@ -70,6 +70,20 @@ class ArchitectureTest {
         && type.getEnclosingClass().map(ArchitectureTest::isView).orElse(true);
   }
 
+  /**
+   * The admin API changes the core through its public setters and the composition root's {@code ConfigApplier},
+   * never through the proxy's or the status pages' internals; neither of those knows the admin API.
+   */
+  @Test
+  void adminStandsBesideProxyAndObserve() {
+    noClasses().that().resideInAPackage("dev.sluice.admin..")
+        .should().dependOnClassesThat().resideInAnyPackage("dev.sluice.proxy..", "dev.sluice.observe..")
+        .check(MAIN);
+    noClasses().that().resideInAnyPackage("dev.sluice.proxy..", "dev.sluice.observe..")
+        .should().dependOnClassesThat().resideInAPackage("dev.sluice.admin..")
+        .check(MAIN);
+  }
+
   @Test
   void nothingDependsOnTheCommandLine() {
     noClasses().that().resideOutsideOfPackage("dev.sluice.cli..")
@@ -85,7 +99,7 @@ class ArchitectureTest {
   }
 
   /**
-   * cli → proxy, observe → route, schedule → backend → config → limit → time; the simulated provider stands
+   * cli → proxy, observe, admin → route, schedule → backend → config → limit → time; the simulated provider stands
    * beside them, uses only the clock and is started only by the command line.
    */
   @Test
@@ -93,7 +107,7 @@ class ArchitectureTest {
     layeredArchitecture().consideringOnlyDependenciesInLayers()
         .ensureAllClassesAreContainedInArchitecture()
         .layer("cli").definedBy("dev.sluice.cli..")
-        .layer("proxy/observe").definedBy("dev.sluice.proxy..", "dev.sluice.observe..")
+        .layer("proxy/observe").definedBy("dev.sluice.proxy..", "dev.sluice.observe..", "dev.sluice.admin..")
         .layer("route/schedule").definedBy("dev.sluice.route..", "dev.sluice.schedule..")
         .layer("backend").definedBy("dev.sluice.backend..")
         .layer("config").definedBy("dev.sluice.config..")

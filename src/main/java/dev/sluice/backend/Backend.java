@@ -3,6 +3,7 @@ package dev.sluice.backend;
 import dev.sluice.config.Secret;
 import dev.sluice.limit.Admission;
 import dev.sluice.limit.RetreatController;
+import dev.sluice.limit.RetreatPolicy;
 import dev.sluice.limit.TokenBucket;
 import dev.sluice.time.Clock;
 import java.net.URI;
@@ -153,6 +154,27 @@ public final class Backend {
     long now = clock.nanoTime();
     synchronized (this) {
       bucket.setRateRpm(retreat.setBaseRpm(rateRpm, now), now);
+    }
+    onCapacityChange.run();
+  }
+
+  /** Hot change of the bucket's burst size; the tokens it holds stay, capped at the new capacity. */
+  public void setCapacity(int capacity) {
+    long now = clock.nanoTime();
+    synchronized (this) {
+      bucket.setCapacity(capacity, now);
+    }
+    onCapacityChange.run();
+  }
+
+  /**
+   * Hot change of the retreat thresholds (see {@link RetreatController#setPolicy}): the state and rate in force
+   * stay, judged afresh from now on; disabling retreat returns to the configured rate.
+   */
+  public void setRetreatPolicy(RetreatPolicy policy) {
+    long now = clock.nanoTime();
+    synchronized (this) {
+      bucket.setRateRpm(retreat.setPolicy(policy, now), now);
     }
     onCapacityChange.run();
   }

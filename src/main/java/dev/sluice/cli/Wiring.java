@@ -1,5 +1,8 @@
 package dev.sluice.cli;
 
+import dev.sluice.admin.AdminHandler;
+import dev.sluice.admin.ConfigEndpoints;
+import dev.sluice.admin.LiveConfig;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
@@ -173,9 +176,15 @@ public final class Wiring {
     connector.setIdleTimeout(Math.max(30_000L, config.defaults().timeoutSeconds() * 1000L + 5_000L));
     server.addConnector(connector);
     server.setErrorHandler(new JsonErrorHandler(requestIds));
+    // The admin API: the live configuration, its hot reload into the components above, and the endpoints.
+    HotReload hotReload = new HotReload(dispatchers, pools.stream().flatMap(p -> p.backends().stream()).toList(),
+        proxy, forwarder);
+    LiveConfig liveConfig = new LiveConfig(config, hotReload);
+    AdminHandler admin = new AdminHandler(config.adminToken(),
+        new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
     DashboardHandler dashboard = new DashboardHandler(clock, scheduler, dispatcherList, traffic, events,
         requestIds::nameResponse);
-    server.setHandler(new Handler.Sequence(status, dashboard, proxy));
+    server.setHandler(new Handler.Sequence(status, admin, dashboard, proxy));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
   }

@@ -14,4 +14,14 @@ public final class ConfigException extends RuntimeException {
   public ConfigException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /**
+   * The YAML path or environment variable the message names: the text before its first {@code ": "}, as every
+   * message starts (e.g. {@code pools[0].queue_max_size} of {@code pools[0].queue_max_size: 0 is outside 1..1000000}).
+   */
+  public String key() {
+    String message = getMessage();
+    int end = message.indexOf(": ");
+    return end < 0 ? "" : message.substring(0, end);
+  }
 }

@@ -116,6 +116,8 @@ public final class ConfigLoader {
         .orElseGet(() -> List.of(env.defaultPool(upstream)));
     top.ifPresent(Section::finish);
     CrossChecks.pools(pools);
-    return new SluiceConfig(server, defaults, upstream, pools, env.logLevel(), env.secret(ENV_ADMIN_TOKEN));
+    Optional<Secret> adminToken = env.secret(ENV_ADMIN_TOKEN);
+    CrossChecks.adminTokenBeyondLoopback(server.host(), adminToken);
+    return new SluiceConfig(server, defaults, upstream, pools, env.logLevel(), adminToken);
   }
 }

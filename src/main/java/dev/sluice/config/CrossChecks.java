@@ -1,13 +1,17 @@
 package dev.sluice.config;
 
+import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * Checks that span several settings, run once each setting is valid on its own: the two ports differ, and pool
+ * Checks that span several settings, run once each setting is valid on its own: the two ports differ, an admin
+ * token is set when Sluice listens beyond loopback, and pool
  * names, aliases, backend ids and fallback pools are consistent across all pools.
  */
 final class CrossChecks {
@@ -18,6 +22,33 @@ final class CrossChecks {
     if (port != 0 && port == metricsPort) {
       throw new ConfigException(metricsKey + ": " + metricsPort + " must differ from " + portKey + " (" + port
           + "); any other port in 0.." + Bounds.MAX_PORT);
+    }
+  }
+
+  /**
+   * Without a token the admin API may only be reachable from this machine: listening beyond loopback needs one.
+   */
+  static void adminTokenBeyondLoopback(String host, Optional<Secret> adminToken) {
+    if (adminToken.isEmpty() && !isLoopback(host)) {
+      throw new ConfigException(ConfigLoader.ENV_ADMIN_TOKEN + ": is not set, but Sluice listens on " + host
+          + ", beyond loopback, where anyone who reaches the port could change its settings through the admin API;"
+          + " set a token, or listen on 127.0.0.1");
+    }
+  }
+
+  /** {@code localhost}, an address in 127.0.0.0/8, or ::1; decided on the text alone, without a name lookup. */
+  static boolean isLoopback(String host) {
+    String h = host.strip();
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    if (h.toLowerCase(Locale.ROOT).equals("localhost")) {
+      return true;
+    }
+    try {
+      return InetAddress.ofLiteral(h).isLoopbackAddress();
+    } catch (IllegalArgumentException notAnAddress) {
+      return false;
     }
   }
 

@@ -17,10 +17,9 @@ final class DefaultsReader {
   private DefaultsReader() {}
 
   static DefaultsConfig read(Optional<Section> s, EnvironmentLayer env) {
-    Optional<Integer> fileTimeout = s.flatMap(x -> x.intValue("timeout_seconds", 1, MAX_TIMEOUT_SECONDS));
-    Optional<Integer> fileLowTimeout =
-        s.flatMap(x -> x.intValue("low_priority_timeout_seconds", 1, MAX_TIMEOUT_SECONDS));
-    RetreatPolicy retreat = s.flatMap(x -> x.section("retreat")).map(DefaultsReader::retreat)
+    Optional<Integer> fileTimeout = s.flatMap(DefaultsReader::timeoutSeconds);
+    Optional<Integer> fileLowTimeout = s.flatMap(DefaultsReader::lowPriorityTimeoutSeconds);
+    RetreatPolicy retreat = s.flatMap(x -> x.section("retreat")).map(r -> retreat(r, RetreatPolicy.defaults()))
         .orElse(RetreatPolicy.defaults());
     s.ifPresent(Section::finish);
     int timeout = env.intValue(ENV_TIMEOUT, 1, MAX_TIMEOUT_SECONDS).or(() -> fileTimeout)
@@ -30,8 +29,16 @@ final class DefaultsReader {
     return new DefaultsConfig(timeout, lowTimeout, retreat);
   }
 
-  private static RetreatPolicy retreat(Section s) {
-    RetreatPolicy d = RetreatPolicy.defaults();
+  static Optional<Integer> timeoutSeconds(Section s) {
+    return s.intValue("timeout_seconds", 1, MAX_TIMEOUT_SECONDS);
+  }
+
+  static Optional<Integer> lowPriorityTimeoutSeconds(Section s) {
+    return s.intValue("low_priority_timeout_seconds", 1, MAX_TIMEOUT_SECONDS);
+  }
+
+  /** A {@code retreat} section; the keys it leaves out keep their values in {@code d}. */
+  static RetreatPolicy retreat(Section s, RetreatPolicy d) {
     boolean enabled = s.bool("enabled").orElse(d.enabled());
     int window = s.intValue("window_seconds", 10, MAX_TIMEOUT_SECONDS).orElse((int) d.window().toSeconds());
     int recoverBelow = s.intValue("recover_below_percent", 0, 100).orElse(percent(d.recoverBelowRatio()));
@@ -53,7 +60,7 @@ final class DefaultsReader {
         step, Duration.ofSeconds(interval));
   }
 
-  private static int percent(double ratio) {
+  static int percent(double ratio) {
     return (int) Math.round(ratio * 100);
   }
 }

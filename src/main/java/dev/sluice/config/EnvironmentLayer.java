@@ -69,13 +69,16 @@ final class EnvironmentLayer {
 
   /** {@code SIDECAR_LOG_LEVEL} in upper case, or the default. */
   String logLevel() {
-    return string(ENV_LOG_LEVEL).map(level -> {
-      String upper = level.toUpperCase(Locale.ROOT);
-      if (!LOG_LEVELS.contains(upper)) {
-        throw new ConfigException(ENV_LOG_LEVEL + ": " + level + " is not one of " + String.join(", ", LOG_LEVELS));
-      }
-      return upper;
-    }).orElse(SluiceConfig.DEFAULT_LOG_LEVEL);
+    return string(ENV_LOG_LEVEL).map(level -> logLevel(ENV_LOG_LEVEL, level)).orElse(SluiceConfig.DEFAULT_LOG_LEVEL);
+  }
+
+  /** {@code level} in upper case, if it is one Sluice knows; {@code key} names where it came from. */
+  static String logLevel(String key, String level) {
+    String upper = level.strip().toUpperCase(Locale.ROOT);
+    if (!LOG_LEVELS.contains(upper)) {
+      throw new ConfigException(key + ": " + level + " is not one of " + String.join(", ", LOG_LEVELS));
+    }
+    return upper;
   }
 
   /** The pool {@code nvidia} with one backend at {@code upstream}, as the earlier sidecar had. */

@@ -52,15 +52,8 @@ final class PoolReader {
     List<String> aliases = s.strings("aliases").orElse(List.of(name)).stream()
         .map(alias -> alias.toLowerCase(Locale.ROOT)).toList();
     boolean strip = s.bool("strip_prefix").orElse(false);
-    int queueMax = s.intValue("queue_max_size", 1, MAX_QUEUE_SIZE).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
-    FullPolicy policy = s.string("full_policy").map(value -> {
-      try {
-        return FullPolicy.valueOf(value.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new ConfigException(s.path("full_policy") + ": " + value
-            + " is not one of passthrough, reject, drop_lowest");
-      }
-    }).orElse(FullPolicy.PASSTHROUGH);
+    int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
+    FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
     int maxAttempts = s.intValue("max_attempts", 1, MAX_ATTEMPTS).orElse(PoolConfig.DEFAULT_MAX_ATTEMPTS);
     Optional<String> fallback = s.string("fallback_pool");
     Optional<URI> emergency =
@@ -74,6 +67,29 @@ final class PoolReader {
     }
     s.finish();
     return new PoolConfig(name, aliases, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
+  }
+
+  static Optional<Integer> queueMaxSize(Section s) {
+    return s.intValue("queue_max_size", 1, MAX_QUEUE_SIZE);
+  }
+
+  static Optional<FullPolicy> fullPolicy(Section s) {
+    return s.string("full_policy").map(value -> {
+      try {
+        return FullPolicy.valueOf(value.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(s.path("full_policy") + ": " + value
+            + " is not one of passthrough, reject, drop_lowest");
+      }
+    });
+  }
+
+  static Optional<Integer> rateRpm(Section s) {
+    return s.intValue("rate_rpm", 1, MAX_RATE_RPM);
+  }
+
+  static Optional<Integer> capacity(Section s) {
+    return s.intValue("capacity", 1, MAX_CAPACITY);
   }
 
   private BackendConfig backend(Section s) {
@@ -94,8 +110,8 @@ final class PoolReader {
       Path file = baseDir.map(dir -> dir.resolve(keyFile.get())).orElse(Path.of(keyFile.get()));
       key = Optional.of(readKeyFile(s.path("api_key_file"), file));
     }
-    int rate = s.intValue("rate_rpm", 1, MAX_RATE_RPM).orElse(BackendConfig.DEFAULT_RATE_RPM);
-    int capacity = s.intValue("capacity", 1, MAX_CAPACITY).orElse(BackendConfig.DEFAULT_CAPACITY);
+    int rate = rateRpm(s).orElse(BackendConfig.DEFAULT_RATE_RPM);
+    int capacity = capacity(s).orElse(BackendConfig.DEFAULT_CAPACITY);
     ConcurrencyConfig concurrency = s.section("concurrency").map(PoolReader::concurrency)
         .orElse(ConcurrencyConfig.defaults());
     CooldownConfig cooldown = s.section("cooldown").map(PoolReader::cooldown).orElse(CooldownConfig.defaults());

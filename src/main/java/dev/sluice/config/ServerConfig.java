@@ -3,7 +3,8 @@ package dev.sluice.config;
 /**
  * Listener and transport settings.
  *
- * @param host listen address; default {@code 127.0.0.1} ({@code SIDECAR_HOST}, {@code server.host})
+ * @param host listen address; default {@code 127.0.0.1} ({@code SIDECAR_HOST}, {@code server.host}); an address
+ *     beyond loopback requires {@code SIDECAR_ADMIN_TOKEN}
  * @param port proxy and status port, 0 for an ephemeral port; default 9190 ({@code SIDECAR_PORT})
  * @param metricsPort port reserved for the planned Prometheus listener (nothing listens on it yet); must differ from
  *     {@code port}; default 9191 ({@code SIDECAR_METRICS_PORT})

@@ -14,7 +14,8 @@ import java.util.Optional;
  *     ({@code SIDECAR_UPSTREAM}, {@code upstream})
  * @param pools the pools, in declaration order
  * @param logLevel root log level ({@code SIDECAR_LOG_LEVEL}); default INFO
- * @param adminToken bearer token of the planned admin API, if any ({@code SIDECAR_ADMIN_TOKEN}); nothing uses it yet
+ * @param adminToken bearer token of the admin API ({@code SIDECAR_ADMIN_TOKEN}); required when {@code server.host} is
+ *     not a loopback address, optional (and then the admin API is open to local callers) when it is
  */
 public record SluiceConfig(
     ServerConfig server, DefaultsConfig defaults, URI defaultUpstream, List<PoolConfig> pools, String logLevel,

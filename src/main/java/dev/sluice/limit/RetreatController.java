@@ -55,11 +55,11 @@ public final class RetreatController {
   static final long EARLY_SPAN_NANOS = 2_000_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
-  private final RetreatPolicy policy;
   private final Listener listener;
-  private final int windowSeconds;
+  private RetreatPolicy policy;
+  private int windowSeconds;
   /** Answers of the current epoch, by second since the epoch started. */
-  private final SecondCounts epochCounts;
+  private SecondCounts epochCounts;
   private RetreatState state = RetreatState.NORMAL;
   private int baseRpm;
   private int currentRpm;
@@ -68,7 +68,7 @@ public final class RetreatController {
   private long epochFirstAnswerNanos;
   /** Accepted answers per second of every epoch and of unshaped requests: what the upstream takes. */
   private final long originNanos;
-  private final SecondCounts allCounts;
+  private SecondCounts allCounts;
   /** When the first accepted answer arrived, or -1. */
   private long firstAnswerNanos = -1;
   /** When the first 429 to a request sent at the current rate arrived, or -1. */
@@ -158,6 +158,37 @@ public final class RetreatController {
     state = RetreatState.NORMAL;
     belowSinceNanos = -1;
     change(newBaseRpm, 0, false, nowNanos);
+    return currentRpm;
+  }
+
+  /**
+   * Hot change of the thresholds. The state and the rate in force stay (a retreat in progress stays cut, and is
+   * judged from now on by the new thresholds), with three exceptions: a new epoch starts, so the current rate is
+   * judged afresh on outcomes sent under the new policy; a new window length starts the per-second history over
+   * (what the upstream accepted is measured again); a rate below a raised floor rises to it, and disabling retreat
+   * returns to NORMAL at the configured rate, since nothing would ever climb back.
+   *
+   * @return the rate to use from now on
+   */
+  public synchronized int setPolicy(RetreatPolicy newPolicy, long nowNanos) {
+    int newWindowSeconds = (int) Math.max(1, newPolicy.window().toSeconds());
+    if (newWindowSeconds != windowSeconds) {
+      windowSeconds = newWindowSeconds;
+      epochCounts = new SecondCounts(newWindowSeconds);
+      allCounts = new SecondCounts(newWindowSeconds);
+      firstAnswerNanos = -1;
+      lastRefusalNanos = -1;
+    }
+    policy = newPolicy;
+    belowSinceNanos = -1;
+    int rate = currentRpm;
+    if (!newPolicy.enabled()) {
+      state = RetreatState.NORMAL;
+      rate = baseRpm;
+    } else if (rate < newPolicy.floorRpm()) {
+      rate = Math.min(baseRpm, newPolicy.floorRpm());
+    }
+    change(rate, 0, false, nowNanos);
     return currentRpm;
   }
 

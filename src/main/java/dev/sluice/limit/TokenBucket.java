@@ -12,7 +12,8 @@ import java.time.Duration;
  * A backend's request budget: {@code capacity} tokens that refill continuously at {@code rateRpm} per minute,
  * starting full; one token per request, taken at dispatch. Backed by a Bucket4j {@link Bucket} from a
  * {@link BucketStore}, so the state can live in this process or be shared. Changing the rate keeps the tokens
- * already earned: no reset to full, no reset to zero.
+ * already earned: no reset to full, no reset to zero; changing the capacity keeps them too, capped at the new
+ * capacity (Bucket4j's {@link TokensInheritanceStrategy#AS_IS}).
  *
  * <p>Never reads a clock: every method takes the caller's {@code nowNanos} ({@code Clock.nanoTime()}, read once
  * per decision) and the Bucket4j bucket is timed by that instant. An instant older than one already decided on
@@ -24,7 +25,7 @@ import java.time.Duration;
 public final class TokenBucket {
   private final BucketStore store;
   private final String id;
-  private final int capacity;
+  private volatile int capacity;
   private final DecisionInstant instant = new DecisionInstant();
   private volatile int rateRpm;
   /** Created at the first call, so that its refill starts at an instant a caller read. */
@@ -96,6 +97,28 @@ public final class TokenBucket {
     }
     at(nowNanos).replaceConfiguration(configuration(newRateRpm, capacity), TokensInheritanceStrategy.AS_IS);
     rateRpm = newRateRpm;
+  }
+
+  /**
+   * Changes the burst size from {@code nowNanos} on: the tokens already earned stay, capped at the new capacity,
+   * and refill continues at the same rate up to it.
+   */
+  public synchronized void setCapacity(int newCapacity, long nowNanos) {
+    if (newCapacity < 1) {
+      throw new IllegalArgumentException("capacity must be ≥ 1: " + newCapacity);
+    }
+    if (newCapacity == capacity) {
+      return;
+    }
+    Bucket b = at(nowNanos);
+    long tokens = b.getAvailableTokens();
+    b.replaceConfiguration(configuration(rateRpm, newCapacity), TokensInheritanceStrategy.AS_IS);
+    // AS_IS keeps the stored tokens; a smaller bucket cannot hold more than it fits.
+    long excess = Math.min(tokens, b.getAvailableTokens()) - newCapacity;
+    if (excess > 0) {
+      b.tryConsume(excess);
+    }
+    capacity = newCapacity;
   }
 
   public int rateRpm() {

@@ -43,13 +43,13 @@ import org.slf4j.LoggerFactory;
  * is never cut). A connect failure gives 502. A caller that goes away aborts the upstream exchange.
  *
  * <p>One is created by the composition root and shared by every exchange. Thread-safety: stateless apart from
- * its collaborators; per-exchange state lives in {@link Relay}.
+ * its collaborators and the volatile timeout; per-exchange state lives in {@link Relay}.
  */
 public final class Forwarder {
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
 
   private final HttpClient client;
-  private final long timeoutMillis;
+  private volatile long timeoutMillis;
   private final Clock clock;
   private final OutcomeListener listener;
   private final JsonFactory jsonFactory;
@@ -65,6 +65,11 @@ public final class Forwarder {
     this.clock = clock;
     this.listener = listener;
     this.jsonFactory = BodyScan.newFactory();
+  }
+
+  /** Hot change of the upstream timeout; attempts sent from now on use it. */
+  public void setTimeoutMillis(long timeoutMillis) {
+    this.timeoutMillis = timeoutMillis;
   }
 
   void forward(Exchange exchange) {

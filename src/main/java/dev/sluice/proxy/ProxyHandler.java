@@ -20,13 +20,14 @@ import org.eclipse.jetty.util.Callback;
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
  * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
  * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never
- * blocks; Jetty may call it on any of its threads. Thread-safe: immutable apart from the request id sequence.
+ * blocks; Jetty may call it on any of its threads. Thread-safe: immutable apart from the request id sequence and the
+ * volatile timeout.
  */
 public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   private final Router router;
   private final Map<String, Dispatcher> dispatchers;
   private final URI passthroughUpstream;
-  private final long timeoutNanos;
+  private volatile long timeoutNanos;
   private final long maxBodyBytes;
   private final Clock clock;
   private final Forwarder forwarder;
@@ -52,6 +53,11 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     this.clock = clock;
     this.forwarder = forwarder;
     this.requestIds = requestIds;
+  }
+
+  /** Hot change of the request deadline; requests that arrive from now on get it, queued ones keep theirs. */
+  public void setTimeoutSeconds(int timeoutSeconds) {
+    this.timeoutNanos = timeoutSeconds * 1_000_000_000L;
   }
 
   @Override

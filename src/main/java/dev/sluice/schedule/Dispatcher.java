@@ -17,8 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A pool's queue and dispatcher. Waiters queue by priority (strict between levels, FIFO within one) and leave
  * when one of the pool's backends, asked in order, grants a permit. Dispatch is driven by events, never by
- * polling: it runs on arrival, on requeue, on a backend's capacity change, and at the one pending wakeup, which is
- * the earliest of the instant a backend can next serve, the next waiting deadline and the {@code low} head
+ * polling: it runs on arrival, on requeue, on a backend's capacity change, on a settings change, and at the one
+ * pending wakeup, which is the earliest of the instant a backend can next serve, the next waiting deadline and the
+ * {@code low} head
  * timeout. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
  * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
  *
@@ -149,19 +150,28 @@ public final class Dispatcher implements PoolView {
     actions.forEach(Runnable::run);
   }
 
-  /** Hot change of the queue's settings; refuses to shrink below the current depth. */
+  /**
+   * Hot change of the queue's settings, decided under the lock that arrivals take, so the depth it checks is the
+   * depth it applies to. Waiters already queued stay, with their deadlines; dispatch runs again at once, so a
+   * shorter {@code low} timeout may answer the head now. A larger size admits more newcomers; a smaller one
+   * applies to newcomers only, and is refused while more are waiting than it allows. (Requests put back after an
+   * upstream 429 may leave more waiting than the size; a change that does not shrink the queue still applies.)
+   *
+   * @throws QueueBelowDepthException if the queue would shrink below the current depth; nothing changes
+   */
   public void updateSettings(Settings newSettings) {
-    lock.lock();
-    try {
-      if (newSettings.queueMaxSize() < queue.size()) {
-        throw new IllegalStateException("queue_max_size " + newSettings.queueMaxSize()
-            + " is below the current depth " + queue.size() + " of pool " + pool);
+    underLock((now, actions) -> {
+      int newSize = newSettings.queueMaxSize();
+      if (newSize < settings.queueMaxSize() && newSize < queue.size()) {
+        throw new QueueBelowDepthException(pool, newSettings.queueMaxSize(), queue.size());
       }
       settings = newSettings;
-    } finally {
-      lock.unlock();
-    }
-    wake();
+      dispatch(now, actions);
+    });
+  }
+
+  public Settings settings() {
+    return settings;
   }
 
   /**

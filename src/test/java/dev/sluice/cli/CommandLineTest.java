@@ -85,6 +85,15 @@ class CommandLineTest {
         "sluice: invalid configuration: defaults.timeout_seconds: 0 is outside 1..3600" + System.lineSeparator());
   }
 
+  @Test
+  void listeningBeyondLoopbackWithoutAnAdminTokenStopsStartUp() throws Exception {
+    Run run = run(Map.of("SIDECAR_HOST", "0.0.0.0", "SIDECAR_PORT", "0"));
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.stderr()).isEqualTo("sluice: invalid configuration: SIDECAR_ADMIN_TOKEN: is not set, but Sluice"
+        + " listens on 0.0.0.0, beyond loopback, where anyone who reaches the port could change its settings"
+        + " through the admin API; set a token, or listen on 127.0.0.1" + System.lineSeparator());
+  }
+
   /** The JSON log events {@code sluice serve} writes to stdout before it says it is listening. */
   private static List<JsonNode> startUpLog(Map<String, String> env) throws Exception {
     Process serve = sluice(env, "serve").redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -114,7 +114,8 @@ class ConfigLoaderTest {
             backends:
               - {id: oa-1, base_url: "https://api.openai.com/v1", api_key_file: key.txt}
         """;
-    SluiceConfig config = new ConfigLoader(Map.of("NV_KEY", "nvapi-123")).loadYaml(text, dir);
+    SluiceConfig config = new ConfigLoader(Map.of("NV_KEY", "nvapi-123", "SIDECAR_ADMIN_TOKEN", "t0ken-0123456789"))
+        .loadYaml(text, dir);
     assertThat(config.server().host()).isEqualTo("0.0.0.0");
     assertThat(config.server().port()).isEqualTo(9290);
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(30, 4, RetreatPolicy.defaults()));
@@ -297,5 +298,33 @@ class ConfigLoaderTest {
   void configFileThatCannotBeReadIsNamed(@TempDir Path dir) {
     assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(dir)).isInstanceOf(ConfigException.class)
         .hasMessage("--config: cannot read " + dir + ": Is a directory");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"})
+  void withoutAnAdminTokenSluiceMayListenOnLoopback(String host) {
+    assertThat(env(Map.of("SIDECAR_HOST", host)).adminToken()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"0.0.0.0", "10.0.0.5", "::", "sluice.internal"})
+  void withoutAnAdminTokenListeningBeyondLoopbackStopsStartUp(String host) {
+    assertThatThrownBy(() -> env(Map.of("SIDECAR_HOST", host))).isInstanceOf(ConfigException.class)
+        .hasMessage("SIDECAR_ADMIN_TOKEN: is not set, but Sluice listens on " + host + ", beyond loopback, where"
+            + " anyone who reaches the port could change its settings through the admin API; set a token, or"
+            + " listen on 127.0.0.1");
+  }
+
+  @Test
+  void withAnAdminTokenSluiceMayListenBeyondLoopback() {
+    SluiceConfig config = env(Map.of("SIDECAR_HOST", "0.0.0.0", "SIDECAR_ADMIN_TOKEN", "t0ken-0123456789"));
+    assertThat(config.adminToken()).map(Secret::reveal).contains("t0ken-0123456789");
+  }
+
+  @Test
+  void aHostFromTheFileIsCheckedToo(@TempDir Path dir) {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadYaml("server: {host: 0.0.0.0}\n", dir))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("SIDECAR_ADMIN_TOKEN: is not set, but Sluice"
+            + " listens on 0.0.0.0, beyond loopback");
   }
 }

@@ -533,4 +533,46 @@ class RetreatControllerTest {
           .isLessThanOrEqualTo(0.02);
     }
   }
+
+  @Test
+  void aNewPolicyKeepsARetreatInProgressAndJudgesItAfresh() {
+    RetreatController controller = cutAfterTheFullSpan();
+    long epoch = controller.epoch();
+    RetreatPolicy d = RetreatPolicy.defaults();
+
+    int rate = controller.setPolicy(new RetreatPolicy(true, d.window(), 0.05, 0.10, 0.20, 0.02, d.recoverAfter(),
+        d.floorRpm(), d.minSample(), d.minSampleSpan(), 10, d.evaluationInterval()), clock.nanoTime());
+
+    assertThat(rate).isEqualTo(572);
+    assertThat(state(controller)).isEqualTo(RetreatState.RETREAT);
+    assertThat(controller.epoch()).isGreaterThan(epoch);
+  }
+
+  @Test
+  void disablingRetreatReturnsToTheConfiguredRate() {
+    RetreatController controller = cutAfterTheFullSpan();
+    RetreatPolicy d = RetreatPolicy.defaults();
+
+    int rate = controller.setPolicy(new RetreatPolicy(false, d.window(), 0.05, 0.10, 0.20, 0.02, d.recoverAfter(),
+        d.floorRpm(), d.minSample(), d.minSampleSpan(), d.recoveryStepRpm(), d.evaluationInterval()),
+        clock.nanoTime());
+
+    assertThat(rate).isEqualTo(900);
+    assertThat(state(controller)).isEqualTo(RetreatState.NORMAL);
+    seconds(controller, 30, 10, 5);
+    assertThat(controller.currentRpm()).isEqualTo(900);
+  }
+
+  @Test
+  void aRaisedFloorLiftsARateBelowIt() {
+    RetreatController controller = cutAfterTheFullSpan();
+    RetreatPolicy d = RetreatPolicy.defaults();
+
+    int rate = controller.setPolicy(new RetreatPolicy(true, Duration.ofSeconds(30), 0.05, 0.10, 0.20, 0.02,
+        d.recoverAfter(), 600, d.minSample(), d.minSampleSpan(), d.recoveryStepRpm(), d.evaluationInterval()),
+        clock.nanoTime());
+
+    assertThat(rate).isEqualTo(600);
+    assertThat(changes).last().isEqualTo("RETREAT 572->600 floor");
+  }
 }

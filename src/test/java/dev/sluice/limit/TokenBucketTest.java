@@ -128,4 +128,42 @@ class TokenBucketTest {
     TokenBucket bucket = new TokenBucket(store, "b", 1, 1);
     assertThatThrownBy(() -> bucket.setRateRpm(0, clock.nanoTime())).isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void setCapacity_smaller_capsTheTokensItHolds() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 10);
+
+    bucket.setCapacity(4, clock.nanoTime());
+
+    assertThat(bucket.capacity()).isEqualTo(4);
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(4);
+    clock.advance(Duration.ofMinutes(1));
+    assertThat(drain(bucket)).isEqualTo(4);
+  }
+
+  @Test
+  void setCapacity_larger_keepsTheTokensAndFillsUpToIt() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 10);
+    for (int i = 0; i < 7; i++) {
+      bucket.tryAcquire(clock.nanoTime());
+    }
+
+    bucket.setCapacity(20, clock.nanoTime());
+
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(3);
+    clock.advance(Duration.ofMinutes(1));
+    assertThat(drain(bucket)).isEqualTo(20);
+  }
+
+  @Test
+  void setCapacity_keepsTheRate() {
+    TokenBucket bucket = new TokenBucket(store, "b", 60, 10);
+    drain(bucket);
+
+    bucket.setCapacity(5, clock.nanoTime());
+    clock.advance(Duration.ofSeconds(2));
+
+    assertThat(bucket.availableTokens(clock.nanoTime())).isEqualTo(2);
+    assertThat(bucket.rateRpm()).isEqualTo(60);
+  }
 }

@@ -560,10 +560,61 @@ class DispatcherTest {
     }
 
     assertThatThrownBy(() -> dispatcher.updateSettings(new Dispatcher.Settings(2, FullPolicy.REJECT, SECOND)))
-        .isInstanceOf(IllegalStateException.class)
+        .isInstanceOfSatisfying(QueueBelowDepthException.class, e -> {
+          assertThat(e.depth()).isEqualTo(3);
+          assertThat(e.pool()).isEqualTo("pool");
+        })
         .hasMessage("queue_max_size 2 is below the current depth 3 of pool pool");
+    assertThat(dispatcher.snapshot().queueMaxSize()).isEqualTo(100);
     dispatcher.updateSettings(new Dispatcher.Settings(3, FullPolicy.REJECT, SECOND));
     assertThat(dispatcher.snapshot().queueMaxSize()).isEqualTo(3);
+  }
+
+  @Test
+  void aLargerQueueAdmitsTheNextNewcomerAndASmallerOneRefusesIt() {
+    Dispatcher dispatcher = dispatcher(2, FullPolicy.REJECT, Duration.ofHours(1), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    submit(dispatcher, "w1", Priority.NORMAL);
+    submit(dispatcher, "w2", Priority.NORMAL);
+    assertThat(submit(dispatcher, "refused", Priority.NORMAL).rejection().orElseThrow().status()).isEqualTo(503);
+
+    dispatcher.updateSettings(new Dispatcher.Settings(3, FullPolicy.REJECT, LONG_WAIT));
+    TestWaiter admitted = submit(dispatcher, "admitted", Priority.NORMAL);
+    dispatcher.updateSettings(new Dispatcher.Settings(3, FullPolicy.REJECT, LONG_WAIT));
+
+    assertThat(admitted.rejection()).isEmpty();
+    assertThat(dispatcher.snapshot().size()).isEqualTo(3);
+  }
+
+  @Test
+  void aShorterLowTimeoutAnswersTheLowHeadAtOnce() {
+    Dispatcher dispatcher = dispatcher(10, FullPolicy.REJECT, Duration.ofSeconds(10), backend("b", 60, 1));
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter low = submit(dispatcher, "low", Priority.LOW);
+    clock.advance(Duration.ofMillis(500));
+
+    dispatcher.updateSettings(new Dispatcher.Settings(10, FullPolicy.REJECT, Duration.ofMillis(400).toNanos()));
+
+    assertThat(low.rejection().orElseThrow().status()).isEqualTo(429);
+    assertThat(departures).containsExactly("first", "low:429");
+  }
+
+  @Test
+  void aHigherRateLetsAQueuedWaiterGoSooner() {
+    Backend backend = backend("b", 60, 1);
+    Dispatcher dispatcher = dispatcher(backend);
+    submit(dispatcher, "first", Priority.NORMAL);
+    TestWaiter second = submit(dispatcher, "second", Priority.NORMAL);
+    clock.advance(Duration.ofMillis(1500)); // one token earned, a half on the way: capacity 1 holds one
+    scheduler.runDue();
+    TestWaiter third = submit(dispatcher, "third", Priority.NORMAL);
+    assertThat(second.dispatched()).isTrue();
+    assertThat(third.dispatched()).isFalse();
+
+    backend.setBaseRateRpm(600); // the half token left comes in 50 ms instead of 500
+    advance(Duration.ofMillis(100));
+
+    assertThat(third.dispatched()).isTrue();
   }
 
   @Test

@@ -1,0 +1,166 @@
+package dev.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigPatchTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String YAML = """
+      pools:
+        - name: openai
+          backends: [{id: oa-1, base_url: "http://127.0.0.1:1/v1", api_key_env: OA_KEY, rate_rpm: 100}]
+        - name: nvidia
+          queue_max_size: 500
+          backends:
+            - {id: nv-1, base_url: "http://127.0.0.1:2/v1", rate_rpm: 40, capacity: 40}
+            - {id: nv-2, base_url: "http://127.0.0.1:3/v1"}
+      """;
+
+  @TempDir
+  Path dir;
+
+  private SluiceConfig current() {
+    return new ConfigLoader(Map.of("OA_KEY", "sk-openai-secret")).loadYaml(YAML, dir);
+  }
+
+  private static JsonNode json(String text) throws Exception {
+    return JSON.readTree(text);
+  }
+
+  private SluiceConfig patch(String body) throws Exception {
+    return ConfigPatch.apply(json(body), current()).config();
+  }
+
+  @Test
+  void nestedKeysChangeTheirPoolAndBackendOnly() throws Exception {
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"nvidia","queue_max_size":200,"full_policy":"reject",
+                   "backends":[{"id":"nv-2","rate_rpm":90,"capacity":5}]}],
+         "defaults":{"timeout_seconds":30,"low_priority_timeout_seconds":7,"retreat":{"floor_rpm":9}},
+         "log_level":"debug"}""");
+
+    PoolConfig nvidia = config.pools().get(1);
+    assertThat(nvidia.queueMaxSize()).isEqualTo(200);
+    assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.REJECT);
+    assertThat(nvidia.backends().get(0)).isEqualTo(current().pools().get(1).backends().get(0));
+    assertThat(nvidia.backends().get(1).rateRpm()).isEqualTo(90);
+    assertThat(nvidia.backends().get(1).capacity()).isEqualTo(5);
+    assertThat(config.pools().get(0)).isEqualTo(current().pools().get(0));
+    assertThat(config.defaults().timeoutSeconds()).isEqualTo(30);
+    assertThat(config.defaults().lowPriorityTimeoutSeconds()).isEqualTo(7);
+    assertThat(config.defaults().retreat().floorRpm()).isEqualTo(9);
+    assertThat(config.defaults().retreat().enterRatio()).isEqualTo(0.05);
+    assertThat(config.logLevel()).isEqualTo("DEBUG");
+  }
+
+  @Test
+  void theFlatBodyOfTheEarlierSidecarChangesTheNvidiaPoolAndItsFirstBackend() throws Exception {
+    SluiceConfig config = patch("{\"rate_rpm\":30,\"queue_max_size\":200,\"fallback_enabled_passthrough\":false}");
+
+    PoolConfig nvidia = config.pools().get(1);
+    assertThat(nvidia.queueMaxSize()).isEqualTo(200);
+    assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.REJECT);
+    assertThat(nvidia.backends().get(0).rateRpm()).isEqualTo(30);
+    assertThat(nvidia.backends().get(1).rateRpm()).isEqualTo(40);
+    assertThat(patch("{\"fallback_enabled_passthrough\":true}").pools().get(1).fullPolicy())
+        .isEqualTo(FullPolicy.PASSTHROUGH);
+  }
+
+  @Test
+  void flatAndNestedKeysMayBeGivenTogetherWhenTheyAgree() throws Exception {
+    SluiceConfig config = patch("""
+        {"queue_max_size":200,"pools":[{"name":"nvidia","queue_max_size":200}]}""");
+    assertThat(config.pools().get(1).queueMaxSize()).isEqualTo(200);
+
+    assertThatThrownBy(() -> patch("""
+        {"queue_max_size":200,"pools":[{"name":"nvidia","queue_max_size":300}]}"""))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("queue_max_size: 200 contradicts pools[0].queue_max_size: 300");
+    assertThatThrownBy(() -> patch("""
+        {"fallback_enabled_passthrough":true,"pools":[{"name":"nvidia","full_policy":"drop_lowest"}]}"""))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("fallback_enabled_passthrough: passthrough contradicts pools[0].full_policy: drop_lowest");
+  }
+
+  @Test
+  void theQueueSizeKeyIsThePathInTheBody() throws Exception {
+    assertThat(ConfigPatch.apply(json("{\"pools\":[{\"name\":\"openai\"},{\"name\":\"nvidia\",\"queue_max_size\":9}]}"),
+        current()).queueSizeKeys()).containsExactly(Map.entry("nvidia", "pools[1].queue_max_size"));
+    assertThat(ConfigPatch.apply(json("{\"queue_max_size\":9}"), current()).queueSizeKeys())
+        .containsExactly(Map.entry("nvidia", "queue_max_size"));
+  }
+
+  /** A bad value gets the message start-up gives it, with the path it has in the posted body. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "pools: [{name: nvidia, queue_max_size: 0, backends: [{id: x, base_url: 'http://h/v1'}]}]"
+          + " | {\"pools\":[{\"name\":\"nvidia\",\"queue_max_size\":0}]}"
+          + " | pools[0].queue_max_size: 0 is outside 1..1000000",
+      "pools: [{name: nvidia, backends: [{id: nv-1, base_url: 'http://h/v1', rate_rpm: 0}]}]"
+          + " | {\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"rate_rpm\":0}]}]}"
+          + " | pools[0].backends[0].rate_rpm: 0 is outside 1..100000",
+      "pools: [{name: nvidia, backends: [{id: nv-1, base_url: 'http://h/v1', capacity: 100001}]}]"
+          + " | {\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"capacity\":100001}]}]}"
+          + " | pools[0].backends[0].capacity: 100001 is outside 1..100000",
+      "pools: [{name: nvidia, full_policy: drop, backends: [{id: x, base_url: 'http://h/v1'}]}]"
+          + " | {\"pools\":[{\"name\":\"nvidia\",\"full_policy\":\"drop\"}]}"
+          + " | pools[0].full_policy: drop is not one of passthrough, reject, drop_lowest",
+      "defaults: {timeout_seconds: 0} | {\"defaults\":{\"timeout_seconds\":0}}"
+          + " | defaults.timeout_seconds: 0 is outside 1..3600",
+      "defaults: {low_priority_timeout_seconds: 3601} | {\"defaults\":{\"low_priority_timeout_seconds\":3601}}"
+          + " | defaults.low_priority_timeout_seconds: 3601 is outside 1..3600",
+      "defaults: {retreat: {floor_rpm: 0}} | {\"defaults\":{\"retreat\":{\"floor_rpm\":0}}}"
+          + " | defaults.retreat.floor_rpm: 0 is outside 1..100000",
+      "defaults: {retreat: {enter_percent: 1}} | {\"defaults\":{\"retreat\":{\"enter_percent\":1}}}"
+          + " | defaults.retreat.enter_percent: 1 is outside 2..100",
+      "defaults: {retreat: {surge: 1}} | {\"defaults\":{\"retreat\":{\"surge\":1}}}"
+          + " | defaults.retreat.surge: unknown key"})
+  void aBadValueGetsTheStartUpMessage(String yaml, String body, String message) {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadYaml(yaml, dir))
+        .isInstanceOf(ConfigException.class).hasMessage(message);
+    assertThatThrownBy(() -> patch(body))
+        .isInstanceOf(ConfigException.class).hasMessage(message)
+        .satisfies(e -> assertThat(((ConfigException) e).key()).isEqualTo(message.substring(0, message.indexOf(": "))));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{\"rate_rpm\":0} | rate_rpm: 0 is outside 1..100000",
+      "{\"queue_max_size\":\"200\"} | queue_max_size: \"200\" is not an integer in 1..1000000",
+      "{\"fallback_enabled_passthrough\":1} | fallback_enabled_passthrough: 1 is not a boolean (true or false)",
+      "{\"log_level\":\"LOUD\"} | log_level: LOUD is not one of TRACE, DEBUG, INFO, WARN, ERROR, OFF",
+      "{\"pools\":[{\"name\":\"mistral\"}]} | pools[0].name: mistral is not a pool of this Sluice (one of openai, nvidia)",
+      "{\"pools\":[{\"queue_max_size\":3}]} | pools[0].name: is required: pools are matched by name",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"oa-1\",\"rate_rpm\":3}]}]}"
+          + " | pools[0].backends[0].id: oa-1 is not a backend of pool nvidia (one of nv-1, nv-2)",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"base_url\":\"http://other/v1\"}]}]}"
+          + " | pools[0].backends[0].base_url: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"openai\",\"backends\":[{\"id\":\"oa-1\",\"api_key\":\"sk-new-key\"}]}]}"
+          + " | pools[0].backends[0].api_key: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"aliases\":[\"nv\"]}]}"
+          + " | pools[0].aliases: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"server\":{\"port\":1}} | server: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"burst\":3}]} | pools[0].burst: unknown key",
+      "{\"rpm\":3} | rpm: unknown key",
+      "[1] | config: expected a JSON object of the configuration's shape"})
+  void aBodyThatCannotApplyIsRefusedNamingItsPath(String body, String message) {
+    assertThatThrownBy(() -> patch(body)).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void aDocumentFetchedFromTheAdminApiMayBePostedBackUnchanged() throws Exception {
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"openai","backends":[{"id":"oa-1","base_url":"http://127.0.0.1:1/v1","api_key":"sk-o****"}]},
+                  {"name":"nvidia","backends":[{"id":"nv-1","base_url":"http://127.0.0.1:2/v1","api_key":null}]}]}""");
+    assertThat(config).isEqualTo(current());
+  }
+}
