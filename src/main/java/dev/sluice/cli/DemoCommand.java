@@ -83,6 +83,7 @@ final class DemoCommand implements Callable<Integer> {
         Sluice demo is running.
           OpenAI-compatible base URL : %1$s
           status                     : %2$s/status
+          dashboard                  : %2$s/
           simulated provider         : %3$s (hidden limit: %4$d requests/min)
           Sluice's configured rate   : %6$d requests/min (above the hidden limit: under load, adaptive
                                        retreat finds the real one; watch "retreat" in the status)

@@ -1,22 +1,31 @@
 package dev.sluice.cli;
 
 import dev.sluice.limit.RetreatController;
+import dev.sluice.observe.dashboard.EventLog;
 import dev.sluice.limit.RetreatState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Logs a backend's retreat rate changes: cuts and floors as warnings, recovery steps at info. */
+/**
+ * Logs a backend's retreat rate changes (cuts and floors as warnings, recovery steps at info) and puts them among the
+ * dashboard's recent events.
+ */
 final class RetreatLog implements RetreatController.Listener {
   private static final Logger LOG = LoggerFactory.getLogger("sluice.retreat");
+  private final String pool;
   private final String backendId;
+  private final EventLog events;
 
-  RetreatLog(String backendId) {
+  RetreatLog(String pool, String backendId, EventLog events) {
+    this.pool = pool;
     this.backendId = backendId;
+    this.events = events;
   }
 
   @Override
   public void onRateChange(RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert,
       boolean atFloor) {
+    events.retreatChange(pool, backendId, state, fromRpm, toRpm, ratio, alert, atFloor);
     var line = (toRpm < fromRpm ? LOG.atWarn() : LOG.atInfo())
         .addKeyValue("backend", backendId)
         .addKeyValue("state", state.name())

@@ -16,6 +16,9 @@ import dev.sluice.limit.TokenBucket;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
+import dev.sluice.observe.dashboard.DashboardHandler;
+import dev.sluice.observe.dashboard.EventLog;
+import dev.sluice.observe.dashboard.Traffic;
 import dev.sluice.proxy.CallerEndPoint;
 import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
@@ -101,10 +104,11 @@ public final class Wiring {
     timer.setRemoveOnCancelPolicy(true);
     Scheduler scheduler = Scheduler.of(timer);
     List<Pool> pools = new ArrayList<>();
+    EventLog events = new EventLog(clock);
     Map<String, Dispatcher> dispatchers = new LinkedHashMap<>();
     for (PoolConfig poolConfig : config.pools()) {
       List<Backend> backends = poolConfig.backends().stream()
-          .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), buckets, clock)).toList();
+          .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), buckets, events, clock)).toList();
       pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.stripPrefix(), poolConfig.maxAttempts(),
           backends));
       dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
@@ -122,9 +126,11 @@ public final class Wiring {
 
     ProxyStats stats = new ProxyStats();
     RequestLog requestLog = new RequestLog();
+    Traffic traffic = new Traffic();
     OutcomeListener outcomes = outcome -> {
       stats.onOutcome(outcome);
       requestLog.onOutcome(outcome);
+      traffic.onOutcome(outcome);
     };
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
@@ -176,16 +182,18 @@ public final class Wiring {
     LiveConfig liveConfig = new LiveConfig(config, hotReload);
     AdminHandler admin = new AdminHandler(config.adminToken(),
         new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
-    server.setHandler(new Handler.Sequence(status, admin, proxy));
+    DashboardHandler dashboard = new DashboardHandler(clock, scheduler, dispatcherList, traffic, events,
+        requestIds::nameResponse);
+    server.setHandler(new Handler.Sequence(status, admin, dashboard, proxy));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
   }
 
   private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, BucketStore buckets,
-      Clock clock) {
+      EventLog events, Clock clock) {
     TokenBucket bucket = new TokenBucket(buckets, config.id(), config.rateRpm(), config.capacity());
     RetreatController retreat = new RetreatController(retreatPolicy, config.rateRpm(), clock.nanoTime(),
-        new RetreatLog(config.id()));
+        new RetreatLog(pool, config.id(), events));
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, clock);
   }
 

@@ -1,0 +1,161 @@
+package dev.sluice.observe.dashboard;
+
+import dev.sluice.schedule.Scheduler;
+import dev.sluice.time.Clock;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The dashboard's one snapshot a second, shared by every watcher. While at least one stream client is connected, a
+ * task on the injected {@link Scheduler} builds one snapshot per second, keeps its chart point in a
+ * {@link #HISTORY_POINTS}-point history and offers the same frame bytes to every client; a client still writing
+ * its previous frame skips this one. With no client, nothing is built and no task is scheduled.
+ *
+ * <p>Thread-safe: {@code this} guards the builder, the history, the latest snapshot and whether a tick is
+ * scheduled; clients join and leave through a concurrent set. The tick never blocks: writes complete through
+ * callbacks.
+ */
+final class Feed {
+  /** Seconds of chart points kept for a page's first load. */
+  static final int HISTORY_POINTS = 300;
+  static final long TICK_NANOS = 1_000_000_000L;
+  /** A snapshot this young answers {@code GET /api/dashboard} without a new build. */
+  static final long FRESH_NANOS = 1_500_000_000L;
+  /** Events a page's first load receives. */
+  static final int FIRST_LOAD_EVENTS = 50;
+
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final SnapshotBuilder builder;
+  private final Set<StreamClient> clients = ConcurrentHashMap.newKeySet();
+  private final ArrayDeque<byte[]> history = new ArrayDeque<>();
+  private SnapshotBuilder.Snapshot latest;
+  private boolean ticking;
+  private long builds;
+  private long lastFrameBytes;
+  private boolean stopped;
+
+  Feed(Clock clock, Scheduler scheduler, SnapshotBuilder builder) {
+    this.clock = clock;
+    this.scheduler = scheduler;
+    this.builder = builder;
+  }
+
+  /** Adds a stream client; the first one starts the ticks. */
+  void join(StreamClient client) {
+    clients.add(client);
+    synchronized (this) {
+      if (stopped) {
+        client.close();
+        clients.remove(client);
+        return;
+      }
+      if (!ticking) {
+        ticking = true;
+        scheduler.schedule(this::tick, TICK_NANOS);
+      }
+    }
+  }
+
+  void leave(StreamClient client) {
+    clients.remove(client);
+  }
+
+  private void tick() {
+    byte[] frame;
+    synchronized (this) {
+      if (clients.isEmpty() || stopped) {
+        ticking = false;
+        return;
+      }
+      SnapshotBuilder.Snapshot snapshot = buildLocked();
+      frame = frame(snapshot);
+      lastFrameBytes = frame.length;
+      scheduler.schedule(this::tick, TICK_NANOS);
+    }
+    for (StreamClient client : clients) {
+      client.offer(ByteBuffer.wrap(frame));
+    }
+  }
+
+  private SnapshotBuilder.Snapshot buildLocked() {
+    SnapshotBuilder.Snapshot snapshot = builder.build();
+    builds++;
+    latest = snapshot;
+    if (history.size() == HISTORY_POINTS) {
+      history.removeFirst();
+    }
+    history.addLast(snapshot.point());
+    return snapshot;
+  }
+
+  /** {@code data: {"point":…,"state":…}} and the blank line that ends an SSE event. */
+  static byte[] frame(SnapshotBuilder.Snapshot snapshot) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(snapshot.point().length + snapshot.state().length + 32);
+    out.writeBytes(ascii("data: {\"point\":"));
+    out.writeBytes(snapshot.point());
+    out.writeBytes(ascii(",\"state\":"));
+    out.writeBytes(snapshot.state());
+    out.writeBytes(ascii("}\n\n"));
+    return out.toByteArray();
+  }
+
+  /**
+   * The answer of {@code GET /api/dashboard}: {@code {"history":[points…],"state":{…},"events":[…]}}, from the
+   * latest snapshot when it is fresh, else from one built now.
+   */
+  synchronized byte[] current() {
+    if (latest == null || clock.nanoTime() - latest.nanos() > FRESH_NANOS) {
+      buildLocked();
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(history.size() * 256 + latest.state().length + 64);
+    out.writeBytes(ascii("{\"history\":["));
+    boolean first = true;
+    for (byte[] point : history) {
+      if (!first) {
+        out.write(',');
+      }
+      out.writeBytes(point);
+      first = false;
+    }
+    out.writeBytes(ascii("],\"state\":"));
+    out.writeBytes(latest.state());
+    out.writeBytes(ascii(",\"events\":"));
+    out.writeBytes(builder.recentEvents(FIRST_LOAD_EVENTS));
+    out.writeBytes(ascii("}"));
+    return out.toByteArray();
+  }
+
+  /** Ends every stream and builds no more; for shutdown. */
+  void stop() {
+    synchronized (this) {
+      stopped = true;
+    }
+    for (StreamClient client : clients) {
+      client.close();
+    }
+    clients.clear();
+  }
+
+  /** Snapshots built since start. */
+  synchronized long builds() {
+    return builds;
+  }
+
+  /** Size of the last stream frame, bytes. */
+  synchronized long lastFrameBytes() {
+    return lastFrameBytes;
+  }
+
+  int clients() {
+    return clients.size();
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+}

@@ -1,0 +1,237 @@
+package dev.sluice.observe.dashboard;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.backend.Priority;
+import dev.sluice.limit.RetreatSnapshot;
+import dev.sluice.schedule.PoolSnapshot;
+import dev.sluice.schedule.PoolView;
+import dev.sluice.time.Clock;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Builds one dashboard snapshot from the pools' views, the traffic counts since the previous build and the event
+ * log: a compact chart point (kept in the history) and the current state (cards, counters, events).
+ *
+ * <p>Not thread-safe: each build drains the traffic counts, so only the feed's one builder calls it, under its lock.
+ */
+final class SnapshotBuilder {
+  /** Events a frame carries: those of the last few seconds, so that a client that skipped a frame misses none. */
+  static final long FRAME_EVENTS_MILLIS = 5_000;
+  static final int FRAME_EVENTS_MAX = 20;
+  /** Rate cuts shown on a backend's card. */
+  static final int CUTS_PER_BACKEND = 3;
+
+  private final ObjectMapper json = new ObjectMapper();
+  private final Clock clock;
+  private final List<PoolView> pools;
+  private final Traffic traffic;
+  private final EventLog events;
+  private final long startNanos;
+  private long lastBuildNanos;
+
+  SnapshotBuilder(Clock clock, List<? extends PoolView> pools, Traffic traffic, EventLog events) {
+    this.clock = clock;
+    this.pools = List.copyOf(pools);
+    this.traffic = traffic;
+    this.events = events;
+    this.startNanos = clock.nanoTime();
+    this.lastBuildNanos = startNanos;
+  }
+
+  /**
+   * One snapshot built at one instant.
+   *
+   * @param nanos when it was built, on the clock's ticker
+   * @param point the chart point, JSON
+   * @param state the current state, JSON
+   */
+  record Snapshot(long nanos, byte[] point, byte[] state) {}
+
+  Snapshot build() {
+    long now = clock.nanoTime();
+    long wall = clock.wallTimeMillis();
+    // Rates are per second over the time since the previous build: one second while someone watches, longer after a
+    // pause (then they are the mean over the pause).
+    double seconds = Math.max(1e-3, (now - lastBuildNanos) / 1e9);
+    lastBuildNanos = now;
+
+    Map<String, Object> pointPools = new LinkedHashMap<>();
+    List<Object> statePools = new ArrayList<>();
+    for (PoolView view : pools) {
+      PoolSnapshot pool = view.snapshot();
+      Traffic.Second second = traffic.drainPool(pool.pool());
+      coalesceRejections(pool.pool(), second);
+      double waitMeanMs = second.waited() == 0 ? 0 : second.waitNanosSum() / 1e6 / second.waited();
+      double waitMaxMs = second.waitNanosMax() / 1e6;
+      List<Integer> depth = new ArrayList<>();
+      for (Priority priority : Priority.values()) {
+        depth.add(pool.depth().getOrDefault(priority, 0));
+      }
+      Map<String, Object> pointBackends = new LinkedHashMap<>();
+      List<Object> stateBackends = new ArrayList<>();
+      for (BackendSnapshot backend : pool.backends()) {
+        Traffic.Second backendSecond = traffic.drainBackend(backend.id());
+        RetreatSnapshot retreat = backend.retreat();
+        pointBackends.put(backend.id(), List.of(backend.tokens(), retreat.currentRpm(), retreat.baseRpm(),
+            round(retreat.ratio429() * 100)));
+        stateBackends.add(backend(backend, rates(backendSecond, seconds)));
+      }
+      Map<String, Object> point = new LinkedHashMap<>();
+      point.put("r", rateList(second, seconds));
+      point.put("d", depth);
+      point.put("w", List.of(round(waitMeanMs), round(waitMaxMs)));
+      point.put("b", pointBackends);
+      pointPools.put(pool.pool(), point);
+      statePools.add(pool(pool, rates(second, seconds), waitMeanMs, waitMaxMs, stateBackends));
+    }
+    Traffic.Second passthrough = traffic.drainPool(Traffic.PASSTHROUGH);
+
+    Map<String, Object> point = new LinkedHashMap<>();
+    point.put("t", wall);
+    point.put("pools", pointPools);
+    point.put("p", rateList(passthrough, seconds));
+
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("t", wall);
+    state.put("uptime_seconds", (now - startNanos) / 1_000_000_000L);
+    state.put("pools", statePools);
+    state.put("passthrough", rates(passthrough, seconds));
+    state.put("events", events.since(wall - FRAME_EVENTS_MILLIS, FRAME_EVENTS_MAX).stream()
+        .map(SnapshotBuilder::event).toList());
+    return new Snapshot(now, bytes(point), bytes(state));
+  }
+
+  /** Sluice's own refusals of this second, one line per pool and kind instead of one per request. */
+  private void coalesceRejections(String pool, Traffic.Second second) {
+    if (second.limitedBySluice() > 0) {
+      events.rejected(pool, second.limitedBySluice(), 429, "rate_limited");
+    }
+    if (second.queueFull() > 0) {
+      events.rejected(pool, second.queueFull(), 503, "queue_full");
+    }
+  }
+
+  private static Map<String, Object> pool(PoolSnapshot pool, Map<String, Object> rates, double waitMeanMs,
+      double waitMaxMs, List<Object> backends) {
+    Map<String, Object> depth = new LinkedHashMap<>();
+    for (Priority priority : Priority.values()) {
+      depth.put(priority.label(), pool.depth().getOrDefault(priority, 0));
+    }
+    Map<String, Object> queue = new LinkedHashMap<>();
+    queue.put("size", pool.size());
+    queue.put("max_size", pool.queueMaxSize());
+    queue.put("full_policy", pool.fullPolicy().name().toLowerCase(Locale.ROOT));
+    queue.put("depth", depth);
+    queue.put("wait_mean_ms", round(waitMeanMs));
+    queue.put("wait_max_ms", round(waitMaxMs));
+    Map<String, Object> totals = new LinkedHashMap<>();
+    totals.put("dispatched", pool.dispatched());
+    totals.put("passed_through_full", pool.passedThroughFull());
+    totals.put("evicted", pool.evicted());
+    totals.put("rejected_full", pool.rejectedFull());
+    totals.put("timed_out", pool.timedOut());
+    totals.put("refused_at_limit", pool.refusedAtLimit());
+    totals.put("requeued_after_429", pool.requeued());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", pool.pool());
+    m.put("rates", rates);
+    m.put("queue", queue);
+    m.put("totals", totals);
+    m.put("backends", backends);
+    return m;
+  }
+
+  /**
+   * A backend's card. {@code fields} is a generic list of named values (with {@code max} for a gauge), so that a
+   * later limiter shows on the page by adding an entry here, without a change to the page.
+   */
+  private Map<String, Object> backend(BackendSnapshot backend, Map<String, Object> rates) {
+    RetreatSnapshot retreat = backend.retreat();
+    List<Object> fields = new ArrayList<>();
+    fields.add(field("tokens", "tokens available", backend.tokens(), backend.capacity(), ""));
+    fields.add(field("effective_rpm", "effective rate", retreat.currentRpm(), retreat.baseRpm(), "rpm"));
+    fields.add(field("configured_rpm", "configured rate", retreat.baseRpm(), null, "rpm"));
+    fields.add(field("upstream_429_share", "upstream 429 share", round(retreat.ratio429() * 100), 100, "%"));
+    fields.add(field("in_flight", "in flight", backend.inFlight(), null, ""));
+    fields.add(field("retry_after_remaining", "Retry-After hold",
+        round(backend.retryAfterRemainingNanos() / 1e9), null, "s"));
+    fields.add(field("last_429", "last 429 kind",
+        backend.lastRefusal().map(kind -> kind.name().toLowerCase(Locale.ROOT)).orElse("none"), null, ""));
+    fields.add(field("alerts", "retreat alerts", retreat.alerts(), null, ""));
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", backend.id());
+    m.put("state", retreat.state().name());
+    m.put("rates", rates);
+    m.put("fields", fields);
+    m.put("cuts", events.cutsOf(backend.id(), CUTS_PER_BACKEND).stream().map(SnapshotBuilder::event).toList());
+    return m;
+  }
+
+  private static Map<String, Object> field(String name, String label, Object value, Object max, String unit) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name);
+    m.put("label", label);
+    m.put("value", value);
+    if (max != null) {
+      m.put("max", max);
+    }
+    if (!unit.isEmpty()) {
+      m.put("unit", unit);
+    }
+    return m;
+  }
+
+  static Map<String, Object> event(EventLog.Event event) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("seq", event.seq());
+    m.put("t", event.wallMillis());
+    m.put("kind", event.kind());
+    m.put("pool", event.pool());
+    if (!event.backend().isEmpty()) {
+      m.put("backend", event.backend());
+    }
+    m.put("text", event.text());
+    return m;
+  }
+
+  /** Requests per second by status class, in the order of {@code r} in chart points. */
+  private static List<Double> rateList(Traffic.Second s, double seconds) {
+    return List.of(round(s.ok() / seconds), round(s.clientError() / seconds), round(s.limitedBySluice() / seconds),
+        round(s.limitedUpstream() / seconds), round(s.serverError() / seconds));
+  }
+
+  private static Map<String, Object> rates(Traffic.Second s, double seconds) {
+    List<Double> list = rateList(s, seconds);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("2xx", list.get(0));
+    m.put("4xx", list.get(1));
+    m.put("429_sluice", list.get(2));
+    m.put("429_upstream", list.get(3));
+    m.put("5xx", list.get(4));
+    return m;
+  }
+
+  private static double round(double value) {
+    return Math.round(value * 100) / 100.0;
+  }
+
+  /** All events still kept, for a page's first load. */
+  byte[] recentEvents(int limit) {
+    return bytes(events.since(Long.MIN_VALUE, limit).stream().map(SnapshotBuilder::event).toList());
+  }
+
+  private byte[] bytes(Object value) {
+    try {
+      return json.writeValueAsBytes(value);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package dev.sluice.observe.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.backend.Outcome;
+import dev.sluice.backend.Priority;
+import dev.sluice.limit.RetreatState;
+import dev.sluice.time.ManualClock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** What a snapshot says about the traffic of the last second, and how big a stream frame is. */
+class SnapshotBuilderTest {
+  private final ObjectMapper json = new ObjectMapper();
+  private final ManualClock clock = new ManualClock();
+  private final Traffic traffic = new Traffic();
+  private final EventLog events = new EventLog(clock);
+
+  @Test
+  void ratesSplitSluices429sFromTheUpstreamsAndWaitsArePerSecond() throws Exception {
+    SnapshotBuilder builder = new SnapshotBuilder(clock, List.of(new FakePool("nvidia", 1)), traffic, events);
+    traffic.onOutcome(outcome("nvidia", 200, Outcome.Failure.NONE, 10));
+    traffic.onOutcome(outcome("nvidia", 200, Outcome.Failure.NONE, 30));
+    traffic.onOutcome(outcome("nvidia", 429, Outcome.Failure.RATE_LIMITED, 2_000));
+    traffic.onOutcome(outcome("nvidia", 429, Outcome.Failure.NONE, 0));
+    traffic.onOutcome(outcome("nvidia", 503, Outcome.Failure.QUEUE_FULL, 0));
+    traffic.onOutcome(outcome("nvidia", 400, Outcome.Failure.NONE, 0));
+    clock.advance(Duration.ofSeconds(1));
+
+    JsonNode state = json.readTree(builder.build().state());
+
+    JsonNode pool = state.at("/pools/0");
+    assertThat(pool.get("rates").toString())
+        .isEqualTo("{\"2xx\":2.0,\"4xx\":1.0,\"429_sluice\":1.0,\"429_upstream\":1.0,\"5xx\":1.0}");
+    assertThat(pool.at("/queue/wait_max_ms").asDouble()).isEqualTo(2_000.0);
+    assertThat(pool.at("/queue/wait_mean_ms").asDouble()).isEqualTo(340.0);
+    assertThat(pool.at("/backends/0/rates/2xx").asDouble()).isEqualTo(2.0);
+    assertThat(state.get("events")).extracting(e -> e.get("text").asText()).containsExactly(
+        "1 request answered 429 rate_limited in pool nvidia", "1 request answered 503 queue_full in pool nvidia");
+
+    clock.advance(Duration.ofSeconds(1));
+    JsonNode next = json.readTree(builder.build().state());
+    assertThat(next.at("/pools/0/rates/2xx").asDouble()).as("counts start again each second").isZero();
+  }
+
+  @Test
+  void backendCardsCarryNamedFieldsAndRecentCuts() throws Exception {
+    SnapshotBuilder builder = new SnapshotBuilder(clock, List.of(new FakePool("nvidia", 1)), traffic, events);
+    events.retreatChange("nvidia", "nvidia", RetreatState.RETREAT, 40, 30, 0.125, false, false);
+
+    JsonNode backend = json.readTree(builder.build().state()).at("/pools/0/backends/0");
+
+    assertThat(backend.get("fields")).extracting(f -> f.get("name").asText()).containsExactly("tokens",
+        "effective_rpm", "configured_rpm", "upstream_429_share", "in_flight", "retry_after_remaining", "last_429",
+        "alerts");
+    assertThat(backend.at("/fields/0").toString())
+        .isEqualTo("{\"name\":\"tokens\",\"label\":\"tokens available\",\"value\":12,\"max\":40}");
+    assertThat(backend.at("/cuts/0/text").asText())
+        .isEqualTo("backend nvidia cut 40 → 30 rpm (upstream 429 share 12.5 %), now RETREAT");
+  }
+
+  /** The figures the README quotes; the bounds keep a frame small as fields are added. */
+  @Test
+  void framesStaySmall() {
+    int one = frameBytes(1);
+    int fifty = frameBytes(50);
+    System.out.printf("dashboard frame: %d bytes with 1 backend, %d bytes with 50 backends%n", one, fifty);
+    assertThat(one).isLessThan(2_000);
+    assertThat(fifty).isLessThan(60_000);
+  }
+
+  private int frameBytes(int backends) {
+    SnapshotBuilder builder = new SnapshotBuilder(clock, List.of(new FakePool("nvidia", backends)), traffic, events);
+    return Feed.frame(builder.build()).length;
+  }
+
+  private static Outcome outcome(String pool, int status, Outcome.Failure failure, long queueMillis) {
+    return new Outcome("r", "POST", "/v1/chat/completions", Optional.of(pool), Optional.of(pool), Optional.empty(),
+        Priority.NORMAL, false, status, failure, queueMillis * 1_000_000, 0, 0, 0, 1, Optional.empty());
+  }
+}
