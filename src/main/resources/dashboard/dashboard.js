@@ -2,6 +2,8 @@
 (function () {
   const HISTORY = 300;
   const MASK_AFTER_MS = 5000;
+  const RATE_LABELS = {"2xx": "2xx", "4xx": "4xx", "429_sluice": "429 from Sluice", "429_upstream": "429 from upstream",
+    "5xx": "5xx"};
   const RATE_SERIES = [["2xx", "#2e9d5b"], ["4xx", "#8a6fd1"], ["429 from Sluice", "#d98e04"],
     ["429 from upstream", "#c83b3b"], ["5xx", "#5b6472"]];
   const DEPTH_SERIES = [["urgent", "#c83b3b"], ["high", "#d98e04"], ["normal", "#3778c2"], ["low", "#8f98a6"]];
@@ -80,7 +82,7 @@
         const b = el("b", { "data-stat": key });
         stats.append(el("span", {}, label + " ", b));
       };
-      for (const k of ["2xx", "4xx", "429_sluice", "429_upstream", "5xx"]) stat("rate-" + k, k.replace("_", " from ") + "/s");
+      for (const k of ["2xx", "4xx", "429_sluice", "429_upstream", "5xx"]) stat("rate-" + k, RATE_LABELS[k] + "/s");
       stat("queue", "queue");
       stat("wait", "wait mean/max ms");
       for (const [k, label] of TOTALS) stat("total-" + k, label);
@@ -131,7 +133,7 @@
         badge.textContent = b.state;
         badge.className = "state " + b.state;
         card.querySelector(".backend-rates").replaceChildren(...Object.entries(b.rates).map(([k, v]) =>
-          el("span", {}, k.replace("_", " from ") + "/s ", el("b", {}, fmt(v)))));
+          el("span", {}, (RATE_LABELS[k] || k) + "/s ", el("b", {}, fmt(v)))));
         card.querySelector(".fields").replaceChildren(...b.fields.map(field));
         card.querySelector(".cuts").replaceChildren(...b.cuts.map((e) =>
           el("li", {}, new Date(e.t).toLocaleTimeString() + " " + e.text)));
