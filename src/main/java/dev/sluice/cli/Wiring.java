@@ -5,11 +5,13 @@ import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.PoolConfig;
+import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
 import dev.sluice.limit.TokenBucket;
+import dev.sluice.observe.Metrics;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
@@ -30,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.HttpClient;
@@ -68,6 +71,8 @@ public final class Wiring {
    * allocated (and zeroed) afresh on each request instead of reused.
    */
   static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+  /** Name of the connector of the metrics port, the one {@code /metrics} is answered on. */
+  static final String METRICS_CONNECTOR = "metrics";
   /** How long a pool thread above the minimum may stay idle before it retires (see {@link ProxyThreadPool}). */
   static final Duration THREAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
@@ -119,10 +124,17 @@ public final class Wiring {
 
     ProxyStats stats = new ProxyStats();
     RequestLog requestLog = new RequestLog();
-    OutcomeListener outcomes = outcome -> {
+    OutcomeListener logged = outcome -> {
       stats.onOutcome(outcome);
       requestLog.onOutcome(outcome);
     };
+    // Metrics switched off leave no trace on the request path: no listener, no registry, no port.
+    Optional<Metrics> metrics = config.server().metricsEnabled()
+        ? Optional.of(new Metrics(clock, List.copyOf(dispatchers.values()))) : Optional.empty();
+    OutcomeListener outcomes = metrics.map(m -> m.outcomes()).<OutcomeListener>map(m -> outcome -> {
+      logged.onOutcome(outcome);
+      m.onOutcome(outcome);
+    }).orElse(logged);
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
@@ -167,9 +179,23 @@ public final class Wiring {
     connector.setIdleTimeout(Math.max(30_000L, config.defaults().timeoutSeconds() * 1000L + 5_000L));
     server.addConnector(connector);
     server.setErrorHandler(new JsonErrorHandler(requestIds));
-    server.setHandler(new Handler.Sequence(status, proxy));
+    List<Handler> handlers = new ArrayList<>();
+    metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
+    handlers.add(status);
+    handlers.add(proxy);
+    server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
+  }
+
+  /** The metrics port: a second connector of the same server, with one selector that also accepts. */
+  private static ServerConnector metricsConnector(Server server, HttpConfiguration http, ServerConfig config) {
+    ServerConnector connector = new ServerConnector(server, 0, 1, new HttpConnectionFactory(http));
+    connector.setName(METRICS_CONNECTOR);
+    connector.setHost(config.host());
+    connector.setPort(config.metricsPort());
+    server.addConnector(connector);
+    return connector;
   }
 
   private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, BucketStore buckets,
