@@ -43,9 +43,8 @@ COPY --from=build /build/target/sluice.jar /app/sluice.jar
 # refuses to start. /status and /health have no authentication: publish the port on an internal address only.
 ENV SIDECAR_HOST=0.0.0.0
 
-# 9190: the proxy, /health, /health/ready, /status and the admin API. (9191 for Prometheus /metrics and the
-# dashboard are planned: not in this version.)
-EXPOSE 9190
+# 9190: the proxy, /health, /health/ready, /status, the dashboard and the admin API. 9191: Prometheus /metrics.
+EXPOSE 9190 9191
 
 USER 10001:10001
 

@@ -17,7 +17,11 @@
 # SOAK_PER_TOKEN_MS, SOAK_TOKENS, SOAK_RAMP, INFO_ROUNDS, PROFILE_SECONDS, SLUICE_BACKENDS (backends of the pool
 # route, each at the 100,000 RPM maximum, so that shaping never limits the benchmark), BENCH_NICE (a niceness for
 # the benchmark and everything it starts, e.g. -10 as root on a machine others are using: every target, client
-# and comparator alike gets it; unset by default).
+# and comparator alike gets it; unset by default), METRICS_COMPARATOR (1, the default: the latency part also runs
+# "sluice-nometrics", a second Sluice from the same launcher with SIDECAR_METRICS_ENABLED=false, interleaved with
+# the others; 0 leaves it out), SCRAPE_INTERVAL (seconds between scrapes of the metrics-on Sluice's /metrics while
+# it runs, as Prometheus would; default 15, 0 for none), DASHBOARD_CLIENTS (N, default 0, at most 1000: N
+# `curl -sN .../api/dashboard/stream` clients held open on the metrics-on Sluice during its rounds).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +35,12 @@ esac
 SIM_PORT=9300; NGINX_PORT=9400; SLUICE_PORT=9190; SLUICE_METRICS_PORT=9191
 # The compare part runs a second Sluice beside the first, with the JVM flags earlier runs of this benchmark used.
 SERIAL_PORT=9192; SERIAL_METRICS_PORT=9193; NGINX1_PORT=9401
+# The latency part's comparator without metrics (SIDECAR_METRICS_ENABLED=false: nothing listens on its metrics port).
+NOMETRICS_PORT=9194; NOMETRICS_METRICS_PORT=9195
+METRICS_COMPARATOR="${METRICS_COMPARATOR:-1}"; SCRAPE_INTERVAL="${SCRAPE_INTERVAL:-15}"
+DASHBOARD_CLIENTS="${DASHBOARD_CLIENTS:-0}"
+case "$DASHBOARD_CLIENTS" in ''|*[!0-9]*) echo "bench: DASHBOARD_CLIENTS must be a number 0..1000" >&2; exit 2 ;; esac
+[ "$DASHBOARD_CLIENTS" -le 1000 ] || { echo "bench: DASHBOARD_CLIENTS must be at most 1000" >&2; exit 2; }
 # Through the launcher, which adds -Xms64m: -Xms256m restores the old runs' initial heap (the JVM's default initial
 # heap, 1/64 of RAM, exceeded their -Xmx256m, so it was 256 MB from the start).
 SERIAL_JAVA_OPTS="${SERIAL_JAVA_OPTS:--Xms256m -Xmx256m -XX:+UseSerialGC}"
@@ -87,7 +97,7 @@ fi
 NGINX="$(command -v nginx)"
 
 require_free_ports "$SIM_PORT" "$NGINX_PORT" "$NGINX1_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$SERIAL_PORT" \
-  "$SERIAL_METRICS_PORT"
+  "$SERIAL_METRICS_PORT" "$NOMETRICS_PORT" "$NOMETRICS_METRICS_PORT"
 
 build_jar
 compile_driver src/test/java/dev/sluice/bench/*.java
@@ -191,14 +201,14 @@ launch_sluice() {  # launch_sluice NAME PORT METRICS_PORT LEVEL JVM_OPTS [EXTRA-
   # or heap.
   local name="$1" port="$2" metrics="$3" level="$4" jvm_opts="$5"; shift 5
   local config; config="$(sluice_config "$port" "$metrics")"
-  SIDECAR_LOG_LEVEL="$level" JAVA_HOME="$JAVA_HOME_25" \
+  SIDECAR_METRICS_ENABLED="${METRICS_ENABLED:-true}" SIDECAR_LOG_LEVEL="$level" JAVA_HOME="$JAVA_HOME_25" \
     SLUICE_JAVA_OPTS="${jvm_opts:+$jvm_opts }-Xlog:gc,safepoint:file=$out/$name-gc-%p.log:uptime${*:+ $*}" \
     "$launcher" serve --config "$config" >>"$out/$name-$level.log" 2>&1 &
   launched_pid=$!; pids+=("$launched_pid")
   wait_http "http://127.0.0.1:$port/health" "$name" "$launched_pid" "$out/$name-$level.log"
   local cmdline; cmdline="$(tr '\0' ' ' <"/proc/$launched_pid/cmdline")"
-  printf '{"mode":"meta","process":"%s","log_level":"%s","command":"%s"}\n' "$name" "$level" "${cmdline% }" \
-    >>"$results"
+  printf '{"mode":"meta","process":"%s","log_level":"%s","metrics_enabled":"%s","command":"%s"}\n' "$name" "$level" \
+    "${METRICS_ENABLED:-true}" "${cmdline% }" >>"$results"
   log "$name pid $launched_pid, log level $level: $cmdline"
 }
 sluice_pid=""
@@ -206,6 +216,39 @@ start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]: the launcher's 
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
   launch_sluice sluice "$SLUICE_PORT" "$SLUICE_METRICS_PORT" "$1" "${JVM_OPTS-$SLUICE_JAVA_OPTS}" "${@:2}"
   sluice_pid="$launched_pid"
+}
+nometrics_pid=""
+start_nometrics() {  # start_nometrics LOG_LEVEL: the same launcher and flags as start_sluice, metrics switched off
+  [ -n "$nometrics_pid" ] && stop_pid "$nometrics_pid"
+  METRICS_ENABLED=false launch_sluice sluice-nometrics "$NOMETRICS_PORT" "$NOMETRICS_METRICS_PORT" "$1" \
+    "${JVM_OPTS-$SLUICE_JAVA_OPTS}"
+  nometrics_pid="$launched_pid"
+}
+# While the metrics-on Sluice runs: a scrape of /metrics every SCRAPE_INTERVAL s, as Prometheus would, and
+# DASHBOARD_CLIENTS dashboard streams held open. Each is a recorded process (stopped on exit); each curl is bounded.
+scraper_pid=""; dashboard_pids=()
+start_observers() {
+  local i
+  if [ "$SCRAPE_INTERVAL" != 0 ]; then
+    ( while kill -0 "$sluice_pid" 2>/dev/null; do
+        curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$SLUICE_METRICS_PORT/metrics" || true
+        sleep "$SCRAPE_INTERVAL"
+      done ) &
+    scraper_pid=$!; pids+=("$scraper_pid")
+  fi
+  for i in $(seq 1 "$DASHBOARD_CLIENTS"); do
+    curl -sN --max-time 7200 -o /dev/null "http://127.0.0.1:$SLUICE_PORT/api/dashboard/stream" 2>/dev/null &
+    dashboard_pids+=("$!"); pids+=("$!")
+  done
+  [ "$DASHBOARD_CLIENTS" -gt 0 ] && log "$DASHBOARD_CLIENTS dashboard stream clients on Sluice"
+  return 0
+}
+stop_observers() {
+  local pid
+  [ -n "$scraper_pid" ] && stop_pid "$scraper_pid"
+  scraper_pid=""
+  for pid in "${dashboard_pids[@]:-}"; do [ -n "$pid" ] && stop_pid "$pid"; done
+  dashboard_pids=()
 }
 serial_pid=""
 start_serial() {  # start_serial LOG_LEVEL: a second Sluice with the flags earlier runs used (compare part only)
@@ -220,6 +263,7 @@ url_of() {  # url_of TARGET
     nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
     nginx-1w) echo "http://127.0.0.1:$NGINX1_PORT/v1/chat/completions" ;;
     sluice-serial*) echo "http://127.0.0.1:$SERIAL_PORT/v1/chat/completions" ;;
+    sluice-nometrics*) echo "http://127.0.0.1:$NOMETRICS_PORT/v1/chat/completions" ;;
     sluice*) echo "http://127.0.0.1:$SLUICE_PORT/v1/chat/completions" ;;
   esac
 }
@@ -237,6 +281,7 @@ proxy_pids() {  # proxy_pids TARGET: the processes doing the proxying for TARGET
     nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
     nginx-1w) echo "$nginx1_pid $(pgrep -P "$nginx1_pid" | tr '\n' ' ')" ;;
     sluice-serial*) echo "$serial_pid" ;;
+    sluice-nometrics*) echo "$nometrics_pid" ;;
     sluice*) echo "$sluice_pid" ;;
   esac
 }
@@ -331,6 +376,11 @@ latency_part() {
   start_nginx
   start_sluice WARN
   local targets=(direct nginx sluice sluice-pt) r t
+  if [ "$METRICS_COMPARATOR" = 1 ]; then
+    start_nometrics WARN
+    targets=(direct nginx sluice sluice-nometrics sluice-pt)
+  fi
+  start_observers
   log "warm-up: wrk for 5 s, then 1000 req/s for 3 s, per target (discarded)"
   for t in "${targets[@]}"; do warm "$t"; done
   for r in $(seq 1 "$ROUNDS"); do
@@ -338,6 +388,8 @@ latency_part() {
     for t in $(rotate $((r - 1)) "${targets[@]}"); do open_run open2000 2000 "$t" "$r"; done
     for t in $(rotate $((r - 1)) "${targets[@]}"); do closed_run "$t" "$r"; done
   done
+  stop_observers
+  [ -n "$nometrics_pid" ] && { stop_pid "$nometrics_pid"; nometrics_pid=""; }
   # Users run with the default INFO level: one JSON log line per request, on stdout (here into a file).
   start_sluice INFO
   local info_targets=(direct nginx sluice-info)

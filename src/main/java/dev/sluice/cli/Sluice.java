@@ -5,7 +5,9 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.Dispatcher;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.server.Server;
@@ -51,6 +53,13 @@ public final class Sluice implements AutoCloseable {
   /** The port actually bound (useful when configured as 0). */
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /** The metrics port actually bound (useful when configured as 0); empty when metrics are switched off. */
+  public OptionalInt metricsPort() {
+    return Arrays.stream(server.getConnectors())
+        .filter(c -> Wiring.METRICS_CONNECTOR.equals(c.getName()) && c instanceof ServerConnector)
+        .mapToInt(c -> ((ServerConnector) c).getLocalPort()).findFirst();
   }
 
   /** The OpenAI-compatible base URL callers use, e.g. {@code http://127.0.0.1:9190/v1}. */

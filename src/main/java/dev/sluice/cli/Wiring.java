@@ -8,11 +8,13 @@ import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.PoolConfig;
+import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
 import dev.sluice.limit.TokenBucket;
+import dev.sluice.observe.Metrics;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.observe.StatusHandler;
@@ -36,6 +38,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.HttpClient;
@@ -74,6 +77,8 @@ public final class Wiring {
    * allocated (and zeroed) afresh on each request instead of reused.
    */
   static final int MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+  /** Name of the connector of the metrics port, the one {@code /metrics} is answered on. */
+  static final String METRICS_CONNECTOR = "metrics";
   /** How long a pool thread above the minimum may stay idle before it retires (see {@link ProxyThreadPool}). */
   static final Duration THREAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
@@ -127,10 +132,16 @@ public final class Wiring {
     ProxyStats stats = new ProxyStats();
     RequestLog requestLog = new RequestLog();
     Traffic traffic = new Traffic();
+    // Metrics switched off leave no trace on the request path: no listener, no registry, no port.
+    Optional<Metrics> metrics = config.server().metricsEnabled()
+        ? Optional.of(new Metrics(clock, List.copyOf(dispatchers.values()))) : Optional.empty();
+    List<OutcomeListener> listeners = new ArrayList<>(List.of(stats, requestLog, traffic));
+    metrics.ifPresent(m -> listeners.add(m.outcomes()));
+    OutcomeListener[] outcomeListeners = listeners.toArray(OutcomeListener[]::new);
     OutcomeListener outcomes = outcome -> {
-      stats.onOutcome(outcome);
-      requestLog.onOutcome(outcome);
-      traffic.onOutcome(outcome);
+      for (OutcomeListener listener : outcomeListeners) {
+        listener.onOutcome(outcome);
+      }
     };
 
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
@@ -184,9 +195,22 @@ public final class Wiring {
         new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
     DashboardHandler dashboard = new DashboardHandler(clock, scheduler, dispatcherList, traffic, events,
         requestIds::nameResponse);
-    server.setHandler(new Handler.Sequence(status, admin, dashboard, proxy));
+    List<Handler> handlers = new ArrayList<>();
+    metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
+    handlers.addAll(List.of(status, admin, dashboard, proxy));
+    server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
+  }
+
+  /** The metrics port: a second connector of the same server, with one selector that also accepts. */
+  private static ServerConnector metricsConnector(Server server, HttpConfiguration http, ServerConfig config) {
+    ServerConnector connector = new ServerConnector(server, 0, 1, new HttpConnectionFactory(http));
+    connector.setName(METRICS_CONNECTOR);
+    connector.setHost(config.host());
+    connector.setPort(config.metricsPort());
+    server.addConnector(connector);
+    return connector;
   }
 
   private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, BucketStore buckets,

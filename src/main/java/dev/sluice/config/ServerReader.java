@@ -7,6 +7,7 @@ import static dev.sluice.config.Bounds.MIN_BODY_BYTES;
 import static dev.sluice.config.ConfigLoader.ENV_HOST;
 import static dev.sluice.config.ConfigLoader.ENV_MAX_BODY_BYTES;
 import static dev.sluice.config.ConfigLoader.ENV_MAX_CONNECTIONS_PER_UPSTREAM;
+import static dev.sluice.config.ConfigLoader.ENV_METRICS_ENABLED;
 import static dev.sluice.config.ConfigLoader.ENV_METRICS_PORT;
 import static dev.sluice.config.ConfigLoader.ENV_PORT;
 
@@ -21,6 +22,7 @@ final class ServerReader {
     Optional<String> fileHost = s.flatMap(x -> x.string("host"));
     Optional<Integer> filePort = s.flatMap(x -> x.intValue("port", 0, MAX_PORT));
     Optional<Integer> fileMetricsPort = s.flatMap(x -> x.intValue("metrics_port", 0, MAX_PORT));
+    Optional<Boolean> fileMetricsEnabled = s.flatMap(x -> x.bool("metrics_enabled"));
     Optional<Long> fileMaxBody = s.flatMap(x -> x.longValue("max_body_bytes", MIN_BODY_BYTES, MAX_BODY_BYTES));
     Optional<Integer> fileConnections =
         s.flatMap(x -> x.intValue("max_connections_per_upstream", 1, MAX_CONNECTIONS));
@@ -37,8 +39,12 @@ final class ServerReader {
         .orElse(ServerConfig.DEFAULT_MAX_BODY_BYTES);
     int connections = env.intValue(ENV_MAX_CONNECTIONS_PER_UPSTREAM, 1, MAX_CONNECTIONS).or(() -> fileConnections)
         .orElse(ServerConfig.DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM);
-    CrossChecks.portsDiffer(envPort.isPresent() ? ENV_PORT : "server.port", port,
-        envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port", metricsPort);
-    return new ServerConfig(host, port, metricsPort, maxBody, connections, queued);
+    boolean metricsEnabled = env.bool(ENV_METRICS_ENABLED).or(() -> fileMetricsEnabled)
+        .orElse(ServerConfig.DEFAULT_METRICS_ENABLED);
+    if (metricsEnabled) { // with metrics off nothing listens on the metrics port, so it may be anything
+      CrossChecks.portsDiffer(envPort.isPresent() ? ENV_PORT : "server.port", port,
+          envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port", metricsPort);
+    }
+    return new ServerConfig(host, port, metricsPort, maxBody, connections, queued, metricsEnabled);
   }
 }

@@ -10,7 +10,8 @@ import org.slf4j.spi.LoggingEventBuilder;
  * Writes one structured line per finished request to the {@code sluice.request} logger: request id, method,
  * path, pool, backend, model, priority, stream, status, failure, queue wait, upstream, upstream first byte,
  * Sluice's overhead and total milliseconds, bytes, upstream attempts and tokens. The shipped logback
- * configuration renders it as JSON through an asynchronous appender, so the request thread only enqueues. Never logs headers or bodies, so never a key.
+ * configuration renders it as JSON through an asynchronous appender, so the request thread only enqueues. Never
+ * logs headers or bodies, so never a key.
  */
 public final class RequestLog implements OutcomeListener {
   private static final Logger LOG = LoggerFactory.getLogger("sluice.request");

@@ -52,6 +52,7 @@ final class AdminHarness implements AutoCloseable {
       throws Exception {
     Map<String, String> all = new HashMap<>(env);
     all.put("SIDECAR_PORT", "0");
+    all.put("SIDECAR_METRICS_PORT", "0");
     all.put("SIM_KEY", KEY);
     String yaml = """
         defaults: {%s}

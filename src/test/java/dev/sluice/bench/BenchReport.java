@@ -44,7 +44,13 @@ final class BenchReport {
 
   private static final List<String> AUXILIARY_MODES = List.of("rss", "cpu", "meta", "load");
   private static final List<String> ORDER =
-      List.of("direct", "nginx", "nginx-1w", "sluice", "sluice-pt", "sluice-info", "sluice-pt-info", "sluice-serial");
+      List.of("direct", "nginx", "nginx-1w", "sluice", "sluice-nometrics", "sluice-pt", "sluice-info", "sluice-pt-info",
+          "sluice-serial");
+  /** Sluice with metrics (the default) and the same Sluice with them switched off. */
+  private static final String METRICS_ON = "sluice";
+  private static final String METRICS_OFF = "sluice-nometrics";
+  /** What metrics may cost: this share of CPU per request. */
+  static final double METRICS_CPU_TARGET = 0.03;
   /** The comparators: nginx as the benchmark runs it (a worker per processor), and with one worker. */
   private static final List<String> NGINX = List.of("nginx", "nginx-1w");
 
@@ -188,6 +194,7 @@ final class BenchReport {
         }
       }
     }
+    metricsCost(scenario);
     out.append('\n');
   }
 
@@ -224,7 +231,41 @@ final class BenchReport {
         out.append('\n');
       }
     }
+    metricsCost(scenario);
     out.append('\n');
+  }
+
+  /**
+   * Sluice with metrics against the same Sluice without, when both ran: throughput, CPU per request and p50 added
+   * over direct, each as on/off (the p50 also as the per-round difference, whose spread is the noise).
+   */
+  private void metricsCost(String scenario) {
+    List<String> targets = targets(scenario);
+    if (!targets.contains(METRICS_ON) || !targets.contains(METRICS_OFF)) {
+      return;
+    }
+    double cpu = ratio(cpuPerThousand(scenario, METRICS_ON), cpuPerThousand(scenario, METRICS_OFF));
+    out.append("\nMetrics on/off (").append(METRICS_ON).append('/').append(METRICS_OFF).append("): CPU per request ")
+        .append(fmt(cpu, 3)).append(" (target ≤ ").append(fmt(1 + METRICS_CPU_TARGET, 2)).append("): ")
+        .append(verdict(cpu <= 1 + METRICS_CPU_TARGET));
+    double throughput = ratio(median(scenario, METRICS_ON, "throughput_rps"), median(scenario, METRICS_OFF,
+        "throughput_rps"));
+    if (!Double.isNaN(throughput)) {
+      out.append("; throughput ").append(fmt(throughput, 3));
+    }
+    List<Double> differences = new ArrayList<>();
+    Map<String, Double> off = new LinkedHashMap<>();
+    select(scenario, METRICS_OFF).forEach(l -> off.put(text(l, "round"), l.path("p50_ms").asDouble()));
+    for (JsonNode l : select(scenario, METRICS_ON)) {
+      Double base = off.get(text(l, "round"));
+      if (base != null) {
+        differences.add(l.path("p50_ms").asDouble() - base);
+      }
+    }
+    differences.sort(Double::compare);
+    out.append("; p50 ").append(fmt(median(scenario, METRICS_ON, "p50_ms"), 3)).append(" vs ")
+        .append(fmt(median(scenario, METRICS_OFF, "p50_ms"), 3)).append(" ms, on − off per round ")
+        .append(differences.stream().map(d -> fmt(d, 3)).toList()).append(" ms\n");
   }
 
   private void streaming(String scenario) {

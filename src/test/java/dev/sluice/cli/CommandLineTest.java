@@ -40,6 +40,8 @@ class CommandLineTest {
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().keySet().removeIf(name -> name.startsWith("SIDECAR_"));
     builder.environment().putAll(env);
+    // An ephemeral metrics port, so that a run never depends on 9191 being free.
+    builder.environment().putIfAbsent("SIDECAR_METRICS_PORT", "0");
     return builder;
   }
 

@@ -137,6 +137,7 @@ class PoolThreadsTest {
   private Sluice sluice(SimServer sim, Duration threadIdleTimeout, Map<String, String> env) throws Exception {
     Map<String, String> all = new HashMap<>(env);
     all.put(ConfigLoader.ENV_PORT, "0");
+    all.put(ConfigLoader.ENV_METRICS_PORT, "0");
     all.put(ConfigLoader.ENV_UPSTREAM, sim.baseUrl());
     Sluice sluice = Wiring.build(new ConfigLoader(all).load(), Clock.system(), threadIdleTimeout);
     running.add(sluice);

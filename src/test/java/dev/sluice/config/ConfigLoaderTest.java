@@ -26,7 +26,8 @@ class ConfigLoaderTest {
   @Test
   void defaultsMatchTheEarlierSidecar() {
     SluiceConfig config = env(Map.of());
-    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096));
+    assertThat(config.server())
+        .isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096, true));
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).hasToString("https://integrate.api.nvidia.com/v1");
     assertThat(config.logLevel()).isEqualTo("INFO");
@@ -209,6 +210,29 @@ class ConfigLoaderTest {
         .hasMessage("server.metrics_port: 8000 must differ from server.port (8000); any other port in 0..65535");
     assertThatThrownBy(() -> yaml("server: {metrics_port: 8000}\n", Map.of("SIDECAR_PORT", "8000")))
         .hasMessage("server.metrics_port: 8000 must differ from SIDECAR_PORT (8000); any other port in 0..65535");
+  }
+
+  @Test
+  void metricsAreOnUnlessSwitchedOffByFileOrEnvironment() {
+    assertThat(env(Map.of()).server().metricsEnabled()).isTrue();
+    assertThat(env(Map.of("SIDECAR_METRICS_ENABLED", "false")).server().metricsEnabled()).isFalse();
+    assertThat(yaml("server: {metrics_enabled: false}\n", Map.of()).server().metricsEnabled()).isFalse();
+    assertThat(yaml("server: {metrics_enabled: false}\n", Map.of("SIDECAR_METRICS_ENABLED", "true")).server()
+        .metricsEnabled()).isTrue();
+  }
+
+  @Test
+  void invalidMetricsSwitchNamesKeyAndValue() {
+    assertThatThrownBy(() -> env(Map.of("SIDECAR_METRICS_ENABLED", "sometimes")))
+        .hasMessage("SIDECAR_METRICS_ENABLED: sometimes is not a boolean (true or false)");
+    assertThatThrownBy(() -> yaml("server: {metrics_enabled: 1}\n", Map.of()))
+        .hasMessage("server.metrics_enabled: 1 is not a boolean (true or false)");
+  }
+
+  @Test
+  void withMetricsOffTheMetricsPortMayEqualTheProxyPort() {
+    SluiceConfig config = env(Map.of("SIDECAR_PORT", "9191", "SIDECAR_METRICS_ENABLED", "false"));
+    assertThat(config.server().port()).isEqualTo(9191);
   }
 
   @Test

@@ -53,6 +53,7 @@ final class Harness implements AutoCloseable {
   private static Map<String, String> withPort(Map<String, String> env) {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("SIDECAR_PORT", "0");
+    all.putIfAbsent("SIDECAR_METRICS_PORT", "0");
     return all;
   }
 

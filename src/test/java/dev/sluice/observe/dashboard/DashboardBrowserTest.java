@@ -90,8 +90,9 @@ class DashboardBrowserTest {
   }
 
   private Sluice startSluice(int port) throws Exception {
-    return Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", Integer.toString(port), "SIDECAR_UPSTREAM",
-        sim.baseUrl(), "SIDECAR_RATE_RPM", "600", "SIDECAR_BUCKET_CAPACITY", "20")).load(), Clock.system()).start();
+    return Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", Integer.toString(port), "SIDECAR_METRICS_PORT", "0",
+        "SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_RATE_RPM", "600", "SIDECAR_BUCKET_CAPACITY", "20")).load(),
+        Clock.system()).start();
   }
 
   private static long waitForDispatchedAbove(WebDriverWait wait, long than) {

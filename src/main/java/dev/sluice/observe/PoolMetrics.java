@@ -1,0 +1,232 @@
+package dev.sluice.observe;
+
+import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.backend.Priority;
+import dev.sluice.schedule.PoolSnapshot;
+import dev.sluice.schedule.PoolView;
+import dev.sluice.time.Clock;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The series read from the pools at scrape time: queues, counters the pools keep, buckets, retreat, plus health and
+ * uptime. Each scrape takes one snapshot per pool (a short lock each, no I/O) and builds every series from those.
+ *
+ * <p>The {@code sidecar_*} gauges describe the default pool (the one named {@code nvidia}, else the first), as the
+ * earlier sidecar's described its only pool. The {@code sluice_*} series cover every pool and backend, labelled
+ * by configured ids; {@link #POOL_SERIES} and {@link #BACKEND_SERIES} list them, so that a new field of a snapshot
+ * becomes a series by adding one line there.
+ *
+ * <p>Thread-safe: holds no state of its own besides its start instant; scrapes may run concurrently.
+ */
+final class PoolMetrics implements MultiCollector {
+  /** The pool the earlier sidecar's single-pool gauges describe, when present. */
+  static final String DEFAULT_POOL = "nvidia";
+
+  /** One series per pool, labelled {@code pool}. */
+  static final List<Series<PoolSnapshot>> POOL_SERIES = List.of(
+      Series.gauge("sluice_queue_capacity", "Waiters the pool's queue holds at most.", PoolSnapshot::queueMaxSize),
+      Series.gauge("sluice_queue_size", "Waiters in the pool's queue, every priority.", PoolSnapshot::size),
+      Series.counter("sluice_dispatched", "Waiters sent upstream.", PoolSnapshot::dispatched),
+      Series.counter("sluice_requeued", "Requests put back in the queue after an upstream 429.",
+          PoolSnapshot::requeued),
+      Series.counter("sluice_passthrough", "Newcomers sent without waiting because the queue was full"
+          + " (passthrough policy).", PoolSnapshot::passedThroughFull),
+      Series.counter("sluice_evicted", "Waiters dropped to make room for a more urgent newcomer (drop_lowest).",
+          PoolSnapshot::evicted));
+
+  /** One series per backend, labelled {@code pool} and {@code backend}. */
+  static final List<Series<BackendSnapshot>> BACKEND_SERIES = List.of(
+      Series.gauge("sluice_backend_tokens_available", "Whole tokens in the backend's bucket.",
+          BackendSnapshot::tokens),
+      Series.gauge("sluice_backend_token_capacity", "The bucket's burst size, requests.", BackendSnapshot::capacity),
+      Series.gauge("sluice_backend_configured_rate_rpm", "The configured rate, requests per minute.",
+          b -> b.retreat().baseRpm()),
+      Series.gauge("sluice_backend_effective_rate_rpm", "The bucket's refill rate in force, requests per minute.",
+          BackendSnapshot::rateRpm),
+      Series.gauge("sluice_backend_retreat_state", "Adaptive retreat: 0 NORMAL, 1 RETREAT, 2 RECOVER.",
+          b -> b.retreat().state().ordinal()),
+      Series.counter("sluice_backend_retreat_alerts", "Cuts whose upstream 429 share was above the alert ratio.",
+          b -> b.retreat().alerts()),
+      Series.gauge("sluice_backend_upstream_429_ratio", "Share of the current rate's answers in the window that"
+          + " were 429, 0..1.", b -> b.retreat().ratio429()),
+      Series.gauge("sluice_backend_in_flight", "Requests sent to the backend and not yet ended.",
+          BackendSnapshot::inFlight),
+      Series.gauge("sluice_backend_retry_after_remaining_seconds", "How long the upstream's last Retry-After still"
+          + " holds the backend, seconds.", b -> b.retryAfterRemainingNanos() / 1e9));
+
+  private static final List<Priority> PRIORITIES = List.of(Priority.values());
+  private final List<PoolView> pools;
+  private final int defaultPool;
+  private final Clock clock;
+  private final long startNanos;
+
+  /** @param pools every pool, in configured order; read at each scrape */
+  PoolMetrics(List<? extends PoolView> pools, Clock clock) {
+    this.pools = List.copyOf(pools);
+    int named = 0;
+    for (int i = 0; i < this.pools.size(); i++) {
+      if (this.pools.get(i).snapshot().pool().equals(DEFAULT_POOL)) {
+        named = i;
+        break;
+      }
+    }
+    this.defaultPool = named;
+    this.clock = clock;
+    this.startNanos = clock.nanoTime();
+  }
+
+  @Override
+  public MetricSnapshots collect() {
+    List<PoolSnapshot> snapshots = new ArrayList<>(pools.size());
+    for (PoolView pool : pools) {
+      snapshots.add(pool.snapshot());
+    }
+    List<MetricSnapshot> out = new ArrayList<>();
+    sidecarSeries(snapshots, out);
+    poolSeries(snapshots, out);
+    backendSeries(snapshots, out);
+    return new MetricSnapshots(out);
+  }
+
+  /** The earlier sidecar's series: the default pool's state, and health and uptime over everything. */
+  private void sidecarSeries(List<PoolSnapshot> snapshots, List<MetricSnapshot> out) {
+    PoolSnapshot main = snapshots.get(defaultPool);
+    long tokens = 0;
+    long rateRpm = 0;
+    int retreatState = 0;
+    double ratio429 = 0;
+    for (BackendSnapshot b : main.backends()) {
+      tokens += b.tokens();
+      rateRpm += b.rateRpm();
+      retreatState = Math.max(retreatState, b.retreat().state().ordinal());
+      ratio429 = Math.max(ratio429, b.retreat().ratio429());
+    }
+    out.add(gauge("sidecar_tokens_available", "Tokens in the default pool's buckets, summed over its backends.",
+        point(tokens)));
+    out.add(gauge("sidecar_tokens_rate", "The default pool's combined refill rate in force, tokens per second.",
+        point(rateRpm / 60.0)));
+    List<GaugeDataPointSnapshot> depth = new ArrayList<>(PRIORITIES.size());
+    for (Priority priority : PRIORITIES) {
+      depth.add(point(main.depth().getOrDefault(priority, 0), "priority", priority.label()));
+    }
+    out.add(gauge("sidecar_queue_depth", "Waiters in the default pool's queue, by priority.", depth));
+    out.add(gauge("sidecar_retreat_state", "The default pool's adaptive retreat, the highest of its backends: 0"
+        + " NORMAL, 1 RETREAT, 2 RECOVER.", point(retreatState)));
+    out.add(gauge("sidecar_effective_rate_rpm", "The default pool's rate in force, requests per minute, summed over"
+        + " its backends.", point(rateRpm)));
+    out.add(gauge("sidecar_upstream_429_rate", "The highest share of 429s among the default pool's backends in the"
+        + " retreat window, 0..1.", point(ratio429)));
+    boolean healthy = snapshots.stream()
+        .allMatch(p -> StatusHandler.queueHealthy(p) && StatusHandler.tokenBucketHealthy(p));
+    out.add(gauge("sidecar_health_status", "1 when every queue is under 90 % full and every pool has a backend"
+        + " with more than 5 % of its tokens, else 0 (the readiness checks that need no network).",
+        point(healthy ? 1 : 0)));
+    out.add(gauge("sidecar_uptime_seconds", "Seconds since Sluice started.",
+        point((clock.nanoTime() - startNanos) / 1e9)));
+    long passedThrough = snapshots.stream().mapToLong(PoolSnapshot::passedThroughFull).sum();
+    out.add(CounterSnapshot.builder().name("sidecar_fallback_passthrough")
+        .help("Requests sent beyond the rate because a queue was full under the passthrough policy, every pool.")
+        .dataPoint(CounterDataPointSnapshot.builder().value(passedThrough).build()).build());
+  }
+
+  private static void poolSeries(List<PoolSnapshot> snapshots, List<MetricSnapshot> out) {
+    for (Series<PoolSnapshot> series : POOL_SERIES) {
+      List<Labels> labels = new ArrayList<>(snapshots.size());
+      for (PoolSnapshot pool : snapshots) {
+        labels.add(Labels.of("pool", pool.pool()));
+      }
+      out.add(series.snapshot(snapshots, labels));
+    }
+    List<GaugeDataPointSnapshot> depth = new ArrayList<>();
+    List<CounterDataPointSnapshot> refused = new ArrayList<>();
+    for (PoolSnapshot pool : snapshots) {
+      for (Priority priority : PRIORITIES) {
+        depth.add(point(pool.depth().getOrDefault(priority, 0), "pool", pool.pool(), "priority", priority.label()));
+      }
+      refused.add(counterPoint(pool.rejectedFull(), "pool", pool.pool(), "reason", "queue_full"));
+      refused.add(counterPoint(pool.timedOut(), "pool", pool.pool(), "reason", "timed_out"));
+      refused.add(counterPoint(pool.refusedAtLimit(), "pool", pool.pool(), "reason", "refused_at_limit"));
+    }
+    out.add(gauge("sluice_queue_depth", "Waiters in the pool's queue, by priority.", depth));
+    CounterSnapshot.Builder refusedSeries = CounterSnapshot.builder().name("sluice_refused")
+        .help("Requests the pool answered itself: queue_full (503, reject policy), timed_out (429, waited too"
+            + " long) and refused_at_limit (429, queue full and every backend at its upstream limit).");
+    refused.forEach(refusedSeries::dataPoint);
+    out.add(refusedSeries.build());
+  }
+
+  private static void backendSeries(List<PoolSnapshot> snapshots, List<MetricSnapshot> out) {
+    List<BackendSnapshot> backends = new ArrayList<>();
+    List<Labels> labels = new ArrayList<>();
+    for (PoolSnapshot pool : snapshots) {
+      for (BackendSnapshot backend : pool.backends()) {
+        backends.add(backend);
+        labels.add(Labels.of("pool", pool.pool(), "backend", backend.id()));
+      }
+    }
+    for (Series<BackendSnapshot> series : BACKEND_SERIES) {
+      out.add(series.snapshot(backends, labels));
+    }
+  }
+
+  private static GaugeSnapshot gauge(String name, String help, GaugeDataPointSnapshot point) {
+    return GaugeSnapshot.builder().name(name).help(help).dataPoint(point).build();
+  }
+
+  private static GaugeSnapshot gauge(String name, String help, List<GaugeDataPointSnapshot> points) {
+    GaugeSnapshot.Builder builder = GaugeSnapshot.builder().name(name).help(help);
+    points.forEach(builder::dataPoint);
+    return builder.build();
+  }
+
+  private static GaugeDataPointSnapshot point(double value, String... labels) {
+    return GaugeDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build();
+  }
+
+  private static CounterDataPointSnapshot counterPoint(double value, String... labels) {
+    return CounterDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build();
+  }
+
+  /**
+   * One series read from a snapshot: a gauge, or a counter (a total the core keeps; exposed with {@code _total}).
+   *
+   * @param <T> the snapshot it reads
+   */
+  record Series<T>(String name, String help, boolean counter, ToDoubleFunction<T> value) {
+    static <T> Series<T> gauge(String name, String help, ToDoubleFunction<T> value) {
+      return new Series<>(name, help, false, value);
+    }
+
+    static <T> Series<T> counter(String name, String help, ToDoubleFunction<T> value) {
+      return new Series<>(name, help, true, value);
+    }
+
+    /** The series over {@code items}, each with the labels at the same index. */
+    MetricSnapshot snapshot(List<T> items, List<Labels> labels) {
+      if (counter) {
+        CounterSnapshot.Builder builder = CounterSnapshot.builder().name(name).help(help);
+        for (int i = 0; i < items.size(); i++) {
+          builder.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i))
+              .value(value.applyAsDouble(items.get(i))).build());
+        }
+        return builder.build();
+      }
+      GaugeSnapshot.Builder builder = GaugeSnapshot.builder().name(name).help(help);
+      for (int i = 0; i < items.size(); i++) {
+        builder.dataPoint(GaugeDataPointSnapshot.builder().labels(labels.get(i))
+            .value(value.applyAsDouble(items.get(i))).build());
+      }
+      return builder.build();
+    }
+  }
+}
