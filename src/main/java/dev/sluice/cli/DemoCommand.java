@@ -70,13 +70,15 @@ final class DemoCommand implements Callable<Integer> {
           + ": " + e.getMessage() + " (choose another with --port)");
       return 1;
     }
+    String metrics = sluice.metricsPort().stream().mapToObj(port -> "http://" + sluice.baseUrl().getHost() + ":"
+        + port + "/metrics").findFirst().orElse("off (SIDECAR_METRICS_ENABLED=false)");
     System.out.println(banner(sluice.baseUrl().toString(), sim.baseUrl(), simRpm,
-        config.pools().getFirst().backends().getFirst().rateRpm()));
+        config.pools().getFirst().backends().getFirst().rateRpm(), metrics));
     Lifecycle.serveUntilStopped(sluice, sim);
     return 0;
   }
 
-  static String banner(String base, String simBase, int simRpm, int sluiceRpm) {
+  static String banner(String base, String simBase, int simRpm, int sluiceRpm, String metrics) {
     String root = base.substring(0, base.length() - "/v1".length());
     return """
 
@@ -84,6 +86,7 @@ final class DemoCommand implements Callable<Integer> {
           OpenAI-compatible base URL : %1$s
           status                     : %2$s/status
           dashboard                  : %2$s/
+          Prometheus metrics         : %7$s
           simulated provider         : %3$s (hidden limit: %4$d requests/min)
           Sluice's configured rate   : %6$d requests/min (above the hidden limit: under load, adaptive
                                        retreat finds the real one; watch "retreat" in the status)
@@ -103,6 +106,6 @@ final class DemoCommand implements Callable<Integer> {
           print(reply.choices[0].message.content)
 
         Press Ctrl-C to stop.
-        """.formatted(base, root, simBase, simRpm, DEMO_MODEL, sluiceRpm);
+        """.formatted(base, root, simBase, simRpm, DEMO_MODEL, sluiceRpm, metrics);
   }
 }

@@ -51,6 +51,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     LOG.info("sluice {} listening on {}", Version.current(), sluice.baseUrl());
     System.out.println("Sluice listening on " + sluice.baseUrl());
+    sluice.metricsPort().ifPresent(port -> System.out.println("Metrics on http://" + sluice.baseUrl().getHost() + ":"
+        + port + "/metrics"));
     Lifecycle.serveUntilStopped(sluice);
     return 0;
   }

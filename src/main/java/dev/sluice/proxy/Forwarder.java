@@ -73,6 +73,7 @@ public final class Forwarder {
   }
 
   void forward(Exchange exchange) {
+    exchange.leaveQueue(clock.nanoTime()); // building the upstream request is Sluice's own time, not the queue's
     var clientToProxyRequest = exchange.clientToProxyRequest;
     String path = exchange.upstreamPath != null ? exchange.upstreamPath : clientToProxyRequest.getHttpURI().getPath();
     String target = UpstreamUri.join(exchange.upstreamBase, path, clientToProxyRequest.getHttpURI().getQuery());
@@ -103,9 +104,7 @@ public final class Forwarder {
     Relay relay = new Relay(exchange, key);
     exchange.upstreamRequest = proxyToServerRequest;
     exchange.attempts++;
-    long now = clock.nanoTime();
-    exchange.leaveQueue(now);
-    exchange.sentNanos = now;
+    exchange.sentNanos = clock.nanoTime();
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} P2S {} {}", exchange.requestId, clientToProxyRequest.getMethod(), target);
     }
