@@ -42,6 +42,13 @@ class ArchitectureTest {
         .check(MAIN);
   }
 
+  @Test
+  void theSharedHttpHelpersUseNothingOfSluice() {
+    noClasses().that().resideInAPackage("dev.sluice.http..")
+        .should().dependOnClassesThat(resideInAPackage("dev.sluice..").and(not(resideInAPackage("dev.sluice.http.."))))
+        .check(MAIN);
+  }
+
   /** Limiters decide on the instant their caller read once; the dispatcher reads time only through its Clock. */
   @Test
   void limitAndScheduleNeverReadTheTimeThemselves() {
@@ -100,7 +107,8 @@ class ArchitectureTest {
 
   /**
    * cli → proxy, observe, admin → route, schedule → backend → config → limit → time; the simulated provider stands
-   * beside them, uses only the clock and is started only by the command line.
+   * beside them, uses only the clock and is started only by the command line. The HTTP helpers every endpoint
+   * shares (Sluice's own error answers) stand beside them too, used by the endpoints and using nothing of Sluice.
    */
   @Test
   void lowerLayersNeverDependOnUpperOnes() {
@@ -114,6 +122,7 @@ class ArchitectureTest {
         .layer("limit").definedBy("dev.sluice.limit..")
         .layer("time").definedBy("dev.sluice.time..")
         .layer("sim").definedBy("dev.sluice.sim..")
+        .layer("http").definedBy("dev.sluice.http..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("proxy/observe").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("route/schedule").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
@@ -124,6 +133,7 @@ class ArchitectureTest {
         .whereLayer("time").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
             "config", "limit", "sim")
         .whereLayer("sim").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("http").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
         .check(MAIN);
   }
 }

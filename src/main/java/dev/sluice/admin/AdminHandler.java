@@ -1,12 +1,12 @@
 package dev.sluice.admin;
 
+import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.config.Secret;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -147,13 +147,8 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
         "The request body is larger than " + MAX_BODY_BYTES + " bytes.");
   }
 
-  private void writeError(Response response, Callback callback, AdminException e) {
-    Map<String, Object> error = new LinkedHashMap<>(); // in the order of every other OpenAI error Sluice sends
-    error.put("message", e.getMessage());
-    error.put("type", e.type());
-    error.put("code", e.code());
-    e.param().ifPresent(param -> error.put("param", param));
-    write(response, callback, e.status(), Map.of("error", error));
+  private static void writeError(Response response, Callback callback, AdminException e) {
+    new OpenAiError(e.status(), e.type(), e.code(), e.getMessage(), e.param()).write(response, callback);
   }
 
   private void write(Response response, Callback callback, int status, Object body) {

@@ -1,12 +1,12 @@
 package dev.sluice.observe;
 
+import dev.sluice.http.OpenAiError;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
@@ -75,11 +75,7 @@ public final class MetricsHandler extends Handler.Abstract.NonBlocking {
   }
 
   private static void error(Response response, Callback callback, int status, String code, String message) {
-    String json = "{\"error\":{\"message\":\"" + message + "\",\"type\":\"invalid_request_error\",\"code\":\"" + code
-        + "\"}}";
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    response.write(true, ByteBuffer.wrap(json.getBytes(StandardCharsets.UTF_8)), callback);
+    new OpenAiError(status, "invalid_request_error", code, message).write(response, callback);
   }
 }

@@ -1,5 +1,6 @@
 package dev.sluice.observe;
 
+import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.backend.BackendSnapshot;
@@ -63,11 +64,8 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     nameResponse.accept(request, response);
     if (!"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
-      Map<String, Object> error = new LinkedHashMap<>(); // in the order of every other OpenAI error Sluice sends
-      error.put("message", "Use GET for " + path + ".");
-      error.put("type", "invalid_request_error");
-      error.put("code", "method_not_allowed");
-      write(response, callback, 405, Map.of("error", error));
+      new OpenAiError(405, "invalid_request_error", "method_not_allowed", "Use GET for " + path + ".")
+          .write(response, callback);
       return true;
     }
     switch (path) {

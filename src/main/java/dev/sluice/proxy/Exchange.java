@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.http.OpenAiError;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Pool;

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.http.OpenAiError;
 import java.util.Locale;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.sluice.backend.Pool;
 import dev.sluice.backend.Priority;

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

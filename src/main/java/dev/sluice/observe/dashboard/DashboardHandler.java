@@ -1,6 +1,6 @@
 package dev.sluice.observe.dashboard;
 
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.sluice.http.OpenAiError;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.schedule.Scheduler;
 import dev.sluice.time.Clock;
@@ -120,12 +120,8 @@ public final class DashboardHandler extends Handler.Abstract.NonBlocking impleme
   }
 
   private static void error(Response response, Callback callback, int status, String message, String code) {
-    String body = "{\"error\":{\"message\":\"" + new String(JsonStringEncoder.getInstance().quoteAsString(message))
-        + "\",\"type\":\"invalid_request_error\",\"code\":\"" + code + "\"}}";
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.getHeaders().put(NO_STORE);
-    response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+    new OpenAiError(status, "invalid_request_error", code, message).write(response, callback);
   }
 
   @Override
