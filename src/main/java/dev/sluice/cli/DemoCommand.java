@@ -66,8 +66,8 @@ final class DemoCommand implements Callable<Integer> {
     } catch (Exception e) {
       sim.close();
       sluice.close();
-      System.err.println("sluice demo: cannot listen on " + config.server().host() + ":" + config.server().port()
-          + ": " + e.getMessage() + " (choose another with --port)");
+      System.err.println("sluice demo: cannot listen on " + Lifecycle.listeners(config) + ": " + e.getMessage()
+          + " (choose another port with --port, or SIDECAR_METRICS_PORT for the metrics port)");
       return 1;
     }
     String metrics = sluice.metricsPort().stream().mapToObj(port -> "http://" + sluice.baseUrl().getHost() + ":"

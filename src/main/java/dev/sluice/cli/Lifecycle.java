@@ -2,6 +2,8 @@ package dev.sluice.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
+import dev.sluice.config.ServerConfig;
+import dev.sluice.config.SluiceConfig;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +15,13 @@ final class Lifecycle {
     if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level, Level.INFO));
     }
+  }
+
+  /** The addresses Sluice listens on, for a message about them: {@code 127.0.0.1:9190 and :9191 (metrics)}. */
+  static String listeners(SluiceConfig config) {
+    ServerConfig server = config.server();
+    return server.host() + ":" + server.port()
+        + (server.metricsEnabled() ? " and :" + server.metricsPort() + " (metrics)" : "");
   }
 
   /** Blocks until Ctrl-C or SIGTERM, then closes {@code resources} in order. */

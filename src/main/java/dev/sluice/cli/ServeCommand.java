@@ -44,8 +44,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       sluice.start();
     } catch (Exception e) {
-      System.err.println("sluice: cannot listen on " + config.server().host() + ":" + config.server().port()
-          + ": " + e.getMessage());
+      System.err.println("sluice: cannot listen on " + Lifecycle.listeners(config) + ": " + e.getMessage());
       sluice.close();
       return 1;
     }

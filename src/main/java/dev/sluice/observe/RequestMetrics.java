@@ -63,7 +63,7 @@ final class RequestMetrics implements OutcomeListener {
             + " answer (connect, timeout, failed), by pool or passthrough.")
         .labelNames("status_code", "provider").withoutExemplars().register(registry);
     Histogram queue = seconds(Histogram.builder().name("sidecar_queue_latency_seconds")
-        .help("Time requests spent in their pool's queue, for requests that queued.").labelNames("priority"))
+        .help("Time requests routed to a pool spent in its queue (0 when a token was free at once).").labelNames("priority"))
         .register(registry);
     upstreamLatency = seconds(Histogram.builder().name("sidecar_upstream_latency_seconds")
         .help("Time from sending a request upstream to the end of its response, by pool or passthrough.")

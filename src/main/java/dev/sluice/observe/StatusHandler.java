@@ -29,6 +29,9 @@ import org.eclipse.jetty.util.Callback;
  * thread waits on it.
  */
 public final class StatusHandler extends Handler.Abstract.NonBlocking {
+  /** The {@code Retry-After} of a not-ready answer: a probe period, as load balancers probe every few seconds. */
+  static final long NOT_READY_RETRY_AFTER_SECONDS = 5;
+
   private final ObjectMapper json = new ObjectMapper();
   private final Clock clock;
   private final long startNanos;
@@ -81,6 +84,9 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
         body.put("upstream_reachable", upstream);
         body.put("queue_healthy", queueHealthy);
         body.put("token_bucket_healthy", bucketHealthy);
+        if (!ready) {
+          response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(NOT_READY_RETRY_AFTER_SECONDS));
+        }
         write(response, callback, ready ? 200 : 503, body);
       });
       default -> write(response, callback, 200, status());

@@ -39,6 +39,10 @@ public final class JsonErrorHandler extends ErrorHandler {
     response.getHeaders().remove(HttpHeader.CONTENT_TYPE);
     requestIds.nameResponse(request, response);
     OpenAiError error = describe(code, message);
+    if (error.status() == HttpStatus.SERVICE_UNAVAILABLE_503 || error.status() == HttpStatus.TOO_MANY_REQUESTS_429) {
+      // Jetty's own refusals (stopping, overloaded) say when to come back, as every 429 and 503 of Sluice's does.
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+    }
     if (HttpMethod.HEAD.is(request.getMethod())) {
       // Jetty would write the body of a malformed HEAD request's answer.
       response.setStatus(error.status());

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -94,6 +96,17 @@ class CommandLineTest {
     assertThat(run.stderr()).isEqualTo("sluice: invalid configuration: SIDECAR_ADMIN_TOKEN: is not set, but Sluice"
         + " listens on 0.0.0.0, beyond loopback, where anyone who reaches the port could change its settings"
         + " through the admin API; set a token, or listen on 127.0.0.1" + System.lineSeparator());
+  }
+
+  @Test
+  void aTakenMetricsPortStopsStartUpNamingBothPorts() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Run run = run(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", Integer.toString(taken.getLocalPort())),
+          "serve");
+      assertThat(run.exitCode()).isEqualTo(1);
+      assertThat(run.stderr()).startsWith("sluice: cannot listen on 127.0.0.1:0 and :" + taken.getLocalPort()
+          + " (metrics): ").contains("127.0.0.1:" + taken.getLocalPort());
+    }
   }
 
   /** The JSON log events {@code sluice serve} writes to stdout before it says it is listening. */

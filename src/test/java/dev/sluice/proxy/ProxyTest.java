@@ -552,6 +552,7 @@ class ProxyTest {
     HttpResponse<String> ready = harness.get(uri(sluice, "/health/ready"));
 
     assertThat(ready.statusCode()).isEqualTo(503);
+    assertThat(ready.headers().firstValue("Retry-After")).contains("5");
     assertThat(JSON.readTree(ready.body()).get("ready").asBoolean()).isFalse();
   }
 
