@@ -89,7 +89,7 @@ build_jar() {  # sets jar
   fi
 }
 
-compile_driver() {  # compile_driver SOURCE...: sets CP to the compiled driver plus the test classpath
+compile_driver() {  # compile_driver SOURCE...: sets CP to the compiled driver plus the test classpath (and $jar if set)
   cd "$root"
   local cpfile="$out/classpath.txt" classes="$out/driver-classes"
   if [ -s target/bench-classpath.txt ] && [ target/bench-classpath.txt -nt pom.xml ]; then
@@ -99,7 +99,9 @@ compile_driver() {  # compile_driver SOURCE...: sets CP to the compiled driver p
     JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B dependency:build-classpath -Dmdep.outputFile="$cpfile" \
       -Dmdep.includeScope=test >&2
   fi
+  local deps
+  deps="${jar:+$jar:}$(cat "$cpfile")"
   mkdir -p "$classes"
-  "$JAVA_HOME_25/bin/javac" -nowarn -d "$classes" -cp "$(cat "$cpfile")" "$@"
-  CP="$classes:$(cat "$cpfile")"
+  "$JAVA_HOME_25/bin/javac" -nowarn -d "$classes" -cp "$deps" "$@"
+  CP="$classes:$deps"
 }

@@ -13,18 +13,6 @@ mkdir -p "$out"
 BENCH_NAME=scrape
 . "$here/common.sh"
 build_jar
-cd "$root"
-cpfile="$out/classpath.txt"
-if [ -s target/bench-classpath.txt ] && [ target/bench-classpath.txt -nt pom.xml ]; then
-  cp target/bench-classpath.txt "$cpfile"
-else
-  log "resolving the test classpath"
-  JAVA_HOME="$JAVA_HOME_25" ./mvnw -q -B dependency:build-classpath -Dmdep.outputFile="$cpfile" \
-    -Dmdep.includeScope=test >&2
-fi
-mkdir -p "$out/classes"
-"$JAVA_HOME_25/bin/javac" -nowarn -d "$out/classes" -cp "$jar:$(cat "$cpfile")" \
-  src/test/java/dev/sluice/observe/MetricsScrape.java
-timeout --kill-after=10 600 "$JAVA" -Xms256m -Xmx256m -cp "$out/classes:$jar:$(cat "$cpfile")" \
-  dev.sluice.observe.MetricsScrape | tee "$out/summary.txt"
+compile_driver src/test/java/dev/sluice/observe/MetricsScrape.java
+timeout --kill-after=10 600 "$JAVA" -Xms256m -Xmx256m -cp "$CP" dev.sluice.observe.MetricsScrape | tee "$out/summary.txt"
 log "results in $out/summary.txt"
