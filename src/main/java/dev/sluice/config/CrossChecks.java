@@ -20,7 +20,7 @@ final class CrossChecks {
   /** @param portKey and {@code metricsKey} name where each port came from (a variable or a YAML path) */
   static void portsDiffer(String portKey, int port, String metricsKey, int metricsPort) {
     if (port != 0 && port == metricsPort) {
-      throw new ConfigException(metricsKey + ": " + metricsPort + " must differ from " + portKey + " (" + port
+      throw new ConfigException(metricsKey, metricsPort + " must differ from " + portKey + " (" + port
           + "); any other port in 0.." + Bounds.MAX_PORT);
     }
   }
@@ -30,7 +30,7 @@ final class CrossChecks {
    */
   static void adminTokenBeyondLoopback(String host, Optional<Secret> adminToken) {
     if (adminToken.isEmpty() && !isLoopback(host)) {
-      throw new ConfigException(ConfigLoader.ENV_ADMIN_TOKEN + ": is not set, but Sluice listens on " + host
+      throw new ConfigException(ConfigLoader.ENV_ADMIN_TOKEN, "is not set, but Sluice listens on " + host
           + ", beyond loopback, where anyone who reaches the port could change its settings through the admin API;"
           + " set a token, or listen on 127.0.0.1");
     }
@@ -61,18 +61,18 @@ final class CrossChecks {
       PoolConfig pool = pools.get(i);
       String path = "pools[" + i + "]";
       if (!names.add(pool.name())) {
-        throw new ConfigException(path + ".name: " + pool.name() + " is declared twice");
+        throw new ConfigException(path + ".name", pool.name() + " is declared twice");
       }
       for (String alias : pool.aliases()) {
         String owner = aliasOwner.putIfAbsent(alias, pool.name());
         if (owner != null && !owner.equals(pool.name())) {
-          throw new ConfigException(path + ".aliases: " + alias + " already belongs to pool " + owner);
+          throw new ConfigException(path + ".aliases", alias + " already belongs to pool " + owner);
         }
       }
       for (int j = 0; j < pool.backends().size(); j++) {
         String id = pool.backends().get(j).id();
         if (!backendIds.add(id)) {
-          throw new ConfigException(path + ".backends[" + j + "].id: " + id + " is declared twice");
+          throw new ConfigException(path + ".backends[" + j + "].id", id + " is declared twice");
         }
       }
     }
@@ -81,7 +81,7 @@ final class CrossChecks {
       if (pool.fallbackPool().isPresent()) {
         String fallback = pool.fallbackPool().get();
         if (fallback.equals(pool.name()) || !names.contains(fallback)) {
-          throw new ConfigException("pools[" + i + "].fallback_pool: " + fallback
+          throw new ConfigException("pools[" + i + "].fallback_pool", fallback
               + " must name another declared pool (one of " + String.join(", ", names) + ")");
         }
       }
