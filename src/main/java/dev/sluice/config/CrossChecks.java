@@ -12,9 +12,10 @@ import java.util.Set;
 /**
  * Checks that span several settings, run once each setting is valid on its own: the two ports differ, an admin
  * token is set when Sluice listens beyond loopback, and pool
- * names, aliases, backend ids and fallback pools are consistent across all pools.
+ * names, aliases, backend ids and fallback pools are consistent across all pools. {@link #isLoopback} also serves
+ * the admin API, which without a token answers only requests addressed to a loopback host. Stateless.
  */
-final class CrossChecks {
+public final class CrossChecks {
   private CrossChecks() {}
 
   /** @param portKey and {@code metricsKey} name where each port came from (a variable or a YAML path) */
@@ -36,8 +37,11 @@ final class CrossChecks {
     }
   }
 
-  /** {@code localhost}, an address in 127.0.0.0/8, or ::1; decided on the text alone, without a name lookup. */
-  static boolean isLoopback(String host) {
+  /**
+   * {@code localhost}, an address in 127.0.0.0/8, or ::1 (with or without brackets); decided on the text alone,
+   * without a name lookup.
+   */
+  public static boolean isLoopback(String host) {
     String h = host.strip();
     if (h.startsWith("[") && h.endsWith("]")) {
       h = h.substring(1, h.length() - 1);
