@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.BiConsumer;
 import java.util.stream.Collectors;
 import org.eclipse.jetty.http.HttpHeader;
@@ -26,15 +27,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin API: every path under {@code /api/admin/}, served by the {@link AdminRoute}s it is given; other paths
- * are left to the next handler. In order: authentication ({@code Authorization: Bearer <SIDECAR_ADMIN_TOKEN>};
+ * are left to the next handler. In order: the cross-site guard ({@link CrossSiteGuard}: 403 for another site's
+ * {@code Origin}, {@code Sec-Fetch-Site: cross-site} or, without a token, a non-loopback {@code Host}),
+ * authentication ({@code Authorization: Bearer <SIDECAR_ADMIN_TOKEN>};
  * missing gives 401 with {@code WWW-Authenticate: Bearer}, wrong gives 403; compared in constant time), then the
- * route (unknown path 404 {@code not_found}; known path, other method 405 with {@code Allow}), then the body (read
- * in full, at most {@link #MAX_BODY_BYTES}; 413 beyond), then the route's action. Without a configured token every
+ * route (unknown path 404 {@code not_found}; known path, other method 405 with {@code Allow}), a POST's {@code Content-Type} (415 unless
+ * {@code application/json}), then the body (read in full, at most {@link #MAX_BODY_BYTES}; 413 beyond), then the
+ * route's action. Without a configured token every
  * caller is served: the configuration allows that only when Sluice listens on loopback. Every answer is JSON with
  * {@code Cache-Control: no-store}; errors are OpenAI-shaped, never a stack trace.
  *
- * <p>Thread-safe: immutable. It never blocks a Jetty thread: the body is read asynchronously and the action runs
- * on the thread that completes the read; actions take only short locks.
+ * <p>Thread-safe: immutable. It never blocks a Jetty thread: the body is read asynchronously, and each action runs
+ * on a virtual thread of its own, since an action may wait (a configuration change waits for the one before it,
+ * and wakes the dispatchers, which answer released waiters on the calling thread).
  */
 public final class AdminHandler extends Handler.Abstract.NonBlocking {
   /** Where the admin API lives. */
@@ -48,6 +53,8 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
   private final Optional<byte[]> token;
   private final List<AdminRoute> routes;
   private final BiConsumer<Request, Response> nameResponse;
+  private final CrossSiteGuard guard;
+  private final ThreadFactory actions = Thread.ofVirtual().name("sluice-admin-", 1).factory();
 
   /**
    * @param adminToken the bearer token callers must present; empty serves every caller (loopback only)
@@ -59,6 +66,7 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
     this.token = adminToken.map(secret -> secret.reveal().getBytes(StandardCharsets.UTF_8));
     this.routes = List.copyOf(routes);
     this.nameResponse = nameResponse;
+    this.guard = new CrossSiteGuard(token.isPresent());
   }
 
   @Override
@@ -70,9 +78,11 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
     nameResponse.accept(request, response);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
     try {
+      guard.check(request);
       authenticate(request, response);
       AdminRoute route = route(request.getMethod(), path, response);
       Map<String, String> params = route.match(path).orElseThrow();
+      guard.requireJsonPost(request);
       if (request.getLength() > MAX_BODY_BYTES) {
         throw tooLarge();
       }
@@ -86,8 +96,8 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
               : new AdminException(400, "invalid_body", "The request body could not be read."));
           return;
         }
-        answer(route, new AdminRequest(request.getMethod(), path, params, bytes, Request.getRemoteAddr(request)),
-            response, callback);
+        var adminRequest = new AdminRequest(request.getMethod(), path, params, bytes, Request.getRemoteAddr(request));
+        actions.newThread(() -> answer(route, adminRequest, response, callback)).start();
       });
     } catch (AdminException e) {
       writeError(response, callback, e);

@@ -21,9 +21,12 @@ import java.util.concurrent.TimeUnit;
  * the ingress and the forwarder, and the log level. Only what changed is touched, so an unrelated change never
  * resets a backend's retreat.
  *
- * <p>Queues that shrink go first: if one is refused (more waiting than the new size), those already shrunk get
- * their old settings back and nothing else is touched. Growing a queue cannot be refused, so after that point the
- * change always completes. Not thread-safe on its own: {@code LiveConfig} calls it one change at a time.
+ * <p>Queues that shrink go first. Each one's depth is checked (under its own lock) before any is changed, so a
+ * change that one pool refuses (more waiting than its new size) leaves every pool untouched. A depth can still
+ * grow between its check and the shrink itself, which checks again under the same lock and refuses; then the
+ * queues already shrunk get their old settings back, and their arrivals in that short window saw the smaller size.
+ * Growing a queue cannot be refused, so after that point the change always completes. Not thread-safe on its own:
+ * {@code LiveConfig} calls it one change at a time.
  */
 final class HotReload implements ConfigApplier {
   private final Map<String, Dispatcher> dispatchers;
@@ -79,12 +82,21 @@ final class HotReload implements ConfigApplier {
       }
       (settings.queueMaxSize() < dispatcher.settings().queueMaxSize() ? shrinking : others).put(dispatcher, settings);
     }
+    // Every shrinking queue is checked before any is touched, so that no pool's arrivals see a smaller queue
+    // for a change another pool then refuses.
+    shrinking.forEach((dispatcher, settings) -> {
+      int depth = dispatcher.snapshot().size();
+      if (settings.queueMaxSize() < depth) {
+        throw new QueueBelowDepthException(dispatcher.pool(), settings.queueMaxSize(), depth);
+      }
+    });
     List<Map.Entry<Dispatcher, Dispatcher.Settings>> undo = new ArrayList<>();
     for (var change : shrinking.entrySet()) {
       Dispatcher.Settings old = change.getKey().settings();
       try {
         change.getKey().updateSettings(change.getValue());
       } catch (QueueBelowDepthException refused) {
+        // Arrivals grew this queue between its check and now: put back the ones already applied.
         undo.reversed().forEach(previous -> previous.getKey().updateSettings(previous.getValue()));
         throw refused;
       }

@@ -1,14 +1,15 @@
 package dev.sluice.cli;
 
 import dev.sluice.limit.RetreatController;
-import dev.sluice.observe.dashboard.EventLog;
 import dev.sluice.limit.RetreatState;
+import dev.sluice.observe.dashboard.EventLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Logs a backend's retreat rate changes (cuts and floors as warnings, recovery steps at info) and puts them among the
- * dashboard's recent events.
+ * Logs a backend's rate changes and puts them among the dashboard's recent events: retreat cuts and floors as
+ * warnings, recovery steps at info, and a rate an operator set through the admin API at info as its own kind of
+ * event, so that it never reads as a retreat cut. Thread-safe: stateless apart from the thread-safe event log.
  */
 final class RetreatLog implements RetreatController.Listener {
   private static final Logger LOG = LoggerFactory.getLogger("sluice.retreat");
@@ -23,8 +24,18 @@ final class RetreatLog implements RetreatController.Listener {
   }
 
   @Override
-  public void onRateChange(RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert,
-      boolean atFloor) {
+  public void onRateChange(RetreatController.Cause cause, RetreatState state, int fromRpm, int toRpm, double ratio,
+      boolean alert, boolean atFloor) {
+    if (cause == RetreatController.Cause.OPERATOR) {
+      events.adminRateChange(pool, backendId, fromRpm, toRpm);
+      LOG.atInfo()
+          .addKeyValue("backend", backendId)
+          .addKeyValue("state", state.name())
+          .addKeyValue("from_rpm", fromRpm)
+          .addKeyValue("to_rpm", toRpm)
+          .log("rate set by the admin API");
+      return;
+    }
     events.retreatChange(pool, backendId, state, fromRpm, toRpm, ratio, alert, atFloor);
     var line = (toRpm < fromRpm ? LOG.atWarn() : LOG.atInfo())
         .addKeyValue("backend", backendId)

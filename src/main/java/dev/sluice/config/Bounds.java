@@ -23,7 +23,7 @@ final class Bounds {
 
   static long check(String key, long value, long min, long max) {
     if (value < min || value > max) {
-      throw new ConfigException(key + ": " + value + " is outside " + min + ".." + max);
+      throw new ConfigException(key, value + " is outside " + min + ".." + max);
     }
     return value;
   }
@@ -34,14 +34,14 @@ final class Bounds {
       URI uri = new URI(value.strip());
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
       if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
-        throw new ConfigException(key + ": " + value + " is not an absolute http(s) URL");
+        throw new ConfigException(key, value + " is not an absolute http(s) URL");
       }
       if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-        throw new ConfigException(key + ": " + value + " must not have a query or fragment");
+        throw new ConfigException(key, value + " must not have a query or fragment");
       }
       return uri;
     } catch (URISyntaxException e) {
-      throw new ConfigException(key + ": " + value + " is not an absolute http(s) URL");
+      throw new ConfigException(key, value + " is not an absolute http(s) URL");
     }
   }
 }

@@ -66,9 +66,9 @@ public final class ConfigLoader {
     try {
       text = Files.readString(yamlFile);
     } catch (NoSuchFileException e) {
-      throw new ConfigException("--config: file " + yamlFile + " does not exist");
+      throw new ConfigException("--config", "file " + yamlFile + " does not exist");
     } catch (IOException e) {
-      throw new ConfigException("--config: cannot read " + yamlFile + ": " + e.getMessage(), e);
+      throw new ConfigException("--config", "cannot read " + yamlFile + ": " + e.getMessage(), e);
     }
     return loadYaml(text, yamlFile.toAbsolutePath().getParent());
   }
@@ -92,13 +92,13 @@ public final class ConfigLoader {
     try {
       root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
     } catch (JacksonException e) {
-      throw new ConfigException("config file is not valid YAML: " + yamlProblem(e));
+      throw ConfigException.withoutKey("config file is not valid YAML: " + yamlProblem(e));
     }
     if (root == null || root.isMissingNode() || root.isNull()) {
       return load(Optional.empty(), Optional.ofNullable(baseDir));
     }
     if (!root.isObject()) {
-      throw new ConfigException("config file: expected a mapping of server, defaults, upstream and pools at the top");
+      throw new ConfigException("config file", "expected a mapping of server, defaults, upstream and pools at the top");
     }
     return load(Optional.of(Section.root(root)), Optional.ofNullable(baseDir));
   }

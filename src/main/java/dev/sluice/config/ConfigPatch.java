@@ -59,7 +59,7 @@ public final class ConfigPatch {
    */
   public static Result apply(JsonNode document, SluiceConfig current) {
     if (document == null || !document.isObject()) {
-      throw new ConfigException("config: expected a JSON object of the configuration's shape");
+      throw new ConfigException("config", "expected a JSON object of the configuration's shape");
     }
     Section top = Section.root(document);
     for (String key : FIXED_TOP) {
@@ -114,7 +114,7 @@ public final class ConfigPatch {
   private static DefaultsConfig defaults(Section d, DefaultsConfig current) {
     int timeout = DefaultsReader.timeoutSeconds(d).orElse(current.timeoutSeconds());
     int lowTimeout = DefaultsReader.lowPriorityTimeoutSeconds(d).orElse(current.lowPriorityTimeoutSeconds());
-    RetreatPolicy retreat = d.section("retreat").map(r -> DefaultsReader.retreat(r, current.retreat()))
+    RetreatPolicy retreat = d.section("retreat").map(r -> DefaultsReader.retreatChange(r, current.retreat()))
         .orElse(current.retreat());
     d.finish();
     return new DefaultsConfig(timeout, lowTimeout, retreat);
@@ -122,12 +122,12 @@ public final class ConfigPatch {
 
   private static void poolEdit(Section p, SluiceConfig current, Map<String, PoolEdit> edits) {
     String name = p.string("name").orElseThrow(() ->
-        new ConfigException(p.path("name") + ": is required: pools are matched by name"));
+        new ConfigException(p.path("name"), "is required: pools are matched by name"));
     PoolConfig pool = current.pools().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() ->
-        new ConfigException(p.path("name") + ": " + name + " is not a pool of this Sluice (one of "
+        new ConfigException(p.path("name"), name + " is not a pool of this Sluice (one of "
             + String.join(", ", current.pools().stream().map(PoolConfig::name).toList()) + ")"));
     if (edits.containsKey(name)) {
-      throw new ConfigException(p.path("name") + ": " + name + " is given twice");
+      throw new ConfigException(p.path("name"), name + " is given twice");
     }
     for (String key : FIXED_POOL) {
       refuseFixed(p, key);
@@ -139,12 +139,12 @@ public final class ConfigPatch {
     edit.fullPolicyKey = p.path("full_policy");
     for (Section b : p.sections("backends")) {
       String id = b.string("id").orElseThrow(() ->
-          new ConfigException(b.path("id") + ": is required: backends are matched by id"));
+          new ConfigException(b.path("id"), "is required: backends are matched by id"));
       BackendConfig backend = pool.backends().stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow(() ->
-          new ConfigException(b.path("id") + ": " + id + " is not a backend of pool " + name + " (one of "
+          new ConfigException(b.path("id"), id + " is not a backend of pool " + name + " (one of "
               + String.join(", ", pool.backends().stream().map(BackendConfig::id).toList()) + ")"));
       if (edit.backends.containsKey(id)) {
-        throw new ConfigException(b.path("id") + ": " + id + " is given twice");
+        throw new ConfigException(b.path("id"), id + " is given twice");
       }
       for (String key : FIXED_BACKEND) {
         refuseFixed(b, key);
@@ -164,37 +164,53 @@ public final class ConfigPatch {
     edits.put(name, edit);
   }
 
-  /** The earlier sidecar's flat keys, over the nested ones for the same settings, which they must agree with. */
+  /**
+   * The earlier sidecar's flat keys. {@code GET} shows them next to the nested settings they mirror, so a value
+   * equal to what {@code GET} shows for the configuration in force is a fetched document coming back: it changes
+   * nothing and yields to the nested key. Only a flat value that differs is applied, and a nested key for the same
+   * setting that differs from the configuration in force too must agree with it.
+   */
   private static void flatKeys(Section top, SluiceConfig current, Map<String, PoolEdit> edits) {
-    Optional<Integer> rate = PoolReader.rateRpm(top);
-    Optional<Integer> queue = PoolReader.queueMaxSize(top);
-    Optional<FullPolicy> policy = top.bool("fallback_enabled_passthrough")
-        .map(passthrough -> passthrough ? FullPolicy.PASSTHROUGH : FullPolicy.REJECT);
-    if (rate.isEmpty() && queue.isEmpty() && policy.isEmpty()) {
+    PoolConfig pool = defaultPool(current);
+    BackendConfig first = pool.backends().getFirst();
+    Optional<Integer> rate = PoolReader.rateRpm(top).filter(v -> v != first.rateRpm());
+    Optional<Integer> queue = PoolReader.queueMaxSize(top).filter(v -> v != pool.queueMaxSize());
+    boolean passthroughNow = pool.fullPolicy() == FullPolicy.PASSTHROUGH;
+    Optional<Boolean> passthrough = top.bool("fallback_enabled_passthrough").filter(v -> v != passthroughNow);
+    if (rate.isEmpty() && queue.isEmpty() && passthrough.isEmpty()) {
       return;
     }
-    PoolConfig pool = defaultPool(current);
     PoolEdit edit = edits.computeIfAbsent(pool.name(), name -> new PoolEdit());
     if (queue.isPresent()) {
-      agree(top.path("queue_max_size"), queue.get(), edit.queueMaxSizeKey, edit.queueMaxSize);
+      if (edit.queueMaxSize != null && edit.queueMaxSize != pool.queueMaxSize()) {
+        agree(top.path("queue_max_size"), queue.get(), edit.queueMaxSizeKey, edit.queueMaxSize);
+      }
       edit.queueMaxSize = queue.get();
       edit.queueMaxSizeKey = top.path("queue_max_size");
     }
-    if (policy.isPresent()) {
-      // Shown as the policy it stands for: "fallback_enabled_passthrough: reject contradicts ...: drop_lowest".
-      agree(top.path("fallback_enabled_passthrough"), policy.get(), edit.fullPolicyKey, edit.fullPolicy);
-      edit.fullPolicy = policy.get();
+    if (passthrough.isPresent()) {
+      FullPolicy flat = passthrough.get() ? FullPolicy.PASSTHROUGH : FullPolicy.REJECT;
+      if (edit.fullPolicy != null && edit.fullPolicy != pool.fullPolicy()) {
+        // false means "not passthrough": a nested reject or drop_lowest agrees with it, and is the one applied.
+        if ((edit.fullPolicy == FullPolicy.PASSTHROUGH) != passthrough.get()) {
+          agree(top.path("fallback_enabled_passthrough"), flat, edit.fullPolicyKey, edit.fullPolicy);
+        }
+      } else {
+        edit.fullPolicy = flat;
+      }
     }
     if (rate.isPresent()) {
-      BackendEdit backend = edit.backends.computeIfAbsent(pool.backends().getFirst().id(), id -> new BackendEdit());
-      agree(top.path("rate_rpm"), rate.get(), backend.rateRpmKey, backend.rateRpm);
+      BackendEdit backend = edit.backends.computeIfAbsent(first.id(), id -> new BackendEdit());
+      if (backend.rateRpm != null && backend.rateRpm != first.rateRpm()) {
+        agree(top.path("rate_rpm"), rate.get(), backend.rateRpmKey, backend.rateRpm);
+      }
       backend.rateRpm = rate.get();
     }
   }
 
   private static void agree(String flatKey, Object flatValue, String nestedKey, Object nestedValue) {
-    if (nestedValue != null && !Objects.equals(flatValue, nestedValue)) {
-      throw new ConfigException(flatKey + ": " + shown(flatValue) + " contradicts " + nestedKey + ": "
+    if (!Objects.equals(flatValue, nestedValue)) {
+      throw new ConfigException(flatKey, shown(flatValue) + " contradicts " + nestedKey + ": "
           + shown(nestedValue));
     }
   }
@@ -205,7 +221,7 @@ public final class ConfigPatch {
 
   private static void refuseFixed(Section s, String key) {
     if (s.has(key)) {
-      throw new ConfigException(s.path(key) + ": is not hot-reloadable; change it in the configuration and restart"
+      throw new ConfigException(s.path(key), "is not hot-reloadable; change it in the configuration and restart"
           + " Sluice");
     }
   }

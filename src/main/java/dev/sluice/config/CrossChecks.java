@@ -12,15 +12,16 @@ import java.util.Set;
 /**
  * Checks that span several settings, run once each setting is valid on its own: the two ports differ, an admin
  * token is set when Sluice listens beyond loopback, and pool
- * names, aliases, backend ids and fallback pools are consistent across all pools.
+ * names, aliases, backend ids and fallback pools are consistent across all pools. {@link #isLoopback} also serves
+ * the admin API, which without a token answers only requests addressed to a loopback host. Stateless.
  */
-final class CrossChecks {
+public final class CrossChecks {
   private CrossChecks() {}
 
   /** @param portKey and {@code metricsKey} name where each port came from (a variable or a YAML path) */
   static void portsDiffer(String portKey, int port, String metricsKey, int metricsPort) {
     if (port != 0 && port == metricsPort) {
-      throw new ConfigException(metricsKey + ": " + metricsPort + " must differ from " + portKey + " (" + port
+      throw new ConfigException(metricsKey, metricsPort + " must differ from " + portKey + " (" + port
           + "); any other port in 0.." + Bounds.MAX_PORT);
     }
   }
@@ -30,14 +31,17 @@ final class CrossChecks {
    */
   static void adminTokenBeyondLoopback(String host, Optional<Secret> adminToken) {
     if (adminToken.isEmpty() && !isLoopback(host)) {
-      throw new ConfigException(ConfigLoader.ENV_ADMIN_TOKEN + ": is not set, but Sluice listens on " + host
+      throw new ConfigException(ConfigLoader.ENV_ADMIN_TOKEN, "is not set, but Sluice listens on " + host
           + ", beyond loopback, where anyone who reaches the port could change its settings through the admin API;"
           + " set a token, or listen on 127.0.0.1");
     }
   }
 
-  /** {@code localhost}, an address in 127.0.0.0/8, or ::1; decided on the text alone, without a name lookup. */
-  static boolean isLoopback(String host) {
+  /**
+   * {@code localhost}, an address in 127.0.0.0/8, or ::1 (with or without brackets); decided on the text alone,
+   * without a name lookup.
+   */
+  public static boolean isLoopback(String host) {
     String h = host.strip();
     if (h.startsWith("[") && h.endsWith("]")) {
       h = h.substring(1, h.length() - 1);
@@ -61,18 +65,18 @@ final class CrossChecks {
       PoolConfig pool = pools.get(i);
       String path = "pools[" + i + "]";
       if (!names.add(pool.name())) {
-        throw new ConfigException(path + ".name: " + pool.name() + " is declared twice");
+        throw new ConfigException(path + ".name", pool.name() + " is declared twice");
       }
       for (String alias : pool.aliases()) {
         String owner = aliasOwner.putIfAbsent(alias, pool.name());
         if (owner != null && !owner.equals(pool.name())) {
-          throw new ConfigException(path + ".aliases: " + alias + " already belongs to pool " + owner);
+          throw new ConfigException(path + ".aliases", alias + " already belongs to pool " + owner);
         }
       }
       for (int j = 0; j < pool.backends().size(); j++) {
         String id = pool.backends().get(j).id();
         if (!backendIds.add(id)) {
-          throw new ConfigException(path + ".backends[" + j + "].id: " + id + " is declared twice");
+          throw new ConfigException(path + ".backends[" + j + "].id", id + " is declared twice");
         }
       }
     }
@@ -81,7 +85,7 @@ final class CrossChecks {
       if (pool.fallbackPool().isPresent()) {
         String fallback = pool.fallbackPool().get();
         if (fallback.equals(pool.name()) || !names.contains(fallback)) {
-          throw new ConfigException("pools[" + i + "].fallback_pool: " + fallback
+          throw new ConfigException("pools[" + i + "].fallback_pool", fallback
               + " must name another declared pool (one of " + String.join(", ", names) + ")");
         }
       }

@@ -41,7 +41,7 @@ final class EnvironmentLayer {
       try {
         parsed = Long.parseLong(value);
       } catch (NumberFormatException e) {
-        throw new ConfigException(name + ": " + value + " is not an integer in " + min + ".." + max);
+        throw new ConfigException(name, value + " is not an integer in " + min + ".." + max);
       }
       return Bounds.check(name, parsed, min, max);
     });
@@ -55,7 +55,7 @@ final class EnvironmentLayer {
     return string(name).map(value -> switch (value.toLowerCase(Locale.ROOT)) {
       case "true", "1", "yes" -> true;
       case "false", "0", "no" -> false;
-      default -> throw new ConfigException(name + ": " + value + " is not a boolean (true or false)");
+      default -> throw new ConfigException(name, value + " is not a boolean (true or false)");
     });
   }
 
@@ -76,7 +76,7 @@ final class EnvironmentLayer {
   static String logLevel(String key, String level) {
     String upper = level.strip().toUpperCase(Locale.ROOT);
     if (!LOG_LEVELS.contains(upper)) {
-      throw new ConfigException(key + ": " + level + " is not one of " + String.join(", ", LOG_LEVELS));
+      throw new ConfigException(key, level + " is not one of " + String.join(", ", LOG_LEVELS));
     }
     return upper;
   }
@@ -122,7 +122,7 @@ final class EnvironmentLayer {
           backends));
     }
     if (!found) {
-      throw new ConfigException(set.getFirst() + ": is set, but the config file declares no pool named "
+      throw new ConfigException(set.getFirst(), "is set, but the config file declares no pool named "
           + SluiceConfig.DEFAULT_POOL_NAME + " for it to apply to");
     }
     return result;

@@ -38,7 +38,7 @@ final class PoolReader {
       return Optional.empty();
     }
     if (sections.isEmpty()) {
-      throw new ConfigException("pools: must declare at least one pool (or leave pools out to use the default)");
+      throw new ConfigException("pools", "must declare at least one pool (or leave pools out to use the default)");
     }
     List<PoolConfig> pools = new ArrayList<>();
     for (Section section : sections) {
@@ -48,7 +48,7 @@ final class PoolReader {
   }
 
   private PoolConfig pool(Section s) {
-    String name = s.string("name").orElseThrow(() -> new ConfigException(s.path("name") + ": is required"));
+    String name = s.string("name").orElseThrow(() -> new ConfigException(s.path("name"), "is required"));
     List<String> aliases = s.strings("aliases").orElse(List.of(name)).stream()
         .map(alias -> alias.toLowerCase(Locale.ROOT)).toList();
     boolean strip = s.bool("strip_prefix").orElse(false);
@@ -63,7 +63,7 @@ final class PoolReader {
       backends.add(backend(b));
     }
     if (backends.isEmpty()) {
-      throw new ConfigException(s.path("backends") + ": a pool needs at least one backend");
+      throw new ConfigException(s.path("backends"), "a pool needs at least one backend");
     }
     s.finish();
     return new PoolConfig(name, aliases, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
@@ -78,7 +78,7 @@ final class PoolReader {
       try {
         return FullPolicy.valueOf(value.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new ConfigException(s.path("full_policy") + ": " + value
+        throw new ConfigException(s.path("full_policy"), value
             + " is not one of passthrough, reject, drop_lowest");
       }
     });
@@ -93,19 +93,19 @@ final class PoolReader {
   }
 
   private BackendConfig backend(Section s) {
-    String id = s.string("id").orElseThrow(() -> new ConfigException(s.path("id") + ": is required"));
+    String id = s.string("id").orElseThrow(() -> new ConfigException(s.path("id"), "is required"));
     URI baseUrl = s.string("base_url").map(v -> Bounds.httpUrl(s.path("base_url"), v))
-        .orElseThrow(() -> new ConfigException(s.path("base_url") + ": is required"));
+        .orElseThrow(() -> new ConfigException(s.path("base_url"), "is required"));
     if (s.has("api_key")) {
-      throw new ConfigException(s.path("api_key") + ": keys are never written inline; use api_key_env or api_key_file");
+      throw new ConfigException(s.path("api_key"), "keys are never written inline; use api_key_env or api_key_file");
     }
     Optional<String> keyEnv = s.string("api_key_env");
     Optional<String> keyFile = s.string("api_key_file");
     if (keyEnv.isPresent() && keyFile.isPresent()) {
-      throw new ConfigException(s.path("api_key_env") + ": cannot be combined with api_key_file");
+      throw new ConfigException(s.path("api_key_env"), "cannot be combined with api_key_file");
     }
     Optional<Secret> key = keyEnv.map(name -> env.secret(name).orElseThrow(() ->
-        new ConfigException(s.path("api_key_env") + ": environment variable " + name + " is not set")));
+        new ConfigException(s.path("api_key_env"), "environment variable " + name + " is not set")));
     if (keyFile.isPresent()) {
       Path file = baseDir.map(dir -> dir.resolve(keyFile.get())).orElse(Path.of(keyFile.get()));
       key = Optional.of(readKeyFile(s.path("api_key_file"), file));
@@ -124,11 +124,11 @@ final class PoolReader {
     try {
       String text = Files.readString(file).strip();
       if (text.isEmpty()) {
-        throw new ConfigException(key + ": file " + file + " is empty");
+        throw new ConfigException(key, "file " + file + " is empty");
       }
       return Secret.of(text);
     } catch (IOException e) {
-      throw new ConfigException(key + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+      throw new ConfigException(key, "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
     }
   }
 
@@ -136,7 +136,7 @@ final class PoolReader {
     ConcurrencyConfig.Mode mode = s.string("mode").map(value -> switch (value.toLowerCase(Locale.ROOT)) {
       case "fixed" -> ConcurrencyConfig.Mode.FIXED;
       case "adaptive" -> ConcurrencyConfig.Mode.ADAPTIVE;
-      default -> throw new ConfigException(s.path("mode") + ": " + value + " is not one of fixed, adaptive");
+      default -> throw new ConfigException(s.path("mode"), value + " is not one of fixed, adaptive");
     }).orElse(ConcurrencyConfig.Mode.FIXED);
     int max = s.intValue("max_concurrent", 1, 100).orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT);
     s.finish();
@@ -155,7 +155,7 @@ final class PoolReader {
 
   private static QuotaConfig quota(Section s) {
     long budget = s.longValue("budget_tokens", 1, 1_000_000_000_000L)
-        .orElseThrow(() -> new ConfigException(s.path("budget_tokens") + ": is required"));
+        .orElseThrow(() -> new ConfigException(s.path("budget_tokens"), "is required"));
     int window = s.intValue("window_hours", 1, 168).orElse(5);
     int threshold = s.intValue("threshold_percent", 1, 100).orElse(99);
     int probe = s.intValue("probe_interval_seconds", 1, 86_400).orElse(300);

@@ -37,7 +37,7 @@ final class Section {
 
   private Section child(String path, JsonNode node) {
     if (!node.isObject()) {
-      throw new ConfigException(path + ": expected a mapping, got " + describe(node));
+      throw new ConfigException(path, "expected a mapping, got " + describe(node));
     }
     return new Section(path, node, keysAsked);
   }
@@ -77,7 +77,7 @@ final class Section {
       return result;
     }
     if (!list.get().isArray()) {
-      throw new ConfigException(path(key) + ": expected a list, got " + describe(list.get()));
+      throw new ConfigException(path(key), "expected a list, got " + describe(list.get()));
     }
     for (int i = 0; i < list.get().size(); i++) {
       result.add(child(path(key) + "[" + i + "]", list.get().get(i)));
@@ -91,13 +91,13 @@ final class Section {
       return Optional.empty();
     }
     if (!list.get().isArray()) {
-      throw new ConfigException(path(key) + ": expected a list of strings, got " + describe(list.get()));
+      throw new ConfigException(path(key), "expected a list of strings, got " + describe(list.get()));
     }
     List<String> result = new ArrayList<>();
     for (int i = 0; i < list.get().size(); i++) {
       JsonNode item = list.get().get(i);
       if (!item.isTextual() || item.asText().isBlank()) {
-        throw new ConfigException(path(key) + "[" + i + "]: expected a non-empty string, got " + describe(item));
+        throw new ConfigException(path(key) + "[" + i + "]", "expected a non-empty string, got " + describe(item));
       }
       result.add(item.asText());
     }
@@ -107,11 +107,11 @@ final class Section {
   Optional<String> string(String key) {
     return take(key).map(value -> {
       if (!value.isValueNode()) {
-        throw new ConfigException(path(key) + ": expected a string, got " + describe(value));
+        throw new ConfigException(path(key), "expected a string, got " + describe(value));
       }
       String text = value.asText();
       if (text.isBlank()) {
-        throw new ConfigException(path(key) + ": must not be empty");
+        throw new ConfigException(path(key), "must not be empty");
       }
       return text;
     });
@@ -120,7 +120,7 @@ final class Section {
   Optional<Long> longValue(String key, long min, long max) {
     return take(key).map(value -> {
       if (!value.isIntegralNumber() || !value.canConvertToLong()) {
-        throw new ConfigException(path(key) + ": " + describe(value) + " is not an integer in " + min + ".." + max);
+        throw new ConfigException(path(key), describe(value) + " is not an integer in " + min + ".." + max);
       }
       return Bounds.check(path(key), value.asLong(), min, max);
     });
@@ -133,7 +133,7 @@ final class Section {
   Optional<Boolean> bool(String key) {
     return take(key).map(value -> {
       if (!value.isBoolean()) {
-        throw new ConfigException(path(key) + ": " + describe(value) + " is not a boolean (true or false)");
+        throw new ConfigException(path(key), describe(value) + " is not a boolean (true or false)");
       }
       return value.asBoolean();
     });
@@ -145,7 +145,7 @@ final class Section {
     while (names.hasNext()) {
       String name = names.next();
       if (!read.contains(name)) {
-        throw new ConfigException(path(name) + ": unknown key");
+        throw new ConfigException(path(name), "unknown key");
       }
     }
   }

@@ -39,7 +39,18 @@ package dev.sluice.limit;
 public final class RetreatController {
   /** Told about every rate change; called under the controller's lock, so it must only record or log. */
   public interface Listener {
-    void onRateChange(RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert, boolean atFloor);
+    void onRateChange(Cause cause, RetreatState state, int fromRpm, int toRpm, double ratio, boolean alert,
+        boolean atFloor);
+  }
+
+  /** Why the rate changed. */
+  public enum Cause {
+    /** Retreat cut it, or stepped back after a 429 while recovering. */
+    RETREAT,
+    /** Recovery raised it one step. */
+    RECOVERY,
+    /** An operator changed the configured rate or the retreat settings through the admin API. */
+    OPERATOR
   }
 
   static final double CUT_FACTOR = 0.95;
@@ -157,7 +168,7 @@ public final class RetreatController {
     baseRpm = newBaseRpm;
     state = RetreatState.NORMAL;
     belowSinceNanos = -1;
-    change(newBaseRpm, 0, false, nowNanos);
+    change(Cause.OPERATOR, newBaseRpm, 0, false, nowNanos);
     return currentRpm;
   }
 
@@ -188,7 +199,7 @@ public final class RetreatController {
     } else if (rate < newPolicy.floorRpm()) {
       rate = Math.min(baseRpm, newPolicy.floorRpm());
     }
-    change(rate, 0, false, nowNanos);
+    change(Cause.OPERATOR, rate, 0, false, nowNanos);
     return currentRpm;
   }
 
@@ -251,7 +262,7 @@ public final class RetreatController {
           int target = Math.max(cleanRpm, Math.min(currentRpm, tookRpm) - policy.recoveryStepRpm());
           state = RetreatState.RETREAT;
           belowSinceNanos = now;
-          change(Math.max(policy.floorRpm(), target), ratio, false, now);
+          change(Cause.RETREAT, Math.max(policy.floorRpm(), target), ratio, false, now);
         } else if (span >= policy.evaluationInterval().toNanos()
             && sample >= evidence(policy.evaluationInterval().toNanos())) {
           stepUp(ratio, now);
@@ -308,7 +319,7 @@ public final class RetreatController {
       alerts++;
     }
     belowSinceNanos = -1;
-    change(newRpm, ratio, alert, now);
+    change(Cause.RETREAT, newRpm, ratio, alert, now);
     provisional = early;
   }
 
@@ -317,16 +328,16 @@ public final class RetreatController {
     if (newRpm >= baseRpm) {
       state = RetreatState.NORMAL;
     }
-    change(newRpm, ratio, false, now);
+    change(Cause.RECOVERY, newRpm, ratio, false, now);
   }
 
-  private void change(int newRpm, double ratio, boolean alert, long now) {
+  private void change(Cause cause, int newRpm, double ratio, boolean alert, long now) {
     provisional = false;
     int from = currentRpm;
     currentRpm = newRpm;
     newEpoch(now);
     if (from != newRpm || alert) {
-      listener.onRateChange(state, from, newRpm, ratio, alert, newRpm == policy.floorRpm());
+      listener.onRateChange(cause, state, from, newRpm, ratio, alert, newRpm == policy.floorRpm());
     }
   }
 

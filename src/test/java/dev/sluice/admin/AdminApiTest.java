@@ -129,6 +129,92 @@ class AdminApiTest {
     assertThat(post.headers().firstValue("Allow")).contains("GET");
   }
 
+  // ------------------------------------------------------------------------------------------------ other sites
+
+  @Test
+  void aPostWhoseBodyIsNotDeclaredJsonGets415() throws Exception {
+    harness.start("", "", "rate_rpm: 40", Map.of(), dir);
+
+    // What a page may send cross-site without a preflight: text/plain, a form, or no type at all.
+    HttpResponse<String> text = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":1}",
+        "Content-Type", "text/plain");
+    HttpResponse<String> form = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":1}",
+        "Content-Type", "application/x-www-form-urlencoded");
+    HttpResponse<String> none = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":1}");
+    HttpResponse<String> json = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":41}",
+        "Content-Type", "application/json; charset=utf-8");
+
+    assertThat(List.of(text, form, none)).allSatisfy(refused -> {
+      assertThat(refused.statusCode()).isEqualTo(415);
+      assertThat(json(refused).at("/error/code").asText()).isEqualTo("unsupported_content_type");
+    });
+    assertThat(json.statusCode()).isEqualTo(200);
+    assertThat(harness.status().at("/pools/0/backends/0/bucket/rate_rpm").asInt()).isEqualTo(41);
+  }
+
+  @Test
+  void anotherSitesOriginGets403EvenWithTheRightToken() throws Exception {
+    harness.start("", "", "rate_rpm: 40", WITH_TOKEN, dir);
+    String self = "http://127.0.0.1:" + harness.sluice.port();
+
+    HttpResponse<String> foreign = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":1}",
+        "Authorization", "Bearer " + AdminHarness.TOKEN, "Content-Type", "application/json",
+        "Origin", "http://evil.example");
+    HttpResponse<String> otherPort = harness.send("GET", "/api/admin/config", null,
+        "Authorization", "Bearer " + AdminHarness.TOKEN, "Origin", "http://127.0.0.1:1");
+    HttpResponse<String> opaque = harness.send("GET", "/api/admin/config", null,
+        "Authorization", "Bearer " + AdminHarness.TOKEN, "Origin", "null");
+    HttpResponse<String> fetchMetadata = harness.send("GET", "/api/admin/config", null,
+        "Authorization", "Bearer " + AdminHarness.TOKEN, "Sec-Fetch-Site", "cross-site");
+    // The dashboard: same origin, JSON.
+    HttpResponse<String> dashboard = harness.send("POST", "/api/admin/config", "{\"rate_rpm\":42}",
+        "Authorization", "Bearer " + AdminHarness.TOKEN, "Content-Type", "application/json",
+        "Origin", self, "Sec-Fetch-Site", "same-origin");
+
+    assertThat(List.of(foreign, otherPort, opaque, fetchMetadata)).allSatisfy(refused -> {
+      assertThat(refused.statusCode()).isEqualTo(403);
+      assertThat(json(refused).at("/error/code").asText()).isEqualTo("cross_site_request");
+    });
+    assertThat(dashboard.statusCode()).isEqualTo(200);
+    assertThat(harness.status().at("/pools/0/backends/0/bucket/rate_rpm").asInt()).isEqualTo(42);
+    assertThat(harness.events("sluice.audit")).hasSize(1);
+  }
+
+  @Test
+  void withoutATokenOnlyALoopbackHostIsServed() throws Exception {
+    harness.start("", "", "", Map.of(), dir);
+    int port = harness.sluice.port();
+
+    String rebound = rawGet("evil.example:" + port);
+    String rebound80 = rawGet("evil.example");
+
+    assertThat(rebound).startsWith("HTTP/1.1 403 ").contains("\"code\":\"non_loopback_host\"");
+    assertThat(rebound80).startsWith("HTTP/1.1 403 ");
+    assertThat(rawGet("localhost:" + port)).startsWith("HTTP/1.1 200 ");
+    assertThat(rawGet("127.0.0.1")).startsWith("HTTP/1.1 200 ");
+    assertThat(rawGet("[::1]:" + port)).startsWith("HTTP/1.1 200 ");
+  }
+
+  @Test
+  void withATokenAnyHostIsServed() throws Exception {
+    harness.start("", "", "", WITH_TOKEN, dir);
+
+    assertThat(rawGet("sluice.internal:" + harness.sluice.port(), "Authorization: Bearer " + AdminHarness.TOKEN))
+        .startsWith("HTTP/1.1 200 ");
+  }
+
+  /** GET /api/admin/config over a plain socket, with the Host header no HTTP client lets a caller choose. */
+  private String rawGet(String host, String... headers) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", harness.sluice.port())) {
+      socket.setSoTimeout(10_000);
+      String head = "GET /api/admin/config HTTP/1.1\r\nHost: " + host + "\r\n"
+          + String.join("", java.util.Arrays.stream(headers).map(h -> h + "\r\n").toList())
+          + "Connection: close\r\n\r\n";
+      socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------ reading
 
   @Test
@@ -194,6 +280,30 @@ class AdminApiTest {
     JsonNode backend = harness.status().at("/pools/0/backends/0");
     assertThat(backend.at("/bucket/rate_rpm").asInt()).isEqualTo(6000);
     assertThat(backend.at("/retreat/base_rpm").asInt()).isEqualTo(6000);
+  }
+
+  @Test
+  void aRateSetByTheAdminApiIsLoggedAndShownAsSuchNotAsARetreatCut() throws Exception {
+    harness.start("", "", "rate_rpm: 40", WITH_TOKEN, dir);
+    Logger retreatLogger = (Logger) LoggerFactory.getLogger("sluice.retreat");
+    Level before = retreatLogger.getLevel();
+    retreatLogger.setLevel(Level.INFO);
+    try {
+      harness.admin("POST", "/api/admin/config", "{\"rate_rpm\":30}");
+    } finally {
+      retreatLogger.setLevel(before);
+    }
+
+    List<ILoggingEvent> retreat = harness.events("sluice.retreat");
+    assertThat(retreat).hasSize(1);
+    assertThat(retreat.getFirst().getLevel()).isEqualTo(Level.INFO);
+    assertThat(retreat.getFirst().getFormattedMessage()).isEqualTo("rate set by the admin API");
+    assertThat(AdminHarness.value(retreat.getFirst(), "from_rpm")).isEqualTo(40);
+    assertThat(AdminHarness.value(retreat.getFirst(), "to_rpm")).isEqualTo(30);
+    await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {
+      JsonNode dashboard = JSON.readTree(harness.send("GET", "/api/dashboard", null).body());
+      assertThat(dashboard.findValuesAsText("kind")).contains("admin").doesNotContain("cut");
+    });
   }
 
   @Test
@@ -447,6 +557,7 @@ class AdminApiTest {
 
     HttpResponse<String> response = harness.http.send(java.net.http.HttpRequest.newBuilder(
         harness.uri("/api/admin/config")).header("Authorization", "Bearer " + AdminHarness.TOKEN)
+        .header("Content-Type", "application/json")
         .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body)))
         .build(), HttpResponse.BodyHandlers.ofString());
 

@@ -42,11 +42,13 @@ class HotReloadUnderLoadTest {
   @Test
   void everyRequestGetsExactlyOneAnswerWhileTheSettingsChange() throws Exception {
     harness.start("low_priority_timeout_seconds: 30", "queue_max_size: 160\n    full_policy: passthrough",
-        "rate_rpm: 600, capacity: 5", Map.of("SIDECAR_ADMIN_TOKEN", AdminHarness.TOKEN), dir);
+        "rate_rpm: 6, capacity: 5", Map.of("SIDECAR_ADMIN_TOKEN", AdminHarness.TOKEN), dir);
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
     for (int i = 0; i < REQUESTS / 2; i++) {
       answers.add(harness.chatAsync("load-" + i, PRIORITIES[i % PRIORITIES.length]));
     }
+    // At 6 RPM the burst of 5 goes at once and one more every 10 s, so the queue fills however slowly the
+    // arrivals land; the first change below raises the rate and sets the queue moving.
     await().atMost(20, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(10))
         .until(() -> harness.status().at("/pools/0/queue/size").asInt() >= 100);
 

@@ -18,7 +18,7 @@ class PermitTest {
   private final ManualClock clock = new ManualClock();
   private final Backend backend = new Backend("b", "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
       new TokenBucket(BucketStore.inMemory(), "b", 600, 10),
-      new RetreatController(RetreatPolicy.defaults(), 600, clock.nanoTime(), (s, f, t, r, a, fl) -> { }), clock);
+      new RetreatController(RetreatPolicy.defaults(), 600, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }), clock);
 
   private Permit acquire() {
     return ((Backend.Granted) backend.tryAcquire(clock.nanoTime())).permit();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.limit.RetreatPolicy;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -85,10 +86,104 @@ class ConfigPatchTest {
         {"queue_max_size":200,"pools":[{"name":"nvidia","queue_max_size":300}]}"""))
         .isInstanceOf(ConfigException.class)
         .hasMessage("queue_max_size: 200 contradicts pools[0].queue_max_size: 300");
-    assertThatThrownBy(() -> patch("""
-        {"fallback_enabled_passthrough":true,"pools":[{"name":"nvidia","full_policy":"drop_lowest"}]}"""))
+    SluiceConfig rejecting = patch("{\"fallback_enabled_passthrough\":false}");
+    assertThatThrownBy(() -> ConfigPatch.apply(json("""
+        {"fallback_enabled_passthrough":true,"pools":[{"name":"nvidia","full_policy":"drop_lowest"}]}"""), rejecting))
         .isInstanceOf(ConfigException.class)
         .hasMessage("fallback_enabled_passthrough: passthrough contradicts pools[0].full_policy: drop_lowest");
+    // false is "not passthrough": a changed nested drop_lowest agrees with it and is the one applied.
+    assertThat(patch("""
+        {"fallback_enabled_passthrough":false,"pools":[{"name":"nvidia","full_policy":"drop_lowest"}]}""")
+        .pools().get(1).fullPolicy()).isEqualTo(FullPolicy.DROP_LOWEST);
+  }
+
+  @Test
+  void aFlatKeyEqualToTheSettingInForceYieldsToTheEditedNestedOne() throws Exception {
+    // As GET shows the current configuration, with only the nested values edited.
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"nvidia","queue_max_size":300,"full_policy":"drop_lowest",
+                   "backends":[{"id":"nv-1","rate_rpm":90}]}],
+         "rate_rpm":40,"queue_max_size":500,"fallback_enabled_passthrough":true}""");
+
+    PoolConfig nvidia = config.pools().get(1);
+    assertThat(nvidia.queueMaxSize()).isEqualTo(300);
+    assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.DROP_LOWEST);
+    assertThat(nvidia.backends().get(0).rateRpm()).isEqualTo(90);
+  }
+
+  @Test
+  void anEditedFlatKeyWinsOverANestedOneEqualToTheSettingInForce() throws Exception {
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"nvidia","queue_max_size":500,"full_policy":"passthrough",
+                   "backends":[{"id":"nv-1","rate_rpm":40}]}],
+         "rate_rpm":70,"queue_max_size":250,"fallback_enabled_passthrough":false}""");
+
+    PoolConfig nvidia = config.pools().get(1);
+    assertThat(nvidia.queueMaxSize()).isEqualTo(250);
+    assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.REJECT);
+    assertThat(nvidia.backends().get(0).rateRpm()).isEqualTo(70);
+    assertThat(ConfigPatch.apply(json("{\"queue_max_size\":250,\"pools\":[{\"name\":\"nvidia\",\"queue_max_size\":500}]}"),
+        current()).queueSizeKeys()).containsExactly(Map.entry("nvidia", "queue_max_size"));
+  }
+
+  @Test
+  void aDropLowestPoolsDocumentComesBackUnchanged() throws Exception {
+    SluiceConfig dropLowest = patch("{\"pools\":[{\"name\":\"nvidia\",\"full_policy\":\"drop_lowest\"}]}");
+
+    // GET shows fallback_enabled_passthrough false for drop_lowest, which alone would mean reject.
+    SluiceConfig back = ConfigPatch.apply(json("""
+        {"pools":[{"name":"nvidia","queue_max_size":500,"full_policy":"drop_lowest"}],
+         "rate_rpm":40,"queue_max_size":500,"fallback_enabled_passthrough":false}"""), dropLowest).config();
+
+    assertThat(back).isEqualTo(dropLowest);
+  }
+
+  @Test
+  void aRetreatChangeKeepsTheThresholdsItDoesNotName() throws Exception {
+    RetreatPolicy before = current().defaults().retreat();
+
+    RetreatPolicy recover = patch("{\"defaults\":{\"retreat\":{\"recover_below_percent\":4}}}").defaults().retreat();
+    RetreatPolicy window = patch("{\"defaults\":{\"retreat\":{\"window_seconds\":30}}}").defaults().retreat();
+    RetreatPolicy all = patch("""
+        {"defaults":{"retreat":{"recover_below_percent":10,"enter_percent":12,"cut_again_percent":15,
+                                "window_seconds":10,"min_sample_seconds":10}}}""").defaults().retreat();
+
+    assertThat(recover.recoverBelowRatio()).isEqualTo(0.04);
+    assertThat(recover.enterRatio()).isEqualTo(before.enterRatio());
+    assertThat(recover.cutAgainRatio()).isEqualTo(before.cutAgainRatio());
+    assertThat(recover.alertRatio()).isEqualTo(before.alertRatio());
+    assertThat(window.window()).isEqualTo(java.time.Duration.ofSeconds(30));
+    assertThat(window.minSampleSpan()).isEqualTo(before.minSampleSpan());
+    assertThat(all.enterRatio()).isEqualTo(0.12);
+    assertThat(all.alertRatio()).isEqualTo(before.alertRatio());
+    assertThat(all.minSampleSpan()).isEqualTo(java.time.Duration.ofSeconds(10));
+  }
+
+  /** Current thresholds: recover below 2, enter 5, cut again 10, alert 20; window 60 s, minimum sample 20 s. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{\"recover_below_percent\":10} | defaults.retreat.recover_below_percent: 10 is outside 0..5",
+      "{\"enter_percent\":1} | defaults.retreat.enter_percent: 1 is outside 2..10",
+      "{\"enter_percent\":12} | defaults.retreat.enter_percent: 12 is outside 2..10",
+      "{\"cut_again_percent\":25} | defaults.retreat.cut_again_percent: 25 is outside 5..20",
+      "{\"alert_percent\":8} | defaults.retreat.alert_percent: 8 is outside 10..100",
+      "{\"enter_percent\":12,\"cut_again_percent\":11} | defaults.retreat.enter_percent: 12 is outside 2..11",
+      "{\"window_seconds\":10} | defaults.retreat.window_seconds: 10 is outside 20..3600",
+      "{\"min_sample_seconds\":61} | defaults.retreat.min_sample_seconds: 61 is outside 1..60",
+      "{\"window_seconds\":30,\"min_sample_seconds\":31} | defaults.retreat.window_seconds: 30 is outside 31..3600",
+      "{\"alert_percent\":101} | defaults.retreat.alert_percent: 101 is outside 0..100"})
+  void aRetreatChangeOutOfOrderIsRefusedWithTheRangeTheOthersLeave(String retreat, String message) {
+    assertThatThrownBy(() -> patch("{\"defaults\":{\"retreat\":" + retreat + "}}"))
+        .isInstanceOf(ConfigException.class).hasMessage(message)
+        .satisfies(e -> assertThat(((ConfigException) e).key()).isEqualTo(message.substring(0, message.indexOf(": "))));
+  }
+
+  @Test
+  void aProblemWithoutAKeyHasAnEmptyKey() {
+    assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadYaml("pools: [a: b: c", dir))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("config file is not valid YAML: ")
+        .satisfies(e -> assertThat(((ConfigException) e).key()).isEmpty());
   }
 
   @Test
@@ -120,8 +215,6 @@ class ConfigPatchTest {
           + " | defaults.low_priority_timeout_seconds: 3601 is outside 1..3600",
       "defaults: {retreat: {floor_rpm: 0}} | {\"defaults\":{\"retreat\":{\"floor_rpm\":0}}}"
           + " | defaults.retreat.floor_rpm: 0 is outside 1..100000",
-      "defaults: {retreat: {enter_percent: 1}} | {\"defaults\":{\"retreat\":{\"enter_percent\":1}}}"
-          + " | defaults.retreat.enter_percent: 1 is outside 2..100",
       "defaults: {retreat: {surge: 1}} | {\"defaults\":{\"retreat\":{\"surge\":1}}}"
           + " | defaults.retreat.surge: unknown key"})
   void aBadValueGetsTheStartUpMessage(String yaml, String body, String message) {

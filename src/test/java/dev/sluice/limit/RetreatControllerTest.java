@@ -13,8 +13,11 @@ import org.junit.jupiter.api.Test;
 class RetreatControllerTest {
   private final ManualClock clock = new ManualClock();
   private final List<String> changes = new ArrayList<>();
-  private final RetreatController.Listener listener = (state, from, to, ratio, alert, atFloor) ->
-      changes.add(state + " " + from + "->" + to + (alert ? " alert" : "") + (atFloor ? " floor" : ""));
+  private final List<RetreatController.Cause> causes = new ArrayList<>();
+  private final RetreatController.Listener listener = (cause, state, from, to, ratio, alert, atFloor) -> {
+    causes.add(cause);
+    changes.add(state + " " + from + "->" + to + (alert ? " alert" : "") + (atFloor ? " floor" : ""));
+  };
 
   private RetreatController controller(int baseRpm) {
     return controller(RetreatPolicy.defaults(), baseRpm);
@@ -457,6 +460,8 @@ class RetreatControllerTest {
     assertThat(state(controller)).isEqualTo(RetreatState.NORMAL);
     assertThat(controller.epoch()).isGreaterThan(epoch);
     assertThat(controller.snapshot(clock.nanoTime()).baseRpm()).isEqualTo(300);
+    assertThat(causes).containsExactly(RetreatController.Cause.RETREAT, RetreatController.Cause.OPERATOR);
+    assertThat(changes).last().isEqualTo("NORMAL 572->300");
   }
 
   /** Accepted and refused requests per minute of {@link #simulate}. */
@@ -574,5 +579,16 @@ class RetreatControllerTest {
 
     assertThat(rate).isEqualTo(600);
     assertThat(changes).last().isEqualTo("RETREAT 572->600 floor");
+    assertThat(causes).last().isEqualTo(RetreatController.Cause.OPERATOR);
+  }
+
+  @Test
+  void recoveryStepsAreToldAsRecovery() {
+    RetreatController controller = cutAfterTheFullSpan();
+
+    seconds(controller, 200, 9, 0);
+
+    assertThat(causes).first().isEqualTo(RetreatController.Cause.RETREAT);
+    assertThat(causes).contains(RetreatController.Cause.RECOVERY).doesNotContain(RetreatController.Cause.OPERATOR);
   }
 }

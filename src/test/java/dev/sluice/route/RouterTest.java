@@ -19,7 +19,7 @@ class RouterTest {
   private final Pool nvidia = new Pool("nvidia", List.of("nvidia", "nvidia-gateway", "nvidiavx"), false, 3,
       List.of(new Backend("nv-1", "nvidia", URI.create("http://h/v1"), Optional.empty(),
           new TokenBucket(BucketStore.inMemory(), "nv-1", 40, 40),
-          new RetreatController(RetreatPolicy.defaults(), 40, 0, (s, f, t, r, a, fl) -> { }), clock)));
+          new RetreatController(RetreatPolicy.defaults(), 40, 0, (c, s, f, t, r, a, fl) -> { }), clock)));
   private final Router router = new Router(List.of(nvidia));
 
   @Test

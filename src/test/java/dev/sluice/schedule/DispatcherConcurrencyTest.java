@@ -72,7 +72,7 @@ class DispatcherConcurrencyTest {
   private Backend backend(String id, BucketStore store) {
     return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
         new TokenBucket(store, id, 60_000, 20),
-        new RetreatController(twitchy(), 60_000, clock.nanoTime(), (state, from, to, ratio, alert, atFloor) -> {
+        new RetreatController(twitchy(), 60_000, clock.nanoTime(), (cause, state, from, to, ratio, alert, atFloor) -> {
           // Called under the controller's lock: the last value stored is the controller's current rate.
           announcedRpm.put(id, to);
           rateChanges.incrementAndGet();

@@ -35,7 +35,7 @@ class DispatcherTest {
   private Backend backend(String id, int rateRpm, int capacity) {
     return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
         new TokenBucket(store, id, rateRpm, capacity),
-        new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (s, f, t, r, a, fl) -> { }),
+        new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
         clock);
   }
 

@@ -32,7 +32,7 @@ public final class EventLog {
    *
    * @param seq increasing number, so the page can merge the events of frames and of a reload without repeats
    * @param wallMillis when it happened, milliseconds since the epoch
-   * @param kind {@code cut}, {@code alert}, {@code recovery} or {@code rejected}
+   * @param kind {@code cut}, {@code alert}, {@code recovery}, {@code admin} or {@code rejected}
    * @param pool the pool, or empty when not known
    * @param backend the backend, or empty for a pool's event
    */
@@ -46,6 +46,12 @@ public final class EventLog {
         backend, toRpm < fromRpm ? "cut" : "raised", fromRpm, toRpm, ratio * 100, state.name(),
         atFloor ? ", at the floor" : "");
     add(kind, pool, backend, text);
+  }
+
+  /** An operator changed a backend's rate through the admin API (its configured rate, or the retreat settings). */
+  public void adminRateChange(String pool, String backend, int fromRpm, int toRpm) {
+    add("admin", pool, backend, String.format(Locale.ROOT, "backend %s rate set by the admin API %d → %d rpm",
+        backend, fromRpm, toRpm));
   }
 
   /** {@code count} requests of {@code pool} were answered {@code status} by Sluice for {@code reason} this second. */
