@@ -13,11 +13,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * The dashboard's one snapshot a second, shared by every watcher. While at least one stream client is connected, a
  * task on the injected {@link Scheduler} builds one snapshot per second, keeps its chart point in a
  * {@link #HISTORY_POINTS}-point history and offers the same frame bytes to every client; a client still writing
- * its previous frame skips this one. With no client, nothing is built and no task is scheduled.
+ * its previous frame skips this one. With no client, nothing is built and no task is scheduled. The scheduler should
+ * be the dashboard's own: a build takes a while with many backends, and must not delay the dispatchers' wakeups.
  *
  * <p>Thread-safe: {@code this} guards the builder, the history, the latest snapshot and whether a tick is
  * scheduled; clients join and leave through a concurrent set. The tick never blocks: writes complete through
- * callbacks.
+ * callbacks. {@link #current()} builds, when the latest snapshot is stale, under the same lock on the caller's
+ * thread (a Jetty thread); a tick due meanwhile waits for it.
  */
 final class Feed {
   /** Seconds of chart points kept for a page's first load. */
@@ -36,7 +38,6 @@ final class Feed {
   private SnapshotBuilder.Snapshot latest;
   private boolean ticking;
   private long builds;
-  private long lastFrameBytes;
   private boolean stopped;
 
   Feed(Clock clock, Scheduler scheduler, SnapshotBuilder builder) {
@@ -45,11 +46,14 @@ final class Feed {
     this.builder = builder;
   }
 
-  /** Adds a stream client; the first one starts the ticks. */
+  /**
+   * Adds a stream client; the first one starts the ticks. A client that has already ended (its caller went away
+   * before it joined) is not kept: its departure may have been told before it was added.
+   */
   void join(StreamClient client) {
     clients.add(client);
     synchronized (this) {
-      if (stopped) {
+      if (stopped || !client.open()) {
         client.close();
         clients.remove(client);
         return;
@@ -68,13 +72,13 @@ final class Feed {
   private void tick() {
     byte[] frame;
     synchronized (this) {
+      clients.removeIf(client -> !client.open());
       if (clients.isEmpty() || stopped) {
         ticking = false;
         return;
       }
       SnapshotBuilder.Snapshot snapshot = buildLocked();
       frame = frame(snapshot);
-      lastFrameBytes = frame.length;
       scheduler.schedule(this::tick, TICK_NANOS);
     }
     for (StreamClient client : clients) {
@@ -106,7 +110,8 @@ final class Feed {
 
   /**
    * The answer of {@code GET /api/dashboard}: {@code {"history":[points…],"state":{…},"events":[…]}}, from the
-   * latest snapshot when it is fresh, else from one built now.
+   * latest snapshot when it is fresh, else from one built now on the calling thread, holding this feed's lock (so
+   * that the traffic counts are drained by one build at a time).
    */
   synchronized byte[] current() {
     if (latest == null || clock.nanoTime() - latest.nanos() > FRESH_NANOS) {
@@ -146,13 +151,13 @@ final class Feed {
     return builds;
   }
 
-  /** Size of the last stream frame, bytes. */
-  synchronized long lastFrameBytes() {
-    return lastFrameBytes;
-  }
-
   int clients() {
     return clients.size();
+  }
+
+  /** Clients whose previous frame is still on its way, so that the next tick skips them. */
+  int writesPending() {
+    return (int) clients.stream().filter(StreamClient::writing).count();
   }
 
   private static byte[] ascii(String text) {
