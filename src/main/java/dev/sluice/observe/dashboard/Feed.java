@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -38,6 +39,8 @@ final class Feed {
   private SnapshotBuilder.Snapshot latest;
   private boolean ticking;
   private long builds;
+  /** The field definitions the previous frame carried or assumed; a frame carries them only when they change. */
+  private byte[] framedFields;
   private boolean stopped;
 
   Feed(Clock clock, Scheduler scheduler, SnapshotBuilder builder) {
@@ -78,7 +81,9 @@ final class Feed {
         return;
       }
       SnapshotBuilder.Snapshot snapshot = buildLocked();
-      frame = frame(snapshot);
+      boolean fieldsChanged = !Arrays.equals(snapshot.fields(), framedFields);
+      framedFields = snapshot.fields();
+      frame = frame(snapshot, fieldsChanged);
       scheduler.schedule(this::tick, TICK_NANOS);
     }
     for (StreamClient client : clients) {
@@ -97,11 +102,19 @@ final class Feed {
     return snapshot;
   }
 
-  /** {@code data: {"point":…,"state":…}} and the blank line that ends an SSE event. */
-  static byte[] frame(SnapshotBuilder.Snapshot snapshot) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(snapshot.point().length + snapshot.state().length + 32);
+  /**
+   * {@code data: {"point":…,"fields":…,"state":…}} and the blank line that ends an SSE event; {@code fields} (the
+   * backend fields' labels and units) only when {@code withFields}.
+   */
+  static byte[] frame(SnapshotBuilder.Snapshot snapshot, boolean withFields) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(snapshot.point().length + snapshot.state().length
+        + (withFields ? snapshot.fields().length : 0) + 40);
     out.writeBytes(ascii("data: {\"point\":"));
     out.writeBytes(snapshot.point());
+    if (withFields) {
+      out.writeBytes(ascii(",\"fields\":"));
+      out.writeBytes(snapshot.fields());
+    }
     out.writeBytes(ascii(",\"state\":"));
     out.writeBytes(snapshot.state());
     out.writeBytes(ascii("}\n\n"));
@@ -109,15 +122,17 @@ final class Feed {
   }
 
   /**
-   * The answer of {@code GET /api/dashboard}: {@code {"history":[points…],"state":{…},"events":[…]}}, from the
-   * latest snapshot when it is fresh, else from one built now on the calling thread, holding this feed's lock (so
-   * that the traffic counts are drained by one build at a time).
+   * The answer of {@code GET /api/dashboard}: {@code {"history":[points…],"fields":[…],"state":{…},"events":[…]}}
+   * ({@code fields}: the backend fields' labels and units, which stream frames carry only when they change), from
+   * the latest snapshot when it is fresh, else from one built now on the calling thread, holding this feed's lock
+   * (so that the traffic counts are drained by one build at a time).
    */
   synchronized byte[] current() {
     if (latest == null || clock.nanoTime() - latest.nanos() > FRESH_NANOS) {
       buildLocked();
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(history.size() * 256 + latest.state().length + 64);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(history.size() * 256 + latest.state().length
+        + latest.fields().length + 64);
     out.writeBytes(ascii("{\"history\":["));
     boolean first = true;
     for (byte[] point : history) {
@@ -127,7 +142,9 @@ final class Feed {
       out.writeBytes(point);
       first = false;
     }
-    out.writeBytes(ascii("],\"state\":"));
+    out.writeBytes(ascii("],\"fields\":"));
+    out.writeBytes(latest.fields());
+    out.writeBytes(ascii(",\"state\":"));
     out.writeBytes(latest.state());
     out.writeBytes(ascii(",\"events\":"));
     out.writeBytes(builder.recentEvents(FIRST_LOAD_EVENTS));

@@ -80,6 +80,9 @@ class DashboardBrowserTest {
     assertThat(browser.findElements(By.cssSelector("section.pool[data-pool='nvidia'] > .charts .uplot"))).hasSize(3);
     assertThat(browser.findElements(By.cssSelector(".backend[data-backend='nvidia-default'] [data-field='tokens']")))
         .hasSize(1);
+    // Labels come with the first load only; the stream's frames carry the values.
+    assertThat(browser.findElement(By.cssSelector(".backend[data-backend='nvidia-default'] [data-field='tokens']"))
+        .getText()).startsWith("tokens available").contains(" / 20");
 
     sluice.close(Duration.ZERO);
     sluice = null;

@@ -84,7 +84,14 @@ class DashboardStreamTest {
       String frame = readUntil(in, "\n\n");
       assertThat(frame).startsWith("data: {\"point\":{\"t\":").endsWith("}\n\n");
       assertThat(frame.substring(0, frame.length() - 2).lines()).hasSize(1);
-      assertThat(frame).contains("\"state\":{").contains("\"name\":\"nvidia\"").contains("\"fields\":[");
+      assertThat(frame).contains("\"state\":{").contains("\"name\":\"nvidia\"")
+          .as("the first frame has the fields' labels").contains("\"fields\":[{\"name\":\"tokens\"");
+
+      awaitWritesDone();
+      tick();
+      String next = readUntil(in, "\n\n");
+      assertThat(next).startsWith("data: {\"point\":{\"t\":").contains("\"fields\":{\"tokens\":[12,40]")
+          .as("labels again only when they change").doesNotContain("\"fields\":[").doesNotContain("tokens available");
     }
   }
 
@@ -151,7 +158,8 @@ class DashboardStreamTest {
     HttpResponse<String> first = get("/api/dashboard");
     assertThat(first.statusCode()).isEqualTo(200);
     assertThat(first.headers().firstValue("Content-Type")).hasValue("application/json");
-    assertThat(first.body()).startsWith("{\"history\":[{\"t\":").contains("\"state\":{").contains("\"events\":[");
+    assertThat(first.body()).startsWith("{\"history\":[{\"t\":").contains("\"state\":{").contains("\"events\":[")
+        .contains("\"fields\":[{\"name\":\"tokens\",\"label\":\"tokens available\"}");
     assertThat(dashboard.builds()).isEqualTo(1);
     get("/api/dashboard");
     assertThat(dashboard.builds()).as("a snapshot under a second old is reused").isEqualTo(1);
