@@ -20,6 +20,10 @@
   let source = null;
   let reloadOnOpen = false;
   const seenEvents = new Map();
+  // Labels and units of the backend cards' fields, by name: sent with the first load and whenever they change.
+  let fieldDefs = new Map();
+  let fieldsMissing = false;
+  let reloadingFields = false;
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -109,6 +113,7 @@
   }
 
   function render(state) {
+    fieldsMissing = false;
     const key = layoutKey(state);
     if (key !== layout) {
       layout = key;
@@ -134,27 +139,40 @@
         badge.className = "state " + b.state;
         card.querySelector(".backend-rates").replaceChildren(...Object.entries(b.rates).map(([k, v]) =>
           el("span", {}, (RATE_LABELS[k] || k) + "/s ", el("b", {}, fmt(v)))));
-        card.querySelector(".fields").replaceChildren(...b.fields.map(field));
+        card.querySelector(".fields").replaceChildren(...Object.entries(b.fields).map(([n, v]) => field(n, v)));
         card.querySelector(".cuts").replaceChildren(...b.cuts.map((e) =>
           el("li", {}, new Date(e.t).toLocaleTimeString() + " " + e.text)));
       }
     }
     mergeEvents(state.events);
+    if (fieldsMissing && !reloadingFields) {
+      // A field whose label was sent in a frame this page missed: fetch them all again.
+      reloadingFields = true;
+      load().catch(() => {}).finally(() => { reloadingFields = false; });
+    }
   }
 
-  // One entry per named value; a value with a maximum is drawn as a gauge. Limiters added later show up here by
-  // adding an entry on the server.
-  function field(f) {
-    const text = fmt(f.value) + (f.max !== undefined ? " / " + fmt(f.max) : "") + (f.unit ? " " + f.unit : "");
+  function setFields(defs) {
+    if (defs) fieldDefs = new Map(defs.map((f) => [f.name, f]));
+  }
+
+  // One entry per named value, [value] or [value, max]; a value with a maximum is drawn as a gauge. Limiters added
+  // later show up here by adding an entry on the server.
+  function field(name, [v, max]) {
+    const def = fieldDefs.get(name);
+    if (!def) fieldsMissing = true;
+    const unit = def && def.unit;
+    const text = fmt(v) + (max !== undefined ? " / " + fmt(max) : "") + (unit ? " " + unit : "");
     let value;
-    if (f.max !== undefined && typeof f.value === "number") {
-      const share = f.max > 0 ? Math.min(1, Math.max(0, f.value / f.max)) : 0;
+    if (max !== undefined && typeof v === "number") {
+      const share = max > 0 ? Math.min(1, Math.max(0, v / max)) : 0;
       value = el("div", { class: "gauge" }, el("div", { class: "bar", style: "width:" + (share * 100).toFixed(1) + "%" }),
         el("span", { class: "text" }, text));
     } else {
       value = el("span", {}, text);
     }
-    return el("div", { class: "field", "data-field": f.name }, el("span", { class: "label" }, f.label), value);
+    return el("div", { class: "field", "data-field": name }, el("span", { class: "label" }, def ? def.label : name),
+      value);
   }
 
   function mergeEvents(events) {
@@ -177,6 +195,7 @@
   function load() {
     return fetch("/api/dashboard", { cache: "no-store" }).then((r) => r.json()).then((d) => {
       layout = "";
+      setFields(d.fields);
       render(d.state);
       for (const point of d.history) addPoint(point);
       redraw();
@@ -197,6 +216,7 @@
     source.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       lastFrameAt = Date.now();
+      setFields(frame.fields);
       render(frame.state);
       addPoint(frame.point);
       redraw();

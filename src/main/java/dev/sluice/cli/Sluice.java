@@ -28,9 +28,10 @@ public final class Sluice implements AutoCloseable {
   private final List<Pool> pools;
   private final List<Dispatcher> dispatchers;
   private final ScheduledExecutorService timer;
+  private final ScheduledExecutorService dashboardTimer;
 
   Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
-      List<Dispatcher> dispatchers, ScheduledExecutorService timer) {
+      List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer) {
     this.config = config;
     this.server = server;
     this.connector = connector;
@@ -38,6 +39,7 @@ public final class Sluice implements AutoCloseable {
     this.pools = List.copyOf(pools);
     this.dispatchers = dispatchers;
     this.timer = timer;
+    this.dashboardTimer = dashboardTimer;
   }
 
   /** Starts the upstream client, then the server. */
@@ -111,6 +113,7 @@ public final class Sluice implements AutoCloseable {
     } finally {
       client.stop();
       timer.shutdownNow();
+      dashboardTimer.shutdownNow();
     }
   }
 }

@@ -193,14 +193,21 @@ public final class Wiring {
     LiveConfig liveConfig = new LiveConfig(config, hotReload);
     AdminHandler admin = new AdminHandler(config.adminToken(),
         new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
-    DashboardHandler dashboard = new DashboardHandler(clock, scheduler, dispatcherList, traffic, events,
-        requestIds::nameResponse);
+    // The dashboard's snapshots are built on their own thread: with many backends a build would delay the
+    // dispatchers' wakeups on theirs.
+    ScheduledThreadPoolExecutor dashboardTimer = new ScheduledThreadPoolExecutor(1, runnable -> {
+      Thread thread = new Thread(runnable, "sluice-dashboard");
+      thread.setDaemon(true);
+      return thread;
+    });
+    DashboardHandler dashboard = new DashboardHandler(clock, Scheduler.of(dashboardTimer), dispatcherList, traffic,
+        events, requestIds::nameResponse);
     List<Handler> handlers = new ArrayList<>();
     metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
     handlers.addAll(List.of(status, admin, dashboard, proxy));
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
-    return new Sluice(config, server, connector, client, pools, dispatcherList, timer);
+    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer);
   }
 
   /** The metrics port: a second connector of the same server, with one selector that also accepts. */

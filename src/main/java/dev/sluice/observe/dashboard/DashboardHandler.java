@@ -39,7 +39,8 @@ public final class DashboardHandler extends Handler.Abstract.NonBlocking impleme
   private volatile boolean shutdown;
 
   /**
-   * @param scheduler runs the once-a-second snapshot task while a stream client watches
+   * @param scheduler runs the once-a-second snapshot task while a stream client watches; the dashboard's own, so
+   *     that building a snapshot never delays the dispatchers' wakeups
    * @param pools the pools shown, in this order
    * @param traffic per-second counts, fed with every outcome
    * @param events retreat changes and coalesced rejections
@@ -105,10 +106,11 @@ public final class DashboardHandler extends Handler.Abstract.NonBlocking impleme
       return;
     }
     StreamClient client = new StreamClient(response, callback, feed::leave);
-    request.addFailureListener(client::fail);
-    // The first frame goes out through the client, so that a tick arriving meanwhile skips rather than interleaves.
-    client.offer(ByteBuffer.wrap(RETRY_FRAME.getBytes(StandardCharsets.US_ASCII)));
+    // Joined before anything can end it, so that its departure always finds it in the feed; ticks skip it until its
+    // first frame is written.
     feed.join(client);
+    request.addFailureListener(client::fail);
+    client.start(ByteBuffer.wrap(RETRY_FRAME.getBytes(StandardCharsets.US_ASCII)));
   }
 
   private static void json(Response response, Callback callback, byte[] body, boolean head) {
@@ -147,13 +149,13 @@ public final class DashboardHandler extends Handler.Abstract.NonBlocking impleme
     return feed.builds();
   }
 
-  /** Size of the last stream frame, bytes. */
-  long lastFrameBytes() {
-    return feed.lastFrameBytes();
-  }
-
   /** Open stream clients. */
   int streams() {
     return feed.clients();
+  }
+
+  /** Stream clients whose previous frame is still on its way. */
+  int writesPending() {
+    return feed.writesPending();
   }
 }

@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * Builds one dashboard snapshot from the pools' views, the traffic counts since the previous build and the event
- * log: a compact chart point (kept in the history) and the current state (cards, counters, events).
+ * log: a compact chart point (kept in the history), the current state (cards, counters, events) and what the
+ * backend cards' fields are (labels and units, which a page needs only when they change).
  *
  * <p>Not thread-safe: each build drains the traffic counts, so only the feed's one builder calls it, under its lock.
  */
@@ -50,9 +51,11 @@ final class SnapshotBuilder {
    *
    * @param nanos when it was built, on the clock's ticker
    * @param point the chart point, JSON
-   * @param state the current state, JSON
+   * @param state the current state, JSON; a backend's {@code fields} carry values only
+   * @param fields the backend cards' fields, JSON: {@code [{"name":…,"label":…,"unit":…},…]} in display order,
+   *     {@code unit} left out when there is none
    */
-  record Snapshot(long nanos, byte[] point, byte[] state) {}
+  record Snapshot(long nanos, byte[] point, byte[] state, byte[] fields) {}
 
   Snapshot build() {
     long now = clock.nanoTime();
@@ -64,6 +67,7 @@ final class SnapshotBuilder {
 
     Map<String, Object> pointPools = new LinkedHashMap<>();
     List<Object> statePools = new ArrayList<>();
+    Map<String, Map<String, Object>> definitions = new LinkedHashMap<>();
     for (PoolView view : pools) {
       PoolSnapshot pool = view.snapshot();
       Traffic.Second second = traffic.drainPool(pool.pool());
@@ -81,7 +85,7 @@ final class SnapshotBuilder {
         RetreatSnapshot retreat = backend.retreat();
         pointBackends.put(backend.id(), List.of(backend.tokens(), retreat.currentRpm(), retreat.baseRpm(),
             round(retreat.ratio429() * 100)));
-        stateBackends.add(backend(backend, rates(backendSecond, seconds)));
+        stateBackends.add(backend(backend, rates(backendSecond, seconds), definitions));
       }
       Map<String, Object> point = new LinkedHashMap<>();
       point.put("r", rateList(second, seconds));
@@ -105,7 +109,7 @@ final class SnapshotBuilder {
     state.put("passthrough", rates(passthrough, seconds));
     state.put("events", events.since(wall - FRAME_EVENTS_MILLIS, FRAME_EVENTS_MAX).stream()
         .map(SnapshotBuilder::event).toList());
-    return new Snapshot(now, bytes(point), bytes(state));
+    return new Snapshot(now, bytes(point), bytes(state), bytes(definitions.values()));
   }
 
   /** Sluice's own refusals of this second, one line per pool and kind instead of one per request. */
@@ -149,22 +153,28 @@ final class SnapshotBuilder {
   }
 
   /**
-   * A backend's card. {@code fields} is a generic list of named values (with {@code max} for a gauge), so that a
-   * later limiter shows on the page by adding an entry here, without a change to the page.
+   * A backend's card. {@code fields} is a generic set of named values, {@code name: [value]}, or
+   * {@code name: [value, max]} for a gauge, so that a later limiter shows on the page by adding an entry here,
+   * without a change to the page. Each name's label and unit go to {@code definitions}, once for all backends.
    */
-  private Map<String, Object> backend(BackendSnapshot backend, Map<String, Object> rates) {
+  private Map<String, Object> backend(BackendSnapshot backend, Map<String, Object> rates,
+      Map<String, Map<String, Object>> definitions) {
     RetreatSnapshot retreat = backend.retreat();
-    List<Object> fields = new ArrayList<>();
-    fields.add(field("tokens", "tokens available", backend.tokens(), backend.capacity(), ""));
-    fields.add(field("effective_rpm", "effective rate", retreat.currentRpm(), retreat.baseRpm(), "rpm"));
-    fields.add(field("configured_rpm", "configured rate", retreat.baseRpm(), null, "rpm"));
-    fields.add(field("upstream_429_share", "upstream 429 share", round(retreat.ratio429() * 100), 100, "%"));
-    fields.add(field("in_flight", "in flight", backend.inFlight(), null, ""));
-    fields.add(field("retry_after_remaining", "Retry-After hold",
-        round(backend.retryAfterRemainingNanos() / 1e9), null, "s"));
-    fields.add(field("last_429", "last 429 kind",
-        backend.lastRefusal().map(kind -> kind.name().toLowerCase(Locale.ROOT)).orElse("none"), null, ""));
-    fields.add(field("alerts", "retreat alerts", retreat.alerts(), null, ""));
+    Map<String, Object> fields = new LinkedHashMap<>();
+    Fields field = (name, label, value, max, unit) -> {
+      fields.put(name, max == null ? List.of(value) : List.of(value, max));
+      definitions.computeIfAbsent(name, n -> definition(n, label, unit));
+    };
+    field.add("tokens", "tokens available", backend.tokens(), backend.capacity(), "");
+    field.add("effective_rpm", "effective rate", retreat.currentRpm(), retreat.baseRpm(), "rpm");
+    field.add("configured_rpm", "configured rate", retreat.baseRpm(), null, "rpm");
+    field.add("upstream_429_share", "upstream 429 share", round(retreat.ratio429() * 100), 100, "%");
+    field.add("in_flight", "in flight", backend.inFlight(), null, "");
+    field.add("retry_after_remaining", "Retry-After hold", round(backend.retryAfterRemainingNanos() / 1e9), null,
+        "s");
+    field.add("last_429", "last 429 kind",
+        backend.lastRefusal().map(kind -> kind.name().toLowerCase(Locale.ROOT)).orElse("none"), null, "");
+    field.add("alerts", "retreat alerts", retreat.alerts(), null, "");
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", backend.id());
     m.put("state", retreat.state().name());
@@ -174,14 +184,16 @@ final class SnapshotBuilder {
     return m;
   }
 
-  private static Map<String, Object> field(String name, String label, Object value, Object max, String unit) {
+  /** Adds one field to a backend's card; {@code max} is null unless the value is drawn as a gauge. */
+  @FunctionalInterface
+  private interface Fields {
+    void add(String name, String label, Object value, Object max, String unit);
+  }
+
+  private static Map<String, Object> definition(String name, String label, String unit) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", name);
     m.put("label", label);
-    m.put("value", value);
-    if (max != null) {
-      m.put("max", max);
-    }
     if (!unit.isEmpty()) {
       m.put("unit", unit);
     }

@@ -7,21 +7,22 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.Invocable;
 
 /**
- * One open {@code /api/dashboard/stream} response. At most one frame is being written at a time: a frame offered
- * while the previous one is still on its way is skipped, so a slow reader costs one frame of memory, never a
- * growing buffer. A failed write (the client went away) ends the stream and removes the client.
+ * One open {@code /api/dashboard/stream} response. Its first frame goes out through {@link #start}; frames offered
+ * before that, or while the previous frame is still on its way, are skipped, so that nothing overtakes the first
+ * frame and a slow reader costs one frame of memory, never a growing buffer. A failed write (the client went away)
+ * ends the stream and removes the client.
  *
- * <p>Thread-safe: {@code this} guards whether a write is pending and whether the stream is closed or ended; no lock
- * is held across a write, and write callbacks are non-blocking.
+ * <p>Thread-safe: {@code this} guards whether the stream has started, whether a write is pending and whether the
+ * stream is closed or ended; no lock is held across a write, and write callbacks are non-blocking.
  */
 final class StreamClient {
   private final Response response;
   private final Callback done;
   private final Consumer<StreamClient> onGone;
+  private boolean started;
   private boolean writing;
   private boolean closed;
   private boolean finished;
-  private long skipped;
 
   /**
    * @param done completes the response when the stream ends
@@ -33,17 +34,32 @@ final class StreamClient {
     this.onGone = onGone;
   }
 
-  /** Writes {@code frame} unless the previous frame is still being written; returns whether it did. */
+  /** Writes the stream's first frame, unless the stream has already ended. */
+  void start(ByteBuffer first) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      started = true;
+      writing = true;
+    }
+    write(first);
+  }
+
+  /** Writes {@code frame} unless the stream has not started or the previous frame is still being written. */
   boolean offer(ByteBuffer frame) {
     synchronized (this) {
-      if (closed || writing) {
-        skipped++;
+      if (closed || writing || !started) {
         return false;
       }
       writing = true;
     }
-    response.write(false, frame, Callback.from(Invocable.InvocationType.NON_BLOCKING, this::written, this::fail));
+    write(frame);
     return true;
+  }
+
+  private void write(ByteBuffer frame) {
+    response.write(false, frame, Callback.from(Invocable.InvocationType.NON_BLOCKING, this::written, this::fail));
   }
 
   private void written() {
@@ -89,8 +105,13 @@ final class StreamClient {
     }
   }
 
-  /** Frames skipped because the previous one was still being written. */
-  synchronized long skipped() {
-    return skipped;
+  /** Whether frames may still be offered: not closed, failed or finished. */
+  synchronized boolean open() {
+    return !closed;
+  }
+
+  /** Whether a frame is on its way; the next offer is skipped until it is out. */
+  synchronized boolean writing() {
+    return writing;
   }
 }

@@ -32,10 +32,14 @@ import org.junit.jupiter.api.Test;
  */
 class DashboardStreamTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
+  /** Put in a client's queue when its stream ended normally, after its last line. */
+  private static final String END = "<end of stream>";
+  /** Put in a client's queue when its stream broke off. */
+  private static final String BROKEN = "<stream broken>";
   private final ManualClock clock = new ManualClock();
   private final TickScheduler scheduler = new TickScheduler(clock);
   private final FakePool pool = new FakePool("nvidia", 1);
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
   private final List<Stream<String>> open = new CopyOnWriteArrayList<>();
   private Server server;
   private DashboardHandler dashboard;
@@ -64,7 +68,7 @@ class DashboardStreamTest {
   @Test
   void firstFrameIsRetryThenDataFramesOfJson() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", port)) {
-      socket.setSoTimeout(10_000);
+      socket.setSoTimeout((int) WAIT.toMillis());
       OutputStream out = socket.getOutputStream();
       out.write("GET /api/dashboard/stream HTTP/1.0\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
@@ -74,12 +78,20 @@ class DashboardStreamTest {
           .containsIgnoringCase("Cache-Control: no-store");
       assertThat(readUntil(in, "\n\n")).isEqualTo("retry: 3000\n\n");
       await().atMost(WAIT).until(() -> scheduler.pending() == 1);
+      awaitWritesDone();
 
       tick();
       String frame = readUntil(in, "\n\n");
       assertThat(frame).startsWith("data: {\"point\":{\"t\":").endsWith("}\n\n");
       assertThat(frame.substring(0, frame.length() - 2).lines()).hasSize(1);
-      assertThat(frame).contains("\"state\":{").contains("\"name\":\"nvidia\"").contains("\"fields\":[");
+      assertThat(frame).contains("\"state\":{").contains("\"name\":\"nvidia\"")
+          .as("the first frame has the fields' labels").contains("\"fields\":[{\"name\":\"tokens\"");
+
+      awaitWritesDone();
+      tick();
+      String next = readUntil(in, "\n\n");
+      assertThat(next).startsWith("data: {\"point\":{\"t\":").contains("\"fields\":{\"tokens\":[12,40]")
+          .as("labels again only when they change").doesNotContain("\"fields\":[").doesNotContain("tokens available");
     }
   }
 
@@ -102,6 +114,8 @@ class DashboardStreamTest {
     List<List<String>> received = new ArrayList<>();
     lines.forEach(l -> received.add(new ArrayList<>()));
     for (int t = 0; t < ticks; t++) {
+      // A client reads a frame a moment before the server learns that its write completed; tick after that.
+      awaitWritesDone();
       tick();
       for (int c = 0; c < clients; c++) {
         String data = lines.get(c).poll(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -144,7 +158,8 @@ class DashboardStreamTest {
     HttpResponse<String> first = get("/api/dashboard");
     assertThat(first.statusCode()).isEqualTo(200);
     assertThat(first.headers().firstValue("Content-Type")).hasValue("application/json");
-    assertThat(first.body()).startsWith("{\"history\":[{\"t\":").contains("\"state\":{").contains("\"events\":[");
+    assertThat(first.body()).startsWith("{\"history\":[{\"t\":").contains("\"state\":{").contains("\"events\":[")
+        .contains("\"fields\":[{\"name\":\"tokens\",\"label\":\"tokens available\"}");
     assertThat(dashboard.builds()).isEqualTo(1);
     get("/api/dashboard");
     assertThat(dashboard.builds()).as("a snapshot under a second old is reused").isEqualTo(1);
@@ -193,9 +208,17 @@ class DashboardStreamTest {
   void shutdownEndsOpenStreams() throws Exception {
     BlockingQueue<String> client = subscribe();
     assertThat(client.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("retry: 3000");
-    long start = System.nanoTime();
+    assertThat(client.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEmpty();
+    // Long enough that a stream left open would hold the stop for the rest of the test's patience.
+    server.setStopTimeout(WAIT.multipliedBy(3).toMillis());
+
     server.stop();
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+
+    assertThat(client.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream ended, not cut").isEqualTo(END);
+  }
+
+  private void awaitWritesDone() {
+    await().atMost(WAIT).until(() -> dashboard.writesPending() == 0);
   }
 
   private void tick() {
@@ -203,7 +226,10 @@ class DashboardStreamTest {
     scheduler.runDue();
   }
 
-  /** Opens a stream; its lines arrive in the queue (an empty string for each blank line). */
+  /**
+   * Opens a stream; its lines arrive in the queue (an empty string for each blank line), then {@link #END} or
+   * {@link #BROKEN}.
+   */
   private BlockingQueue<String> subscribe() {
     BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     http.sendAsync(HttpRequest.newBuilder(uri("/api/dashboard/stream")).GET().build(),
@@ -212,8 +238,9 @@ class DashboardStreamTest {
           Thread.startVirtualThread(() -> {
             try {
               response.body().forEach(lines::add);
+              lines.add(END);
             } catch (RuntimeException closed) {
-              // the test closed the stream
+              lines.add(BROKEN); // or the test closed the stream
             }
           });
         });
