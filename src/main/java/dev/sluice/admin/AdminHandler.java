@@ -1,10 +1,8 @@
 package dev.sluice.admin;
 
-import dev.sluice.http.OpenAiError;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.config.Secret;
-import java.nio.ByteBuffer;
+import dev.sluice.http.JsonAnswer;
+import dev.sluice.http.OpenAiError;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
@@ -49,7 +47,7 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
   private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
   private static final String BEARER = "bearer ";
 
-  private final ObjectMapper json = new ObjectMapper();
+  private final JsonAnswer json = new JsonAnswer();
   private final Optional<byte[]> token;
   private final List<AdminRoute> routes;
   private final BiConsumer<Request, Response> nameResponse;
@@ -118,7 +116,7 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
           "The admin request failed inside Sluice; see its log."));
       return;
     }
-    write(response, callback, answer.status(), answer.body());
+    json.write(response, callback, answer.status(), answer.body());
   }
 
   private void authenticate(Request request, Response response) {
@@ -159,18 +157,5 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
 
   private static void writeError(Response response, Callback callback, AdminException e) {
     new OpenAiError(e.status(), e.type(), e.code(), e.getMessage(), e.param()).write(response, callback);
-  }
-
-  private void write(Response response, Callback callback, int status, Object body) {
-    byte[] bytes;
-    try {
-      bytes = json.writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      callback.failed(e);
-      return;
-    }
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-    response.write(true, ByteBuffer.wrap(bytes), callback);
   }
 }

@@ -1,14 +1,12 @@
 package dev.sluice.observe;
 
-import dev.sluice.http.OpenAiError;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.http.JsonAnswer;
+import dev.sluice.http.OpenAiError;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
-import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +30,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   /** The {@code Retry-After} of a not-ready answer: a probe period, as load balancers probe every few seconds. */
   static final long NOT_READY_RETRY_AFTER_SECONDS = 5;
 
-  private final ObjectMapper json = new ObjectMapper();
+  private final JsonAnswer json = new JsonAnswer();
   private final Clock clock;
   private final long startNanos;
   private final String version;
@@ -178,16 +176,8 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   }
 
   private void write(Response response, Callback callback, int status, Object body) {
-    byte[] bytes;
-    try {
-      bytes = json.writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      callback.failed(e);
-      return;
-    }
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    response.write(true, ByteBuffer.wrap(bytes), callback);
+    json.write(response, callback, status, body);
   }
+
 }

@@ -1,10 +1,10 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Pool;
 import dev.sluice.backend.Priority;
+import dev.sluice.http.OpenAiError;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Rejection;
 import dev.sluice.schedule.Waiter;

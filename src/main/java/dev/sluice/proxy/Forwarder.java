@@ -1,13 +1,13 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.sluice.backend.Attempt;
-import dev.sluice.backend.Outcome;
-import dev.sluice.backend.Permit;
 import dev.sluice.backend.Outcome.Failure;
+import dev.sluice.backend.Outcome;
 import dev.sluice.backend.OutcomeListener;
+import dev.sluice.backend.Permit;
 import dev.sluice.config.Secret;
+import dev.sluice.http.OpenAiError;
 import dev.sluice.time.Clock;
 import dev.sluice.time.Waits;
 import java.io.EOFException;

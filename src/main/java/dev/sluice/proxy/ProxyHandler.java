@@ -1,9 +1,9 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.sluice.backend.Pool;
 import dev.sluice.backend.Priority;
+import dev.sluice.http.OpenAiError;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.time.Clock;

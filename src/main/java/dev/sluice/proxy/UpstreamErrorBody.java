@@ -1,7 +1,7 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import com.fasterxml.jackson.core.JsonFactory;
+import dev.sluice.http.OpenAiError;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

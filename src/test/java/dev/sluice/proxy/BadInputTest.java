@@ -1,6 +1,5 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;

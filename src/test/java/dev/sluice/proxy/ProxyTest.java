@@ -1,6 +1,5 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import static dev.sluice.proxy.Harness.uri;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,6 +1,5 @@
 package dev.sluice.proxy;
 
-import dev.sluice.http.OpenAiError;
 import static dev.sluice.proxy.CannedUpstream.response;
 import static org.assertj.core.api.Assertions.assertThat;
 

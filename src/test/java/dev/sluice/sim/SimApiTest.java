@@ -1,6 +1,5 @@
 package dev.sluice.sim;
 
-import dev.sluice.http.OpenAiError;
 import static dev.sluice.sim.SimClient.errorBody;
 import static dev.sluice.sim.SimClient.json;
 import static org.assertj.core.api.Assertions.assertThat;
