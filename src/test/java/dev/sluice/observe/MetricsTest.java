@@ -103,6 +103,15 @@ class MetricsTest {
     return new Scrape(response.body());
   }
 
+  /**
+   * A scrape once {@code answered} requests are counted: a request is counted when it ends, which can be just after
+   * its caller has read the whole answer.
+   */
+  private Scrape scrapeAfter(Sluice sluice, int answered) throws Exception {
+    await().atMost(Duration.ofSeconds(20)).until(() -> scrape(sluice).sum("sidecar_requests_total") >= answered);
+    return scrape(sluice);
+  }
+
   @Test
   void requestsAreCountedByPriorityAndStatus() throws Exception {
     Sluice sluice = sluice(sim().baseUrl(), Map.of());
@@ -111,7 +120,7 @@ class MetricsTest {
     }
     assertThat(chat(sluice, "low").statusCode()).isEqualTo(200);
 
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 4);
     assertThat(scrape.value("sidecar_requests_total", "priority", "high", "status", "200")).isEqualTo(3);
     assertThat(scrape.value("sidecar_requests_total", "priority", "low", "status", "200")).isEqualTo(1);
     assertThat(scrape.value("sluice_backend_requests_total", "pool", "nvidia", "backend", "nvidia-default",
@@ -139,7 +148,7 @@ class MetricsTest {
   void everySeriesHasTheTypeAndLabelsDocumented() throws Exception {
     Sluice sluice = sluice(sim().baseUrl(), Map.of());
     chat(sluice, "normal");
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 1);
     assertThat(scrape.types).containsAllEntriesOf(Map.ofEntries(
         Map.entry("sidecar_requests_total", "counter"),
         Map.entry("sidecar_upstream_errors_total", "counter"),
@@ -179,7 +188,7 @@ class MetricsTest {
   void noSeriesIsLabelledByModelCallerOrRequest() throws Exception {
     Sluice sluice = sluice(sim().baseUrl(), Map.of());
     chat(sluice, "urgent");
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 1);
     assertThat(scrape.labelNames).isSubsetOf(ALLOWED_LABELS).doesNotContain("model", "request", "request_id");
     assertThat(scrape.text).doesNotContain("llama");
   }
@@ -191,7 +200,7 @@ class MetricsTest {
     Sluice sluice = sluice(upstream.baseUrl(), Map.of());
     assertThat(chat(sluice, "normal").statusCode()).isEqualTo(200);
 
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 1);
     assertThat(scrape.value("sidecar_upstream_errors_total", "status_code", "429", "provider", "nvidia"))
         .isEqualTo(1);
     assertThat(scrape.value("sidecar_requests_total", "priority", "normal", "status", "200")).isEqualTo(1);
@@ -209,14 +218,14 @@ class MetricsTest {
     Sluice unreachable = sluice("http://127.0.0.1:" + closedPort() + "/v1", Map.of());
     assertThat(chat(unreachable, "normal").statusCode()).isEqualTo(502);
 
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 2);
     assertThat(scrape.value("sidecar_upstream_errors_total", "status_code", "500", "provider", "nvidia"))
         .isEqualTo(1);
     assertThat(scrape.value("sidecar_upstream_errors_total", "status_code", "400", "provider", "nvidia"))
         .isEqualTo(1);
     assertThat(scrape.value("sluice_backend_requests_total", "pool", "nvidia", "backend", "nvidia-default",
         "class", "5xx")).isEqualTo(1);
-    Scrape failed = scrape(unreachable);
+    Scrape failed = scrapeAfter(unreachable, 1);
     assertThat(failed.value("sidecar_upstream_errors_total", "status_code", "connect", "provider", "nvidia"))
         .isEqualTo(1);
     assertThat(failed.value("sidecar_requests_total", "priority", "normal", "status", "502")).isEqualTo(1);
@@ -231,7 +240,7 @@ class MetricsTest {
         .POST(HttpRequest.BodyPublishers.ofString(CHAT.replace("nvidia/llama", "other/model"))).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 1);
     assertThat(scrape.value("sidecar_upstream_latency_seconds_count", "provider", "passthrough")).isEqualTo(1);
     assertThat(scrape.value("sluice_backend_requests_total", "pool", "passthrough", "backend", "passthrough",
         "class", "2xx")).isEqualTo(1);
@@ -334,7 +343,7 @@ class MetricsTest {
 
     Sluice sluice = sluice(sim().baseUrl(), Map.of());
     chat(sluice, "normal");
-    Scrape scrape = scrape(sluice);
+    Scrape scrape = scrapeAfter(sluice, 1);
     Pattern metric = Pattern.compile("\\b(?:sidecar|sluice)_[a-z0-9_]+");
     Set<String> named = new TreeSet<>();
     for (String expression : expressions) {

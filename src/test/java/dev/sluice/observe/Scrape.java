@@ -62,6 +62,12 @@ final class Scrape {
     return value;
   }
 
+  /** The sum of every sample of {@code name}, whatever its labels; 0 when there is none. */
+  double sum(String name) {
+    return samples.entrySet().stream().filter(e -> e.getKey().equals(name) || e.getKey().startsWith(name + "{"))
+        .mapToDouble(Map.Entry::getValue).sum();
+  }
+
   private static String key(String name, Map<String, String> labels) {
     if (labels.isEmpty()) {
       return name;
