@@ -9,9 +9,16 @@ package dev.sluice.route;
  */
 final class Glob {
   private final int[] codePoints;
+  private final String literalPrefix;
 
   Glob(String pattern) {
     this.codePoints = pattern.codePoints().toArray();
+    int firstWildcard = 0;
+    while (firstWildcard < pattern.length() && pattern.charAt(firstWildcard) != '*'
+        && pattern.charAt(firstWildcard) != '?') {
+      firstWildcard++;
+    }
+    this.literalPrefix = pattern.substring(0, firstWildcard);
   }
 
   /** Whether {@code pattern} has a wildcard; without one it names one model exactly. */
@@ -22,6 +29,14 @@ final class Glob {
   /** The pattern's length in characters: the longer of two matching globs is the more specific claim. */
   int length() {
     return codePoints.length;
+  }
+
+  /**
+   * Whether {@code model} may match: it starts with the text before the pattern's first wildcard. A cheap test
+   * that spares most models the full match.
+   */
+  boolean mayMatch(String model) {
+    return model.startsWith(literalPrefix);
   }
 
   /** Whether the whole of {@code model}, given as its code points, matches. */

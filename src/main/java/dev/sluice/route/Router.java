@@ -63,9 +63,12 @@ public final class Router {
     if (exact != null) {
       return Optional.of(exact);
     }
-    if (!globs.isEmpty()) {
-      int[] codePoints = model.codePoints().toArray();
-      for (GlobClaim claim : globs) {
+    int[] codePoints = null;
+    for (GlobClaim claim : globs) {
+      if (claim.glob().mayMatch(model)) {
+        if (codePoints == null) {
+          codePoints = model.codePoints().toArray();
+        }
         if (claim.glob().matches(codePoints)) {
           return Optional.of(claim.pool());
         }
