@@ -22,7 +22,8 @@ import java.util.Optional;
  * false: reject) apply to the default pool (the one named {@code nvidia}, else the first) and its first backend;
  * given together with the nested keys for the same setting, they must agree. A {@code base_url}, {@code api_key},
  * pool's {@code models} or {@code default_pool} repeated unchanged (as {@code GET} shows it) is accepted, so a
- * fetched document can be edited and posted back; every other setting of the file is refused as not hot-reloadable, and an unknown key as unknown.
+ * fetched document can be edited and posted back; every other setting of the file is refused as not
+ * hot-reloadable, and an unknown key as unknown.
  *
  * <p>Values are read by the same readers as the start-up file, so a bad value gets the same message, naming the
  * path in the posted document (e.g. {@code pools[0].queue_max_size: 0 is outside 1..1000000}). The whole document

@@ -71,7 +71,7 @@ final class PoolReader {
   }
 
   /** The pool's {@code models}: exact names and globs, each 1..256 characters without whitespace. */
-  static List<String> models(Section s) {
+  private static List<String> models(Section s) {
     List<String> models = s.strings("models").orElse(List.of());
     for (int i = 0; i < models.size(); i++) {
       String model = models.get(i);
