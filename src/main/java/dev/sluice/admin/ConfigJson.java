@@ -18,8 +18,9 @@ import java.util.Objects;
  * The hot-reloadable settings as the admin API shows them, in the configuration file's shape: {@code log_level},
  * {@code defaults} (timeouts and {@code retreat}), {@code default_pool} (read-only, {@code null} without one),
  * {@code pools} with their {@code models} (read-only), queue settings and backends (keys masked as their first
- * four characters and {@code ****}, {@code null} without one), then the earlier sidecar's flat view of the default pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and
- * {@code fallback_enabled_passthrough}. Stateless.
+ * four characters and {@code ****}, {@code null} without one), then the earlier sidecar's flat view of the default
+ * pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and {@code fallback_enabled_passthrough}.
+ * Stateless.
  */
 final class ConfigJson {
   private ConfigJson() {}
