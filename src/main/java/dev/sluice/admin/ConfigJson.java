@@ -16,10 +16,11 @@ import java.util.Objects;
 
 /**
  * The hot-reloadable settings as the admin API shows them, in the configuration file's shape: {@code log_level},
- * {@code defaults} (timeouts and {@code retreat}), {@code pools} with their queue settings and backends (keys
- * masked as their first four characters and {@code ****}, {@code null} without one), then the earlier sidecar's
- * flat view of the default pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and
- * {@code fallback_enabled_passthrough}. Stateless.
+ * {@code defaults} (timeouts and {@code retreat}), {@code default_pool} (read-only, {@code null} without one),
+ * {@code pools} with their {@code models} (read-only), queue settings and backends (keys masked as their first
+ * four characters and {@code ****}, {@code null} without one), then the earlier sidecar's flat view of the default
+ * pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and {@code fallback_enabled_passthrough}.
+ * Stateless.
  */
 final class ConfigJson {
   private ConfigJson() {}
@@ -43,6 +44,7 @@ final class ConfigJson {
     defaults.put("low_priority_timeout_seconds", config.defaults().lowPriorityTimeoutSeconds());
     defaults.put("retreat", retreat(config.defaults().retreat()));
     m.put("defaults", defaults);
+    m.put("default_pool", config.defaultPool().orElse(null));
     m.put("pools", config.pools().stream().map(ConfigJson::pool).toList());
     PoolConfig defaultPool = ConfigPatch.defaultPool(config);
     m.put("rate_rpm", defaultPool.backends().getFirst().rateRpm());
@@ -83,6 +85,7 @@ final class ConfigJson {
   private static Map<String, Object> pool(PoolConfig pool) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.name());
+    m.put("models", pool.models());
     m.put("queue_max_size", pool.queueMaxSize());
     m.put("full_policy", policy(pool.fullPolicy()));
     m.put("backends", pool.backends().stream().map(ConfigJson::backend).toList());
@@ -130,7 +133,8 @@ final class ConfigJson {
   private static void flatten(String prefix, Object value, Map<String, Object> out) {
     if (value instanceof Map<?, ?> map) {
       map.forEach((k, v) -> flatten(prefix + k + ".", v, out));
-    } else if (value instanceof List<?> list) {
+    } else if (value instanceof List<?> list && !list.isEmpty() && list.getFirst() instanceof Map) {
+      // Pools and backends, by name and id; a list of values, such as a pool's models, is one setting.
       for (Object item : list) {
         Map<String, Object> entry = (Map<String, Object>) item;
         Object name = entry.containsKey("name") ? entry.get("name") : entry.get("id");

@@ -3,18 +3,22 @@ package dev.sluice.backend;
 import java.util.List;
 
 /**
- * A named group of backends serving the models whose provider prefix is one of its aliases. Immutable.
+ * A named group of backends serving the models it claims by name, glob or provider prefix. Immutable.
  *
  * @param name pool name
  * @param aliases lower-case provider prefixes routed to this pool
+ * @param models exact model names and globs ({@code *}, {@code ?}) routed to this pool, case-sensitive
  * @param stripPrefix whether {@code model} is forwarded without its provider prefix
  * @param maxAttempts upstream attempts per request before its first byte reaches the caller
  * @param backends ordered backends, at least one
  */
-public record Pool(String name, List<String> aliases, boolean stripPrefix, int maxAttempts, List<Backend> backends) {
+public record Pool(
+    String name, List<String> aliases, List<String> models, boolean stripPrefix, int maxAttempts,
+    List<Backend> backends) {
 
   public Pool {
     aliases = List.copyOf(aliases);
+    models = List.copyOf(models);
     backends = List.copyOf(backends);
     if (backends.isEmpty()) {
       throw new IllegalArgumentException("pool " + name + " has no backends");

@@ -114,8 +114,8 @@ public final class Wiring {
     for (PoolConfig poolConfig : config.pools()) {
       List<Backend> backends = poolConfig.backends().stream()
           .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), buckets, events, clock)).toList();
-      pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.stripPrefix(), poolConfig.maxAttempts(),
-          backends));
+      pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.models(), poolConfig.stripPrefix(),
+          poolConfig.maxAttempts(), backends));
       dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
           poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
@@ -151,7 +151,8 @@ public final class Wiring {
         requestIds::nameResponse);
     int timeoutSeconds = config.defaults().timeoutSeconds();
     Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
-    ProxyHandler proxy = new ProxyHandler(new Router(pools), dispatchers, config.defaultUpstream(), timeoutSeconds,
+    Router router = new Router(pools, config.defaultPool());
+    ProxyHandler proxy = new ProxyHandler(router, dispatchers, config.defaultUpstream(), timeoutSeconds,
         config.server().maxBodyBytes(), clock, forwarder, requestIds);
 
     Server server = new Server(threads, null, buffers);

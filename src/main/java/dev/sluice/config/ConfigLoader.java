@@ -115,10 +115,12 @@ public final class ConfigLoader {
         .orElse(URI.create(SluiceConfig.DEFAULT_UPSTREAM));
     List<PoolConfig> pools = top.flatMap(new PoolReader(env, baseDir)::read).map(env::overridePools)
         .orElseGet(() -> List.of(env.defaultPool(upstream)));
+    Optional<String> defaultPool = top.flatMap(t -> t.string("default_pool"));
     top.ifPresent(Section::finish);
     CrossChecks.pools(pools);
+    defaultPool.ifPresent(name -> CrossChecks.defaultPool(name, pools));
     Optional<Secret> adminToken = env.secret(ENV_ADMIN_TOKEN);
     CrossChecks.adminTokenBeyondLoopback(server.host(), adminToken);
-    return new SluiceConfig(server, defaults, upstream, pools, env.logLevel(), adminToken);
+    return new SluiceConfig(server, defaults, upstream, pools, defaultPool, env.logLevel(), adminToken);
   }
 }

@@ -20,9 +20,10 @@ import java.util.Optional;
  * per backend (matched by {@code id} within its pool) {@code rate_rpm} and {@code capacity}. The earlier sidecar's
  * flat keys {@code rate_rpm}, {@code queue_max_size} and {@code fallback_enabled_passthrough} (true: passthrough,
  * false: reject) apply to the default pool (the one named {@code nvidia}, else the first) and its first backend;
- * given together with the nested keys for the same setting, they must agree. A {@code base_url} or {@code api_key}
- * repeated unchanged (as {@code GET} shows it) is accepted, so a fetched document can be edited and posted back;
- * every other setting of the file is refused as not hot-reloadable, and an unknown key as unknown.
+ * given together with the nested keys for the same setting, they must agree. A {@code base_url}, {@code api_key},
+ * pool's {@code models} or {@code default_pool} repeated unchanged (as {@code GET} shows it) is accepted, so a
+ * fetched document can be edited and posted back; every other setting of the file is refused as not
+ * hot-reloadable, and an unknown key as unknown.
  *
  * <p>Values are read by the same readers as the start-up file, so a bad value gets the same message, naming the
  * path in the posted document (e.g. {@code pools[0].queue_max_size: 0 is outside 1..1000000}). The whole document
@@ -30,8 +31,8 @@ import java.util.Optional;
  */
 public final class ConfigPatch {
   /** Settings of the file that only a restart changes. */
-  private static final List<String> FIXED_TOP = List.of("server", "upstream", "default_pool");
-  private static final List<String> FIXED_POOL = List.of("aliases", "strip_prefix", "models", "max_attempts",
+  private static final List<String> FIXED_TOP = List.of("server", "upstream");
+  private static final List<String> FIXED_POOL = List.of("aliases", "strip_prefix", "max_attempts",
       "selection", "first_byte_timeout_seconds", "retry_budget_percent", "spill_after_seconds", "fallback_pool",
       "emergency_upstream");
   private static final List<String> FIXED_BACKEND = List.of("api_key_env", "api_key_file", "tpm", "concurrency",
@@ -65,6 +66,8 @@ public final class ConfigPatch {
     for (String key : FIXED_TOP) {
       refuseFixed(top, key);
     }
+    top.string("default_pool").filter(name -> !current.defaultPool().equals(Optional.of(name)))
+        .ifPresent(name -> refuseFixed(top, "default_pool"));
     String logLevel = top.string("log_level").map(v -> EnvironmentLayer.logLevel(top.path("log_level"), v))
         .orElse(current.logLevel());
     DefaultsConfig defaults = top.section("defaults").map(d -> defaults(d, current.defaults()))
@@ -94,13 +97,13 @@ public final class ConfigPatch {
             e.rateRpm != null ? e.rateRpm : b.rateRpm(), e.capacity != null ? e.capacity : b.capacity(),
             b.concurrency(), b.cooldown(), b.quota());
       }).toList();
-      pools.add(new PoolConfig(pool.name(), pool.aliases(), pool.stripPrefix(),
+      pools.add(new PoolConfig(pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(),
           edit.queueMaxSize != null ? edit.queueMaxSize : pool.queueMaxSize(),
           edit.fullPolicy != null ? edit.fullPolicy : pool.fullPolicy(), pool.maxAttempts(), pool.fallbackPool(),
           pool.emergencyUpstream(), backends));
     }
-    return new Result(new SluiceConfig(current.server(), defaults, current.defaultUpstream(), pools, logLevel,
-        current.adminToken()), queueSizeKeys);
+    return new Result(new SluiceConfig(current.server(), defaults, current.defaultUpstream(), pools,
+        current.defaultPool(), logLevel, current.adminToken()), queueSizeKeys);
   }
 
   /**
@@ -132,6 +135,8 @@ public final class ConfigPatch {
     for (String key : FIXED_POOL) {
       refuseFixed(p, key);
     }
+    p.strings("models").filter(models -> !models.equals(pool.models()))
+        .ifPresent(models -> refuseFixed(p, "models"));
     PoolEdit edit = new PoolEdit();
     edit.queueMaxSize = PoolReader.queueMaxSize(p).orElse(null);
     edit.queueMaxSizeKey = p.path("queue_max_size");

@@ -11,9 +11,9 @@ import java.util.Set;
 
 /**
  * Checks that span several settings, run once each setting is valid on its own: the two ports differ, an admin
- * token is set when Sluice listens beyond loopback, and pool
- * names, aliases, backend ids and fallback pools are consistent across all pools. {@link #isLoopback} also serves
- * the admin API, which without a token answers only requests addressed to a loopback host. Stateless.
+ * token is set when Sluice listens beyond loopback, and pool names, aliases, models, backend ids, fallback pools
+ * and the default pool are consistent across all pools. {@link #isLoopback} also serves the admin API, which
+ * without a token answers only requests addressed to a loopback host. Stateless.
  */
 public final class CrossChecks {
   private CrossChecks() {}
@@ -56,10 +56,15 @@ public final class CrossChecks {
     }
   }
 
-  /** Names and backend ids are unique, an alias belongs to one pool, a fallback names another declared pool. */
+  /**
+   * Names and backend ids are unique, an alias belongs to one pool, so does a model name or glob (the same string
+   * in two pools' {@code models}; an exact name in one pool and a different glob matching it in another is legal,
+   * decided by precedence), and a fallback names another declared pool.
+   */
   static void pools(List<PoolConfig> pools) {
     Set<String> names = new HashSet<>();
     Map<String, String> aliasOwner = new HashMap<>();
+    Map<String, String> modelOwner = new HashMap<>();
     Set<String> backendIds = new HashSet<>();
     for (int i = 0; i < pools.size(); i++) {
       PoolConfig pool = pools.get(i);
@@ -70,7 +75,16 @@ public final class CrossChecks {
       for (String alias : pool.aliases()) {
         String owner = aliasOwner.putIfAbsent(alias, pool.name());
         if (owner != null && !owner.equals(pool.name())) {
-          throw new ConfigException(path + ".aliases", alias + " already belongs to pool " + owner);
+          throw new ConfigException(path + ".aliases", alias + " is claimed by pool " + owner + " and by pool "
+              + pool.name() + "; an alias belongs to one pool");
+        }
+      }
+      for (int j = 0; j < pool.models().size(); j++) {
+        String model = pool.models().get(j);
+        String owner = modelOwner.putIfAbsent(model, pool.name());
+        if (owner != null && !owner.equals(pool.name())) {
+          throw new ConfigException(path + ".models[" + j + "]", model + " is claimed by pool " + owner
+              + " and by pool " + pool.name() + "; a model name or glob belongs to one pool");
         }
       }
       for (int j = 0; j < pool.backends().size(); j++) {
@@ -89,6 +103,15 @@ public final class CrossChecks {
               + " must name another declared pool (one of " + String.join(", ", names) + ")");
         }
       }
+    }
+  }
+
+  /** {@code default_pool} names a declared pool. */
+  static void defaultPool(String name, List<PoolConfig> pools) {
+    List<String> names = pools.stream().map(PoolConfig::name).toList();
+    if (!names.contains(name)) {
+      throw new ConfigException("default_pool", name + " must name a declared pool (one of "
+          + String.join(", ", names) + ")");
     }
   }
 }

@@ -88,7 +88,7 @@ final class EnvironmentLayer {
         capacity().orElse(BackendConfig.DEFAULT_CAPACITY), ConcurrencyConfig.defaults(), CooldownConfig.defaults(),
         Optional.empty());
     return new PoolConfig(
-        SluiceConfig.DEFAULT_POOL_NAME, SluiceConfig.DEFAULT_POOL_ALIASES, false,
+        SluiceConfig.DEFAULT_POOL_NAME, SluiceConfig.DEFAULT_POOL_ALIASES, List.of(), false,
         queueMax().orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE), fullPolicy().orElse(FullPolicy.PASSTHROUGH),
         PoolConfig.DEFAULT_MAX_ATTEMPTS, Optional.empty(), Optional.empty(), List.of(backend));
   }
@@ -117,7 +117,7 @@ final class EnvironmentLayer {
             capacity().orElse(b.capacity()), b.concurrency(), b.cooldown(), b.quota()));
       }
       result.add(new PoolConfig(
-          pool.name(), pool.aliases(), pool.stripPrefix(), queueMax().orElse(pool.queueMaxSize()),
+          pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(), queueMax().orElse(pool.queueMaxSize()),
           fullPolicy().orElse(pool.fullPolicy()), pool.maxAttempts(), pool.fallbackPool(), pool.emergencyUpstream(),
           backends));
     }

@@ -5,10 +5,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A pool of backends serving the models whose provider prefix matches one of {@code aliases}.
+ * A pool of backends serving the models it claims: by exact name or glob ({@code models}), by provider prefix
+ * ({@code aliases}), or as the {@code default_pool}.
  *
  * @param name unique pool name
  * @param aliases lower-case provider prefixes routed here (the text before the first {@code /} of {@code model})
+ * @param models exact model names and globs ({@code *} any run of characters, {@code ?} one character) claimed
+ *     by this pool, case-sensitive on the whole model string; each 1..256 characters without whitespace; default
+ *     none
  * @param stripPrefix forward {@code model} without its provider prefix; default false
  * @param queueMaxSize requests waiting in this pool at most; 1..1000000, default 500 ({@code SIDECAR_QUEUE_MAX})
  * @param fullPolicy what happens when the queue is full; default passthrough
@@ -18,14 +22,17 @@ import java.util.Optional;
  * @param backends ordered backends, at least one
  */
 public record PoolConfig(
-    String name, List<String> aliases, boolean stripPrefix, int queueMaxSize, FullPolicy fullPolicy,
-    int maxAttempts, Optional<String> fallbackPool, Optional<URI> emergencyUpstream,
+    String name, List<String> aliases, List<String> models, boolean stripPrefix, int queueMaxSize,
+    FullPolicy fullPolicy, int maxAttempts, Optional<String> fallbackPool, Optional<URI> emergencyUpstream,
     List<BackendConfig> backends) {
   public static final int DEFAULT_QUEUE_MAX_SIZE = 500;
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
+  /** Longest model name or glob in {@code models}, in characters. */
+  public static final int MAX_MODEL_LENGTH = 256;
 
   public PoolConfig {
     aliases = List.copyOf(aliases);
+    models = List.copyOf(models);
     backends = List.copyOf(backends);
   }
 }

@@ -51,6 +51,7 @@ final class PoolReader {
     String name = s.string("name").orElseThrow(() -> new ConfigException(s.path("name"), "is required"));
     List<String> aliases = s.strings("aliases").orElse(List.of(name)).stream()
         .map(alias -> alias.toLowerCase(Locale.ROOT)).toList();
+    List<String> models = models(s);
     boolean strip = s.bool("strip_prefix").orElse(false);
     int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
     FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
@@ -66,7 +67,24 @@ final class PoolReader {
       throw new ConfigException(s.path("backends"), "a pool needs at least one backend");
     }
     s.finish();
-    return new PoolConfig(name, aliases, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
+    return new PoolConfig(name, aliases, models, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
+  }
+
+  /** The pool's {@code models}: exact names and globs, each 1..256 characters without whitespace. */
+  private static List<String> models(Section s) {
+    List<String> models = s.strings("models").orElse(List.of());
+    for (int i = 0; i < models.size(); i++) {
+      String model = models.get(i);
+      String key = s.path("models") + "[" + i + "]";
+      if (model.length() > PoolConfig.MAX_MODEL_LENGTH) {
+        throw new ConfigException(key, model.substring(0, 40) + "... is " + model.length()
+            + " characters long; a model name or glob has 1.." + PoolConfig.MAX_MODEL_LENGTH);
+      }
+      if (model.codePoints().anyMatch(Character::isWhitespace)) {
+        throw new ConfigException(key, "\"" + model + "\" contains whitespace; a model name or glob has none");
+      }
+    }
+    return models;
   }
 
   static Optional<Integer> queueMaxSize(Section s) {

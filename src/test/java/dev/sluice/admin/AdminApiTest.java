@@ -229,7 +229,8 @@ class AdminApiTest {
            "retreat":{"enabled":true,"window_seconds":60,"enter_percent":5,"cut_again_percent":10,"alert_percent":20,
                       "recover_below_percent":2,"recover_after_seconds":120,"floor_rpm":5,"min_sample":20,
                       "min_sample_seconds":20,"recovery_step_rpm":2,"evaluation_interval_seconds":10}},
-         "pools":[{"name":"nvidia","queue_max_size":500,"full_policy":"passthrough",
+         "default_pool":null,
+         "pools":[{"name":"nvidia","models":[],"queue_max_size":500,"full_policy":"passthrough",
            "backends":[{"id":"sim-1","base_url":"%s","api_key":"nvap****","rate_rpm":40,"capacity":40}]}],
          "rate_rpm":40,"queue_max_size":500,"fallback_enabled_passthrough":true}
         """.formatted(harness.sim.baseUrl())));

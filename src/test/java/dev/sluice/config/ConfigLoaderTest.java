@@ -149,13 +149,55 @@ class ConfigLoaderTest {
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", concurrency: {max_concurrent: 101}}]}]' | pools[0].backends[0].concurrency.max_concurrent: 101 is outside 1..100
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", cooldown: {base_seconds: 10, max_seconds: 5}}]}]' | pools[0].backends[0].cooldown.max_seconds: 5 is outside 10..86400
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: a, backends: [{id: c, base_url: "http://h"}]}]' | pools[1].name: a is declared twice
-      'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, aliases: [a], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].aliases: a already belongs to pool a
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, aliases: [a], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].aliases: a is claimed by pool a and by pool c; an alias belongs to one pool
+      'pools: [{name: a, models: [gpt-4o], backends: [{id: b, base_url: "http://h"}]}, {name: c, models: [gpt-4o-mini, gpt-4o], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].models[1]: gpt-4o is claimed by pool a and by pool c; a model name or glob belongs to one pool
+      'pools: [{name: a, models: ["meta/*"], backends: [{id: b, base_url: "http://h"}]}, {name: c, models: ["meta/*"], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].models[0]: meta/* is claimed by pool a and by pool c; a model name or glob belongs to one pool
+      'pools: [{name: a, models: [gpt-4o, ""], backends: [{id: b, base_url: "http://h"}]}]' | pools[0].models[1]: expected a non-empty string, got ""
+      'pools: [{name: a, models: [gpt-4o, 7], backends: [{id: b, base_url: "http://h"}]}]' | pools[0].models[1]: expected a non-empty string, got 7
+      'pools: [{name: a, models: gpt-4o, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].models: expected a list of strings, got "gpt-4o"
+      'pools: [{name: a, models: ["gpt 4o"], backends: [{id: b, base_url: "http://h"}]}]' | pools[0].models[0]: "gpt 4o" contains whitespace; a model name or glob has none
+      'pools: [{name: a, models: ["gpt-4o\t"], backends: [{id: b, base_url: "http://h"}]}]' | pools[0].models[0]: "gpt-4o\t" contains whitespace; a model name or glob has none
+      '{default_pool: b, pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, backends: [{id: d, base_url: "http://h"}]}]}' | default_pool: b must name a declared pool (one of a, c)
+      'default_pool: openai'                                     | default_pool: openai must name a declared pool (one of nvidia)
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}, {id: b, base_url: "http://h"}]}]' | pools[0].backends[1].id: b is declared twice
       'pools: [{name: a, fallback_pool: a, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].fallback_pool: a must name another declared pool (one of a)
       '[1, 2]'                                                   | config file: expected a mapping of server, defaults, upstream and pools at the top
       """)
   void invalidYamlIsRejectedWithPathValueAndRange(String text, String message) {
     assertThatThrownBy(() -> yaml(text, Map.of())).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void poolsClaimModelsByExactNameAndGlobAndDefaultPoolTakesTheRest() {
+    SluiceConfig config = yaml("""
+        default_pool: nvidia
+        pools:
+          - name: nvidia
+            backends: [{id: nv-1, base_url: "http://h/v1"}]
+          - name: openai
+            models: [gpt-4o, "gpt-4o-*", "meta/llama-?"]
+            backends: [{id: oa-1, base_url: "http://h/v1"}]
+        """, Map.of());
+    assertThat(config.defaultPool()).contains("nvidia");
+    assertThat(config.pools().get(0).models()).isEmpty();
+    assertThat(config.pools().get(1).models()).containsExactly("gpt-4o", "gpt-4o-*", "meta/llama-?");
+  }
+
+  @Test
+  void withoutAFileThereAreNoModelClaimsAndNoDefaultPool() {
+    SluiceConfig config = env(Map.of());
+    assertThat(config.defaultPool()).isEmpty();
+    assertThat(config.pools().getFirst().models()).isEmpty();
+  }
+
+  @Test
+  void aModelNameOrGlobOverTheLengthLimitIsRefused() {
+    String pool = "pools: [{name: a, models: [%s], backends: [{id: b, base_url: \"http://h\"}]}]";
+    String longest = "a".repeat(256);
+    assertThat(yaml(pool.formatted(longest), Map.of()).pools().getFirst().models()).containsExactly(longest);
+    assertThatThrownBy(() -> yaml(pool.formatted("m".repeat(257)), Map.of())).isInstanceOf(ConfigException.class)
+        .hasMessage("pools[0].models[0]: " + "m".repeat(40) + "... is 257 characters long; a model name or glob"
+            + " has 1..256");
   }
 
   @Test

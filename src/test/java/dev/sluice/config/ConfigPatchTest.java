@@ -16,8 +16,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class ConfigPatchTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String YAML = """
+      default_pool: nvidia
       pools:
         - name: openai
+          models: [gpt-4o, "gpt-4o-*"]
           backends: [{id: oa-1, base_url: "http://127.0.0.1:1/v1", api_key_env: OA_KEY, rate_rpm: 100}]
         - name: nvidia
           queue_max_size: 500
@@ -242,6 +244,11 @@ class ConfigPatchTest {
       "{\"pools\":[{\"name\":\"nvidia\",\"aliases\":[\"nv\"]}]}"
           + " | pools[0].aliases: is not hot-reloadable; change it in the configuration and restart Sluice",
       "{\"server\":{\"port\":1}} | server: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"openai\",\"models\":[\"gpt-4o\"]}]}"
+          + " | pools[0].models: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"openai\",\"models\":[\"gpt-4o-*\",\"gpt-4o\"]}]}"
+          + " | pools[0].models: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"default_pool\":\"openai\"} | default_pool: is not hot-reloadable; change it in the configuration and restart Sluice",
       "{\"pools\":[{\"name\":\"nvidia\",\"burst\":3}]} | pools[0].burst: unknown key",
       "{\"rpm\":3} | rpm: unknown key",
       "[1] | config: expected a JSON object of the configuration's shape"})
@@ -252,8 +259,11 @@ class ConfigPatchTest {
   @Test
   void aDocumentFetchedFromTheAdminApiMayBePostedBackUnchanged() throws Exception {
     SluiceConfig config = patch("""
-        {"pools":[{"name":"openai","backends":[{"id":"oa-1","base_url":"http://127.0.0.1:1/v1","api_key":"sk-o****"}]},
-                  {"name":"nvidia","backends":[{"id":"nv-1","base_url":"http://127.0.0.1:2/v1","api_key":null}]}]}""");
+        {"default_pool":"nvidia",
+         "pools":[{"name":"openai","models":["gpt-4o","gpt-4o-*"],
+                   "backends":[{"id":"oa-1","base_url":"http://127.0.0.1:1/v1","api_key":"sk-o****"}]},
+                  {"name":"nvidia","models":[],
+                   "backends":[{"id":"nv-1","base_url":"http://127.0.0.1:2/v1","api_key":null}]}]}""");
     assertThat(config).isEqualTo(current());
   }
 }

@@ -75,9 +75,11 @@ class ExampleConfigTest {
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).isEqualTo(URI.create("https://integrate.api.nvidia.com/v1"));
     assertThat(config.pools()).extracting(PoolConfig::name).containsExactly("nvidia", "nvidia-reserve", "openai");
+    assertThat(config.defaultPool()).contains("nvidia");
 
     PoolConfig nvidia = config.pools().get(0);
-    assertThat(nvidia).isEqualTo(new PoolConfig("nvidia", List.of("nvidia", "nvidia-gateway", "nvidiavx"), false,
+    assertThat(nvidia).isEqualTo(new PoolConfig("nvidia", List.of("nvidia", "nvidia-gateway", "nvidiavx"),
+        List.of("meta/*", "mistralai/*"), false,
         500, FullPolicy.REJECT, 3, Optional.of("nvidia-reserve"),
         Optional.of(URI.create("http://nim.internal:8000/v1")), nvidia.backends()));
     BackendConfig nv1 = nvidia.backends().get(0);
@@ -91,6 +93,7 @@ class ExampleConfigTest {
 
     PoolConfig reserve = config.pools().get(1);
     assertThat(reserve.aliases()).containsExactly("nvidia-reserve");
+    assertThat(reserve.models()).isEmpty();
     assertThat(reserve.stripPrefix()).isTrue();
     assertThat(reserve.fullPolicy()).isEqualTo(FullPolicy.DROP_LOWEST);
     assertThat(reserve.backends()).singleElement().satisfies(backend -> {
@@ -100,6 +103,7 @@ class ExampleConfigTest {
     });
 
     PoolConfig openai = config.pools().get(2);
+    assertThat(openai.models()).containsExactly("gpt-4o", "gpt-4o-*", "o?-mini");
     assertThat(openai.stripPrefix()).isTrue();
     assertThat(openai.queueMaxSize()).isEqualTo(200);
     assertThat(openai.fullPolicy()).isEqualTo(FullPolicy.PASSTHROUGH);
