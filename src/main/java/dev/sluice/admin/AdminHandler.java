@@ -81,7 +81,15 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
       AdminRoute route = route(request.getMethod(), path, response);
       Map<String, String> params = route.match(path).orElseThrow();
       guard.requireJsonPost(request);
-      if (request.getLength() > MAX_BODY_BYTES) {
+      long declared = request.getLength();
+      if (declared > MAX_BODY_BYTES && declared <= 2L * MAX_BODY_BYTES) {
+        // Read what the caller is still sending before answering: a connection closed with unread bytes is reset,
+        // and the caller might never see the 413. Beyond twice the limit it is not worth reading.
+        Content.Source.consumeAll(request, Callback.from(() -> writeError(response, callback, tooLarge()),
+            callback::failed));
+        return true;
+      }
+      if (declared > MAX_BODY_BYTES) {
         throw tooLarge();
       }
       CompletableFuture<byte[]> body = Content.Source.asByteArrayAsync(request, MAX_BODY_BYTES);
