@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# JMH microbenchmarks of Sluice's own per-request code (src/test/java/dev/sluice/proxy/HotPathBenchmark.java).
+# JMH microbenchmarks of Sluice's own per-request code (src/test/java/dev/sluice/proxy/HotPathBenchmark.java, and
+# src/test/java/dev/sluice/observe/OutcomeListenersBenchmark.java: what a finished request costs metrics and dashboard).
 #
 #   bench/jmh.sh                      every benchmark, 1 fork, 3 x 2 s warm-up, 5 x 2 s measured (about 1 minute)
 #   bench/jmh.sh Sniff -prof gc       JMH arguments pass through: a name filter, -prof gc for allocation per op, ...
