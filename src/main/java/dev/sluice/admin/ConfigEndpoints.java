@@ -70,12 +70,7 @@ public final class ConfigEndpoints {
   }
 
   private static Map<String, Object> backend(BackendConfig backend, Optional<BackendSnapshot> state) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", backend.id());
-    m.put("base_url", backend.baseUrl().toString());
-    m.put("api_key", ConfigJson.maskedKey(backend));
-    m.put("rate_rpm", backend.rateRpm());
-    m.put("capacity", backend.capacity());
+    Map<String, Object> m = ConfigJson.backend(backend);
     state.ifPresent(s -> {
       m.put("effective_rpm", s.rateRpm());
       m.put("tokens", s.tokens());

@@ -57,7 +57,7 @@ final class ConfigJson {
     return policy.name().toLowerCase(Locale.ROOT);
   }
 
-  static String maskedKey(BackendConfig backend) {
+  private static String maskedKey(BackendConfig backend) {
     return backend.apiKey().map(Secret::masked).orElse(null);
   }
 
@@ -92,7 +92,8 @@ final class ConfigJson {
     return m;
   }
 
-  private static Map<String, Object> backend(BackendConfig backend) {
+  /** A backend's configured settings, its key masked, as GET /api/admin/config shows them. */
+  static Map<String, Object> backend(BackendConfig backend) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", backend.id());
     m.put("base_url", backend.baseUrl().toString());

@@ -2,6 +2,7 @@ package dev.sluice.observe;
 
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
+import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
@@ -29,9 +30,6 @@ import java.util.function.ToDoubleFunction;
  * <p>Thread-safe: holds no state of its own besides its start instant; scrapes may run concurrently.
  */
 final class PoolMetrics implements MultiCollector {
-  /** The pool the earlier sidecar's single-pool gauges describe, when present. */
-  static final String DEFAULT_POOL = "nvidia";
-
   /** One series per pool, labelled {@code pool}. */
   static final List<Series<PoolSnapshot>> POOL_SERIES = List.of(
       Series.gauge("sluice_queue_capacity", "Waiters the pool's queue holds at most.", PoolSnapshot::queueMaxSize),
@@ -75,7 +73,7 @@ final class PoolMetrics implements MultiCollector {
     this.pools = List.copyOf(pools);
     int named = 0;
     for (int i = 0; i < this.pools.size(); i++) {
-      if (this.pools.get(i).snapshot().pool().equals(DEFAULT_POOL)) {
+      if (this.pools.get(i).snapshot().pool().equals(SluiceConfig.DEFAULT_POOL_NAME)) {
         named = i;
         break;
       }
