@@ -24,6 +24,7 @@ import dev.sluice.observe.dashboard.Traffic;
 import dev.sluice.proxy.CallerEndPoint;
 import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
+import dev.sluice.proxy.ModelCatalog;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.RequestIds;
 import dev.sluice.proxy.UpstreamProbe;
@@ -205,7 +206,8 @@ public final class Wiring {
         events, requestIds::nameResponse);
     List<Handler> handlers = new ArrayList<>();
     metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
-    handlers.addAll(List.of(status, admin, dashboard, proxy));
+    ModelCatalog models = new ModelCatalog(pools, router, config.defaultUpstream(), client, clock, requestIds);
+    handlers.addAll(List.of(status, admin, dashboard, models, proxy));
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer);
