@@ -31,6 +31,7 @@ import dev.sluice.proxy.CallerEndPoint;
 import dev.sluice.proxy.DeadKeyProbe;
 import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
+import dev.sluice.proxy.ModelCatalog;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.RequestIds;
 import dev.sluice.proxy.UpstreamProbe;
@@ -229,7 +230,8 @@ public final class Wiring {
         events, requestIds::nameResponse);
     List<Handler> handlers = new ArrayList<>();
     metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
-    handlers.addAll(List.of(status, admin, dashboard, proxy));
+    ModelCatalog models = new ModelCatalog(pools, router, config.defaultUpstream(), client, clock, requestIds);
+    handlers.addAll(List.of(status, admin, dashboard, models, proxy));
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     DeadKeyProbe deadKeyProbe = new DeadKeyProbe(client, allBackends, scheduler, DEAD_KEY_PROBE_INTERVAL);
