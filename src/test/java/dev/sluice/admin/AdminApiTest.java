@@ -231,7 +231,11 @@ class AdminApiTest {
                       "min_sample_seconds":20,"recovery_step_rpm":2,"evaluation_interval_seconds":10}},
          "default_pool":null,
          "pools":[{"name":"nvidia","models":[],"queue_max_size":500,"full_policy":"passthrough",
-           "backends":[{"id":"sim-1","base_url":"%s","api_key":"nvap****","rate_rpm":40,"capacity":40}]}],
+           "max_attempts":3,"selection":"ordered","first_byte_timeout_seconds":null,"retry_budget_percent":20,
+           "spill_after_seconds":5,"fallback_pool":null,"emergency_upstream":null,
+           "backends":[{"id":"sim-1","base_url":"%s","api_key":"nvap****","rate_rpm":40,"capacity":40,
+             "concurrency":{"mode":"fixed","max_concurrent":8},
+             "cooldown":{"base_seconds":5,"max_seconds":300,"exponential":true,"precheck_seconds":2}}]}],
          "rate_rpm":40,"queue_max_size":500,"fallback_enabled_passthrough":true}
         """.formatted(harness.sim.baseUrl())));
   }
