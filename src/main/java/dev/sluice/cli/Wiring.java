@@ -262,8 +262,8 @@ public final class Wiring {
         new RetreatLog(pool, config.id(), events));
     ConcurrencyLimit concurrency = new ConcurrencyLimit(
         config.concurrency().mode() == ConcurrencyConfig.Mode.ADAPTIVE, config.concurrency().maxConcurrent());
-    Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown())))
-        : Optional.empty();
+    Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown()),
+        event -> events.cooldown(pool, config.id(), event.count() == 0, event.summary()))) : Optional.empty();
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
         clock);
   }
