@@ -111,7 +111,7 @@ public final class Backend {
 
   /**
    * @param lastResort no other backend of the pool can serve now: a cooldown that ends within its precheck
-   *     threshold does not hold the backend back
+   *     threshold does not hold the backend back, and a longer one holds it until it is that close to its end
    */
   public synchronized Grant tryAcquire(long nowNanos, boolean lastResort) {
     if (outOfService != null) {
@@ -122,7 +122,8 @@ public final class Backend {
     }
     if (cooldown.isPresent() && cooldown.get().cooling(nowNanos)
         && !(lastResort && cooldown.get().endsWithinPrecheck(nowNanos))) {
-      return new Wait(cooldown.get().endNanos());
+      Cooldown c = cooldown.get();
+      return new Wait(lastResort ? c.endNanos() - c.policy().precheck().toNanos() : c.endNanos());
     }
     if (inFlight >= concurrency.limit()) {
       return new Wait(Long.MAX_VALUE);
@@ -135,7 +136,7 @@ public final class Backend {
     if (!admission.granted()) {
       return new Wait(admission.retryAtNanos());
     }
-    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++));
+    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++, concurrency.limit()));
   }
 
   /**
@@ -154,7 +155,7 @@ public final class Backend {
    */
   public synchronized Permit unshapedPermit(long nowNanos) {
     bucket.tryAcquire(nowNanos);
-    return new Permit(this, retreat.epoch(), true, nowNanos, inFlight++);
+    return new Permit(this, retreat.epoch(), true, nowNanos, inFlight++, concurrency.limit());
   }
 
   void onRelease(Permit permit, Attempt attempt) {
@@ -211,8 +212,10 @@ public final class Backend {
     lastRefusalMillis = clock.wallTimeMillis();
     refusals.merge(lastRefusal, 1L, Long::sum);
     cool(now, attempt.retryAfterNanos(), "upstream 429 (" + lastRefusal.label() + ")");
-    concurrency.onAnswer(now - permit.grantedNanos(), permit.inFlightAtSend() + 1,
-        lastRefusal == RefusalKind.CONCURRENCY, lastRefusalMillis);
+    // Only a refusal of a request sent under the limit in force lowers it: the refusals of one burst lower it once.
+    if (lastRefusal == RefusalKind.CONCURRENCY && permit.concurrencyLimitAtSend() == concurrency.limit()) {
+      concurrency.onAnswer(now - permit.grantedNanos(), permit.inFlightAtSend() + 1, true, lastRefusalMillis);
+    }
     if (!lastRefusal.rateEvidence()) {
       return false;
     }

@@ -24,14 +24,16 @@ import java.util.Optional;
  *     the queue and the waits for the upstream (as sent in {@code X-Sluice-Overhead-Ms})
  * @param totalNanos time from arrival to the end of the response
  * @param responseBytes body bytes written to the caller
- * @param attempts upstream attempts made (more than one when an upstream 429 was retried)
+ * @param attempts upstream attempts made (more than one when a failure before the first byte was retried)
  * @param usage token usage reported by the upstream, if any
+ * @param retried what each attempt that was retried got, in order: the upstream's status ({@code "429"},
+ *     {@code "500"}) or {@code connect}, {@code reset}, {@code timeout}; empty when none was
  */
 public record Outcome(
     String requestId, String method, String path, Optional<String> pool, Optional<String> backendId,
     Optional<String> model, Priority priority, boolean stream, int status, Failure failure, long queueNanos,
     long upstreamNanos, long firstByteNanos, long overheadNanos, long totalNanos, long responseBytes, int attempts,
-    Optional<Usage> usage) {
+    Optional<Usage> usage, java.util.List<String> retried) {
 
   /** Why an exchange ended other than normally. */
   public enum Failure {

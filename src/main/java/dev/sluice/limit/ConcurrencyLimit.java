@@ -8,8 +8,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * How many requests a backend may have in flight at once. In fixed mode the limit is what was configured. In
  * adaptive mode it is learned with Netflix concurrency-limits' {@link AIMDLimit}: a 429 about concurrency halves
- * it, and every accepted answer sent while at least half the limit was in flight raises it by one (sustained
- * high utilisation without 429s), between {@value #MIN_LIMIT} and {@value #MAX_LIMIT}. Other answers (rate 429s,
+ * it, and sustained high utilisation without 429s raises it by one: once as many answers as the limit were
+ * accepted, each sent while at least half the limit was in flight (about one step per round trip, as TCP's
+ * congestion avoidance grows, rather than one per answer, which would overshoot a provider's limit in a single
+ * burst). The limit stays between {@value #MIN_LIMIT} and {@value #MAX_LIMIT}. Other answers (rate 429s,
  * errors) do not move it. Every change of the limit is kept in a bounded history.
  *
  * <p>Never reads a clock: changes are stamped with the caller's {@code wallMillis} (ms since the epoch).
@@ -37,6 +39,8 @@ public final class ConcurrencyLimit {
   private int fixedLimit;
   private int initialLearned;
   private AIMDLimit learned;
+  /** Accepted answers at high utilisation since the limit last changed. */
+  private int busyAnswers;
   private final ArrayDeque<Adjustment> history = new ArrayDeque<>();
 
   /**
@@ -73,11 +77,15 @@ public final class ConcurrencyLimit {
       return;
     }
     int before = learned.getLimit();
+    if (!concurrencyRefused && (inFlightAtSend * 2 < before || ++busyAnswers < before)) {
+      return;
+    }
     learned.onSample(0, answerNanos, inFlightAtSend, concurrencyRefused);
     int after = learned.getLimit();
+    busyAnswers = 0;
     if (after != before) {
       record(wallMillis, before, after, concurrencyRefused ? "429 about concurrency with " + inFlightAtSend + " in flight"
-          : "accepted with " + inFlightAtSend + " in flight, at least half the limit");
+          : "accepted " + before + " answers with at least half the limit in flight");
     }
   }
 
@@ -93,6 +101,7 @@ public final class ConcurrencyLimit {
     if (adaptive) {
       initialLearned = fixedLimit;
       learned = newLearned(fixedLimit);
+      busyAnswers = 0;
     }
     record(wallMillis, before, limit(), (adaptive ? "adaptive" : "fixed") + " mode set by an operator");
   }
@@ -103,6 +112,7 @@ public final class ConcurrencyLimit {
     int before = limit();
     if (adaptive) {
       learned = newLearned(limit);
+      busyAnswers = 0;
     } else {
       fixedLimit = limit;
     }
@@ -112,6 +122,7 @@ public final class ConcurrencyLimit {
   /** Forgets what was learned: back to the starting point, history cleared. */
   public synchronized void resetLearning() {
     learned = newLearned(initialLearned);
+    busyAnswers = 0;
     history.clear();
   }
 

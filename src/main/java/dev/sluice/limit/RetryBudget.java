@@ -17,9 +17,6 @@ public final class RetryBudget {
   private final long originNanos;
   private final int percent;
 
-  /** What the window holds at one instant. */
-  public record Usage(long firstAttempts, long retries) {}
-
   /**
    * @param percent retries allowed as a share of first attempts, 0..100
    * @param windowSeconds the sliding window, in whole seconds, at least 1
@@ -52,9 +49,9 @@ public final class RetryBudget {
   }
 
   /** What the window holds at {@code nowNanos}, for status pages. */
-  public synchronized Usage usage(long nowNanos) {
+  public synchronized RetryUsage usage(long nowNanos) {
     long second = second(nowNanos);
-    return new Usage(counts.accepted(second), counts.refused(second));
+    return new RetryUsage(counts.accepted(second), counts.refused(second));
   }
 
   public int percent() {

@@ -51,9 +51,9 @@ final class PoolMetrics implements MultiCollector {
       Series.counter("sluice_no_backend", "Waiters answered 503 because no backend of the pool was in service and"
           + " there was nowhere to spill them.", PoolSnapshot::noBackend),
       Series.gauge("sluice_retry_budget_first_attempts", "First attempts in the retry budget's sliding window.",
-          PoolSnapshot::retryWindowFirstAttempts),
+          p -> p.retryBudget().firstAttempts()),
       Series.gauge("sluice_retry_budget_retries", "Retries after failures in the retry budget's sliding window.",
-          PoolSnapshot::retryWindowRetries));
+          p -> p.retryBudget().retries()));
 
   /** One series per backend, labelled {@code pool} and {@code backend}. */
   static final List<Series<BackendSnapshot>> BACKEND_SERIES = List.of(

@@ -41,6 +41,9 @@ public final class RequestLog implements OutcomeListener {
     if (o.failure() != Outcome.Failure.NONE) {
       line = line.addKeyValue("failure", o.failure().label());
     }
+    if (!o.retried().isEmpty()) {
+      line = line.addKeyValue("retried", String.join(",", o.retried()));
+    }
     if (o.usage().isPresent()) {
       line = line.addKeyValue("prompt_tokens", o.usage().get().promptTokens())
           .addKeyValue("completion_tokens", o.usage().get().completionTokens())

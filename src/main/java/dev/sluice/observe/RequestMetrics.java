@@ -111,12 +111,14 @@ final class RequestMetrics implements OutcomeListener {
     }
     Provider provider = o.pool().isPresent() ? provider(o.pool().get()) : passthrough;
     provider.latency.observe(o.upstreamNanos() / NANOS_PER_SECOND);
-    // Every attempt but the one the outcome describes was an upstream 429 that was retried; a request that ended
-    // back in the queue (timed out or evicted after a retried 429) has no such last attempt.
-    boolean endedInQueue = o.failure() == Outcome.Failure.RATE_LIMITED || o.failure() == Outcome.Failure.QUEUE_FULL;
-    int retried429s = endedInQueue ? o.attempts() : o.attempts() - 1;
-    if (retried429s > 0) {
-      provider.error(429).inc(retried429s);
+    // Attempts that failed before the first byte and were retried count as what they got.
+    for (String retried : o.retried()) {
+      switch (retried) {
+        case "connect" -> provider.connect.inc();
+        case "timeout" -> provider.timeout.inc();
+        case "reset" -> provider.failed.inc();
+        default -> provider.error(Integer.parseInt(retried)).inc();
+      }
     }
     switch (o.failure()) {
       case UPSTREAM_CONNECT -> provider.connect.inc();

@@ -143,6 +143,11 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     queue.put("rejected_full", pool.rejectedFull());
     queue.put("evicted", pool.evicted());
     queue.put("passed_through_full", pool.passedThroughFull());
+    queue.put("spilled", pool.spilled());
+    queue.put("sent_to_emergency", pool.sentToEmergency());
+    queue.put("no_backend", pool.noBackend());
+    queue.put("retry_budget", Map.of("first_attempts", pool.retryBudget().firstAttempts(),
+        "retries", pool.retryBudget().retries()));
     queue.put("refused_at_limit", pool.refusedAtLimit());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.pool());

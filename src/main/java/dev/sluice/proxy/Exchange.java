@@ -47,6 +47,8 @@ final class Exchange implements Waiter {
   private Optional<URI> inheritedEmergency = Optional.empty();
   /** Sent to an emergency upstream: no pool could serve it in time. */
   boolean emergency;
+  /** What each retried attempt got (see {@link Outcome#retried}). */
+  List<String> retried = List.of();
   /** The permit of the attempt in progress, if it was shaped. */
   Permit permit;
   URI upstreamBase;
@@ -147,6 +149,14 @@ final class Exchange implements Waiter {
     emergency = true;
     upstreamBase = upstream;
     forwarder.forwardToEmergency(this);
+  }
+
+  /** An attempt failed with {@code what} and the request goes again. */
+  void retried(String what) {
+    if (retried.isEmpty()) {
+      retried = new ArrayList<>(2);
+    }
+    retried.add(what);
   }
 
   /** The pool that served or refused it: its own, or the fallback pool it moved to; empty for passthrough. */

@@ -194,7 +194,7 @@ public final class Forwarder {
         exchange.backendLabel(), Optional.ofNullable(exchange.model), exchange.priority, exchange.stream, status,
         failure, exchange.queueNanos, exchange.attempts == 0 ? 0 : now - sent, exchange.firstByteNanos,
         exchange.overheadNanos, now - exchange.arrivalNanos, exchange.responseBytes, exchange.attempts,
-        exchange.usage));
+        exchange.usage, exchange.retried));
   }
 
   private static void releasePermit(Exchange exchange, Attempt attempt) {
@@ -417,6 +417,8 @@ public final class Forwarder {
       if (retrying) {
         exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos; // the failed attempt, body included
         exchange.permit = null;
+        exchange.retried(upstreamStatus > 0 ? Integer.toString(upstreamStatus)
+            : attempt.failure().name().toLowerCase(java.util.Locale.ROOT));
         if (exchange.clientGone) {
           exchange.proxyToClientCallback.failed(new EOFException("caller went away"));
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);

@@ -406,10 +406,9 @@ public final class Dispatcher implements PoolView {
       grant = ask(order, waiter, true, now, false);
     }
     if (grant instanceof Backend.Wait) {
+      // Nobody can serve now: a backend near the end of its cooldown may (and the wake is set by this pass).
       Backend.Grant lastResort = ask(order, waiter, waiter.attempts() > 0 && untriedAllOut(waiter), now, true);
-      if (lastResort instanceof Backend.Granted) {
-        return lastResort;
-      }
+      return lastResort instanceof Backend.Out ? grant : lastResort;
     }
     return grant;
   }

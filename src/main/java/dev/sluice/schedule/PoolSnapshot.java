@@ -3,7 +3,7 @@ package dev.sluice.schedule;
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
-import dev.sluice.limit.RetryBudget;
+import dev.sluice.limit.RetryUsage;
 import java.util.List;
 import java.util.Map;
 
@@ -33,15 +33,4 @@ import java.util.Map;
 public record PoolSnapshot(String pool, int size, int queueMaxSize, FullPolicy fullPolicy,
     Map<Priority, Integer> depth, long dispatched, long timedOut, long rejectedFull, long evicted,
     long passedThroughFull, long refusedAtLimit, long requeued, long spilled, long sentToEmergency, long noBackend,
-    RetryBudget.Usage retryBudget, List<BackendSnapshot> backends) {
-
-  /** First attempts in the retry budget's window now, for readers that see only views (the usage is not one). */
-  public long retryWindowFirstAttempts() {
-    return retryBudget.firstAttempts();
-  }
-
-  /** Retries in the retry budget's window now, for readers that see only views. */
-  public long retryWindowRetries() {
-    return retryBudget.retries();
-  }
-}
+    RetryUsage retryBudget, List<BackendSnapshot> backends) {}

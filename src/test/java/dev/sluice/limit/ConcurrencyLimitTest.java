@@ -32,15 +32,25 @@ class ConcurrencyLimitTest {
   }
 
   @Test
-  void acceptedAnswersAtHighUtilisationRaiseItOneByOneAndLowUtilisationDoesNot() {
+  void asManyAcceptedAnswersAsTheLimitAtHighUtilisationRaiseItByOneAndLowUtilisationDoesNot() {
     ConcurrencyLimit limit = new ConcurrencyLimit(true, 4);
-    limit.onAnswer(TWO_SECONDS, 1, false, NOW); // a quarter of the limit: says nothing about more
+    for (int i = 0; i < 10; i++) {
+      limit.onAnswer(TWO_SECONDS, 1, false, NOW); // a quarter of the limit: says nothing about more
+    }
+    assertThat(limit.limit()).isEqualTo(4);
+    for (int i = 0; i < 3; i++) {
+      limit.onAnswer(TWO_SECONDS, 2, false, NOW);
+    }
     assertThat(limit.limit()).isEqualTo(4);
     limit.onAnswer(TWO_SECONDS, 2, false, NOW);
     assertThat(limit.limit()).isEqualTo(5);
-    limit.onAnswer(TWO_SECONDS, 5, false, NOW);
+    assertThat(limit.history().getLast().reason())
+        .isEqualTo("accepted 4 answers with at least half the limit in flight");
+    for (int i = 0; i < 5; i++) {
+      limit.onAnswer(TWO_SECONDS, 5, false, NOW);
+    }
     assertThat(limit.limit()).isEqualTo(6);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 10_000; i++) {
       limit.onAnswer(TWO_SECONDS, limit.limit(), false, NOW);
     }
     assertThat(limit.limit()).isEqualTo(ConcurrencyLimit.MAX_LIMIT);
@@ -49,7 +59,9 @@ class ConcurrencyLimitTest {
   @Test
   void aLongAnswerIsNotTakenForARefusal() {
     ConcurrencyLimit limit = new ConcurrencyLimit(true, 4);
-    limit.onAnswer(600 * 1_000_000_000L, 4, false, NOW); // ten minutes
+    for (int i = 0; i < 4; i++) {
+      limit.onAnswer(600 * 1_000_000_000L, 4, false, NOW); // ten minutes each
+    }
     assertThat(limit.limit()).isEqualTo(5);
   }
 
@@ -63,7 +75,9 @@ class ConcurrencyLimitTest {
     assertThat(limit.limit()).isEqualTo(3);
     limit.setLimit(10, NOW);
     assertThat(limit.limit()).isEqualTo(10);
-    limit.onAnswer(TWO_SECONDS, 10, false, NOW);
+    for (int i = 0; i < 10; i++) {
+      limit.onAnswer(TWO_SECONDS, 10, false, NOW);
+    }
     assertThat(limit.limit()).isEqualTo(11);
     limit.resetLearning();
     assertThat(limit.limit()).isEqualTo(6);

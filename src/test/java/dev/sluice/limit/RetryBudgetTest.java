@@ -24,7 +24,7 @@ class RetryBudgetTest {
       budget.onFirstAttempt(clock.nanoTime());
     }
     assertThat(retriesAllowed(budget)).isEqualTo(100 + RetryBudget.RESERVE_PER_WINDOW);
-    assertThat(budget.usage(clock.nanoTime())).isEqualTo(new RetryBudget.Usage(500, 110));
+    assertThat(budget.usage(clock.nanoTime())).isEqualTo(new RetryUsage(500, 110));
   }
 
   @Test

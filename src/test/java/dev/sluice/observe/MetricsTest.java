@@ -284,15 +284,16 @@ class MetricsTest {
     assertThat(chat(unreachable, "normal").statusCode()).isEqualTo(502);
 
     Scrape scrape = scrapeAfter(sluice, 2);
+    // Every attempt counts: the two retried 500s and the one the caller saw.
     assertThat(scrape.value("sidecar_upstream_errors_total", "status_code", "500", "provider", "nvidia"))
-        .isEqualTo(1);
+        .isEqualTo(3);
     assertThat(scrape.value("sidecar_upstream_errors_total", "status_code", "400", "provider", "nvidia"))
         .isEqualTo(1);
     assertThat(scrape.value("sluice_backend_requests_total", "pool", "nvidia", "backend", "nvidia-default",
         "class", "5xx")).isEqualTo(1);
     Scrape failed = scrapeAfter(unreachable, 1);
     assertThat(failed.value("sidecar_upstream_errors_total", "status_code", "connect", "provider", "nvidia"))
-        .isEqualTo(1);
+        .isEqualTo(3);
     assertThat(failed.value("sidecar_requests_total", "priority", "normal", "status", "502")).isEqualTo(1);
   }
 

@@ -36,7 +36,7 @@ public class OutcomeListenersBenchmark {
   private static final Outcome ANSWERED = new Outcome("k3j-1", "POST", "/v1/chat/completions", Optional.of("nvidia"),
       Optional.of("nv-1"), Optional.of("nvidia/llama-3"), Priority.NORMAL, false, 200, Outcome.Failure.NONE, 12_000,
       812_400_000, 301_200_000, 85_000, 812_500_000, 5_120, 1,
-      Optional.of(new Outcome.Usage(12, 240, 252)));
+      Optional.of(new Outcome.Usage(12, 240, 252)), List.of());
 
   private final RequestMetrics metrics = new RequestMetrics(new PrometheusRegistry(),
       Map.of("nvidia", List.of("nv-1")));

@@ -147,8 +147,8 @@ final class SnapshotBuilder {
     totals.put("sent_to_emergency", pool.sentToEmergency());
     totals.put("no_backend", pool.noBackend());
     Map<String, Object> retryBudget = new LinkedHashMap<>();
-    retryBudget.put("first_attempts", pool.retryWindowFirstAttempts());
-    retryBudget.put("retries", pool.retryWindowRetries());
+    retryBudget.put("first_attempts", pool.retryBudget().firstAttempts());
+    retryBudget.put("retries", pool.retryBudget().retries());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.pool());
     m.put("rates", rates);

@@ -3,7 +3,7 @@ package dev.sluice.observe.dashboard;
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
-import dev.sluice.limit.RetryBudget;
+import dev.sluice.limit.RetryUsage;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.limit.RetreatState;
 import dev.sluice.schedule.PoolSnapshot;
@@ -39,7 +39,7 @@ final class FakePool implements PoolView {
         new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 1, Optional.empty(), 8, false, 0, 0,
         Optional.empty(), Map.of(), 0)).toList();
     return new PoolSnapshot(name, 3, 500, FullPolicy.PASSTHROUGH, depth, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        new RetryBudget.Usage(10, 0), list);
+        new RetryUsage(10, 0), list);
   }
 
   int reads() {

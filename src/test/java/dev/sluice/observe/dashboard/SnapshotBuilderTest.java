@@ -117,6 +117,7 @@ class SnapshotBuilderTest {
 
   private static Outcome outcome(String pool, int status, Outcome.Failure failure, long queueMillis) {
     return new Outcome("r", "POST", "/v1/chat/completions", Optional.of(pool), Optional.of(pool), Optional.empty(),
-        Priority.NORMAL, false, status, failure, queueMillis * 1_000_000, 0, 0, 0, 0, 0, 1, Optional.empty());
+        Priority.NORMAL, false, status, failure, queueMillis * 1_000_000, 0, 0, 0, 0, 0, 1, Optional.empty(),
+        List.of());
   }
 }
