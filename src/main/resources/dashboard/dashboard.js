@@ -11,7 +11,9 @@
   const BACKEND_SERIES = [["tokens", "#8f98a6"], ["effective rpm", "#3778c2"], ["configured rpm", "#2e9d5b"]];
   const TOTALS = [["dispatched", "dispatched"], ["passed_through_full", "passthrough (queue full)"],
     ["evicted", "evicted"], ["rejected_full", "rejected (queue full)"], ["timed_out", "timed out"],
-    ["refused_at_limit", "refused at limit"], ["requeued_after_429", "requeued after 429"]];
+    ["refused_at_limit", "refused at limit"], ["requeued_after_429", "requeued after 429"],
+    ["spilled", "spilled to fallback"], ["sent_to_emergency", "sent to emergency"],
+    ["no_backend", "no backend (503)"]];
 
   const $ = (id) => document.getElementById(id);
   let layout = "";
@@ -24,6 +26,8 @@
   let fieldDefs = new Map();
   let fieldsMissing = false;
   let reloadingFields = false;
+  // Set once the admin API accepted the page's token ("Load settings"): the backend cards then offer their actions.
+  let adminReady = false;
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -90,6 +94,7 @@
       stat("queue", "queue");
       stat("wait", "wait mean/max ms");
       for (const [k, label] of TOTALS) stat("total-" + k, label);
+      stat("retry-budget", "retries / first attempts (60 s)");
       section.append(stats);
       const row = el("div", { class: "charts" });
       section.append(row);
@@ -99,7 +104,9 @@
       const backends = el("div", { class: "backends" });
       for (const b of pool.backends) {
         const card = el("div", { class: "backend", "data-backend": b.id });
-        card.append(el("h3", {}, el("span", {}, b.id), el("span", { class: "state" })));
+        card.append(el("h3", {}, el("span", {}, b.id),
+          el("span", { class: "badges" }, el("span", { class: "service" }), el("span", { class: "state" }))));
+        card.append(actions(b.id));
         card.append(el("div", { class: "stats backend-rates" }));
         card.append(el("div", { class: "fields" }));
         backends.append(card);
@@ -132,11 +139,16 @@
         + ") " + q.full_policy);
       set("wait", fmt(q.wait_mean_ms) + " / " + fmt(q.wait_max_ms));
       for (const [k] of TOTALS) set("total-" + k, fmt(pool.totals[k]));
+      set("retry-budget", pool.retry_budget.retries + " / " + pool.retry_budget.first_attempts);
       for (const b of pool.backends) {
         const card = section.querySelector('.backend[data-backend="' + CSS.escape(b.id) + '"]');
         const badge = card.querySelector(".state");
         badge.textContent = b.state;
         badge.className = "state " + b.state;
+        const service = card.querySelector(".service");
+        service.textContent = b.service === "cooling" ? "cooling " + Math.ceil(b.cooling_seconds) + " s" : b.service;
+        service.className = "service " + b.service;
+        showActions(card, b);
         card.querySelector(".backend-rates").replaceChildren(...Object.entries(b.rates).map(([k, v]) =>
           el("span", {}, (RATE_LABELS[k] || k) + "/s ", el("b", {}, fmt(v)))));
         card.querySelector(".fields").replaceChildren(...Object.entries(b.fields).map(([n, v]) => field(n, v)));
@@ -156,13 +168,14 @@
     if (defs) fieldDefs = new Map(defs.map((f) => [f.name, f]));
   }
 
-  // One entry per named value, [value] or [value, max]; a value with a maximum is drawn as a gauge. Limiters added
-  // later show up here by adding an entry on the server.
-  function field(name, [v, max]) {
+  // One entry per named value, [value], [value, max] or [value, max, note]; a value with a maximum is drawn as a
+  // gauge, a note follows in brackets. Limiters added later show up here by adding an entry on the server.
+  function field(name, [v, max, note]) {
     const def = fieldDefs.get(name);
     if (!def) fieldsMissing = true;
     const unit = def && def.unit;
-    const text = fmt(v) + (max !== undefined ? " / " + fmt(max) : "") + (unit ? " " + unit : "");
+    const text = fmt(v) + (max !== undefined ? " / " + fmt(max) : "") + (unit ? " " + unit : "")
+      + (note !== undefined ? " (" + note + ")" : "");
     let value;
     if (max !== undefined && typeof v === "number") {
       const share = max > 0 ? Math.min(1, Math.max(0, v / max)) : 0;
@@ -175,10 +188,12 @@
       value);
   }
 
+  // An event may come again with the same seq and a new text (a cooldown line counting the failures of its second).
   function mergeEvents(events) {
     let added = false;
     for (const e of events || []) {
-      if (!seenEvents.has(e.seq)) {
+      const seen = seenEvents.get(e.seq);
+      if (!seen || seen.text !== e.text) {
         seenEvents.set(e.seq, e);
         added = true;
       }
@@ -189,6 +204,44 @@
     newest.forEach((e) => seenEvents.set(e.seq, e));
     $("events").replaceChildren(...newest.map((e) => el("li", { class: e.kind },
       el("time", {}, new Date(e.t).toLocaleTimeString()), e.text)));
+  }
+
+  // ---- backend actions (with the admin token) ------------------------------------------------------------------
+  function actions(id) {
+    const box = el("div", { class: "actions", hidden: "" });
+    const toggle = el("button", { type: "button", class: "toggle" });
+    const endCooldown = el("button", { type: "button", class: "end-cooldown" }, "End cooldown");
+    const message = el("span", { class: "message" });
+    toggle.addEventListener("click", () => adminAction(message, "PATCH",
+      "/api/admin/backends/" + encodeURIComponent(id), { enabled: toggle.dataset.enable === "true" }));
+    endCooldown.addEventListener("click", () => adminAction(message, "DELETE",
+      "/api/admin/cooldowns/" + encodeURIComponent(id)));
+    box.append(toggle, endCooldown, message);
+    return box;
+  }
+
+  function showActions(card, b) {
+    const box = card.querySelector(".actions");
+    box.hidden = !adminReady;
+    const toggle = box.querySelector(".toggle");
+    const enable = b.service === "dead" || b.service === "disabled";
+    toggle.dataset.enable = String(enable);
+    toggle.textContent = enable ? "Enable" : "Disable";
+    box.querySelector(".end-cooldown").hidden = b.service !== "cooling";
+  }
+
+  function adminAction(message, method, url, body) {
+    message.textContent = "…";
+    message.classList.remove("error");
+    const headers = Object.assign(body ? { "Content-Type": "application/json" } : {}, authHeaders());
+    fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined }).then((r) =>
+      r.json().catch(() => null).then((answer) => {
+        message.textContent = r.ok ? "done" : errorText(answer, r.status);
+        message.classList.toggle("error", !r.ok);
+      })).catch((e) => {
+      message.textContent = String(e);
+      message.classList.add("error");
+    });
   }
 
   // ---- live feed -----------------------------------------------------------------------------------------------
@@ -270,11 +323,13 @@
     fetch("/api/admin/config", { headers: authHeaders(), cache: "no-store" }).then((r) =>
       r.json().catch(() => null).then((body) => {
         if (!r.ok) {
+          adminReady = false;
           $("settings-form").hidden = true;
           settingsMessage(errorText(body, r.status), true);
           return;
         }
         settingsMessage("");
+        adminReady = true;
         showSettings(body);
       })).catch((e) => settingsMessage(String(e), true));
   }

@@ -5,6 +5,7 @@ import dev.sluice.http.JsonAnswer;
 import dev.sluice.http.OpenAiError;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +21,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * {@code Origin}, {@code Sec-Fetch-Site: cross-site} or, without a token, a non-loopback {@code Host}),
  * authentication ({@code Authorization: Bearer <SIDECAR_ADMIN_TOKEN>};
  * missing gives 401 with {@code WWW-Authenticate: Bearer}, wrong gives 403; compared in constant time), then the
- * route (unknown path 404 {@code not_found}; known path, other method 405 with {@code Allow}), a POST's {@code Content-Type} (415 unless
- * {@code application/json}), then the body (read in full, at most {@link #MAX_BODY_BYTES}; 413 beyond), then the
+ * route (unknown path 404 {@code not_found}; known path, other method 405 with {@code Allow}, as is a method a route
+ * refuses), the {@code Content-Type} of a POST, or of a PATCH with a body (415 unless {@code application/json}),
+ * the query string (400 {@code invalid_query} when it cannot be decoded), then the body (read in full, at most {@link #MAX_BODY_BYTES}; 413 beyond), then the
  * route's action. Without a configured token every
  * caller is served: the configuration allows that only when Sluice listens on loopback. Every answer is JSON with
  * {@code Cache-Control: no-store}; errors are OpenAI-shaped, never a stack trace.
@@ -80,7 +83,8 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
       authenticate(request, response);
       AdminRoute route = route(request.getMethod(), path, response);
       Map<String, String> params = route.match(path).orElseThrow();
-      guard.requireJsonPost(request);
+      guard.requireJsonBody(request);
+      Map<String, List<String>> query = query(request);
       long declared = request.getLength();
       if (declared > MAX_BODY_BYTES && declared <= 2L * MAX_BODY_BYTES) {
         // Read what the caller is still sending before answering: a connection closed with unread bytes is reset,
@@ -102,7 +106,8 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
               : new AdminException(400, "invalid_body", "The request body could not be read."));
           return;
         }
-        var adminRequest = new AdminRequest(request.getMethod(), path, params, bytes, Request.getRemoteAddr(request));
+        var adminRequest = new AdminRequest(request.getMethod(), path, params, query, bytes,
+            Request.getRemoteAddr(request));
         actions.newThread(() -> answer(route, adminRequest, response, callback)).start();
       });
     } catch (AdminException e) {
@@ -150,12 +155,34 @@ public final class AdminHandler extends Handler.Abstract.NonBlocking {
     if (matching.isEmpty()) {
       throw new AdminException(404, "not_found", "No admin endpoint at " + path + ".");
     }
-    return matching.stream().filter(r -> r.method().equals(method.toUpperCase(Locale.ROOT))).findFirst()
-        .orElseGet(() -> {
-          String allowed = matching.stream().map(AdminRoute::method).distinct().collect(Collectors.joining(", "));
-          response.getHeaders().put(HttpHeader.ALLOW, allowed);
-          throw new AdminException(405, "method_not_allowed", "Use " + allowed + " for " + path + ".");
-        });
+    Optional<AdminRoute> chosen = matching.stream().filter(r -> r.method().equals(method.toUpperCase(Locale.ROOT)))
+        .findFirst();
+    if (chosen.isPresent() && chosen.get().refusal().isEmpty()) {
+      return chosen.get();
+    }
+    String allowed = matching.stream().filter(r -> r.refusal().isEmpty()).map(AdminRoute::method).distinct()
+        .collect(Collectors.joining(", "));
+    response.getHeaders().put(HttpHeader.ALLOW, allowed);
+    String use = "Use " + allowed + " for " + path + ".";
+    throw new AdminException(405, "method_not_allowed", chosen.flatMap(AdminRoute::refusal)
+        .map(why -> why + " " + use).orElse(use));
+  }
+
+  private static Map<String, List<String>> query(Request request) {
+    if (request.getHttpURI().getQuery() == null) {
+      return Map.of();
+    }
+    Fields fields;
+    try {
+      fields = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+    } catch (RuntimeException e) {
+      throw new AdminException(400, "invalid_query", "The query string could not be decoded as UTF-8 URL encoding.");
+    }
+    Map<String, List<String>> query = new LinkedHashMap<>();
+    for (Fields.Field field : fields) {
+      query.put(field.getName(), List.copyOf(field.getValues()));
+    }
+    return query;
   }
 
   private static AdminException tooLarge() {

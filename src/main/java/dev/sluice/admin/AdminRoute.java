@@ -11,16 +11,25 @@ import java.util.function.Function;
  * one segment (e.g. {@code /api/admin/backends/{id}}), and what answers it. The {@link AdminHandler} does
  * authentication, routing, body reading and error rendering, so an endpoint is only this function. Immutable.
  *
+ * <p>A route may instead be a refusal ({@link #notAllowed}): a method the API knows of on that path but does not
+ * offer (yet), answered 405 with its reason and the {@code Allow} header of the path's other routes.
+ *
  * @param method the HTTP method, upper case
  * @param pattern the path pattern
  * @param action answers the request, or throws {@link AdminException}
+ * @param refusal why the method is not offered, for a refusal; empty for an endpoint
  */
-public record AdminRoute(String method, String pattern, Function<AdminRequest, AdminResponse> action) {
+public record AdminRoute(String method, String pattern, Function<AdminRequest, AdminResponse> action,
+    Optional<String> refusal) {
 
   public AdminRoute {
     if (!pattern.startsWith(AdminHandler.PREFIX)) {
       throw new IllegalArgumentException("an admin route lives under " + AdminHandler.PREFIX + ": " + pattern);
     }
+  }
+
+  public AdminRoute(String method, String pattern, Function<AdminRequest, AdminResponse> action) {
+    this(method, pattern, action, Optional.empty());
   }
 
   public static AdminRoute get(String pattern, Function<AdminRequest, AdminResponse> action) {
@@ -29,6 +38,21 @@ public record AdminRoute(String method, String pattern, Function<AdminRequest, A
 
   public static AdminRoute post(String pattern, Function<AdminRequest, AdminResponse> action) {
     return new AdminRoute("POST", pattern, action);
+  }
+
+  public static AdminRoute patch(String pattern, Function<AdminRequest, AdminResponse> action) {
+    return new AdminRoute("PATCH", pattern, action);
+  }
+
+  public static AdminRoute delete(String pattern, Function<AdminRequest, AdminResponse> action) {
+    return new AdminRoute("DELETE", pattern, action);
+  }
+
+  /** A method known on {@code pattern} but not offered: 405, {@code why} as the message. */
+  public static AdminRoute notAllowed(String method, String pattern, String why) {
+    return new AdminRoute(method, pattern, request -> {
+      throw new IllegalStateException("a refusal is answered by the handler");
+    }, Optional.of(why));
   }
 
   /** The values of the {@code {name}} segments if {@code path} matches the pattern. */

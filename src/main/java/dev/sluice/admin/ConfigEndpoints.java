@@ -15,7 +15,8 @@ import java.util.Optional;
  * The configuration endpoints: {@code GET /api/admin/config} (the hot-reloadable settings, see
  * {@link ConfigJson}), {@code POST /api/admin/config} (change them, see {@link LiveConfig}; answers
  * {@code {"changed":[{"key","old","new"}...],"config":{...}}}) and {@code GET /api/admin/pools} (each pool's
- * settings, queue depth per priority and its backends' state, keys masked). Thread-safe: reads the live
+ * settings, queue depth per priority and its backends' state: rate, tokens, retreat, in flight, service state,
+ * concurrency limit and cooldown; keys masked). Thread-safe: reads the live
  * configuration and the pools' snapshots at each request.
  */
 public final class ConfigEndpoints {
@@ -77,6 +78,9 @@ public final class ConfigEndpoints {
       m.put("retreat_state", s.retreat().state().name());
       m.put("in_flight", s.inFlight());
       m.put("retry_after_remaining_ms", s.retryAfterRemainingNanos() / 1_000_000);
+      m.put("state", s.state());
+      m.put("concurrency_limit", s.concurrencyLimit());
+      m.put("cooldown_remaining_ms", s.cooldownRemainingNanos() / 1_000_000);
     });
     return m;
   }

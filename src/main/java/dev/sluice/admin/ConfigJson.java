@@ -2,11 +2,14 @@ package dev.sluice.admin;
 
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConfigPatch;
+import dev.sluice.config.CooldownConfig;
+import dev.sluice.config.FailoverConfig;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.config.PoolConfig;
 import dev.sluice.config.Secret;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.limit.RetreatPolicy;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,10 +20,12 @@ import java.util.Objects;
 /**
  * The hot-reloadable settings as the admin API shows them, in the configuration file's shape: {@code log_level},
  * {@code defaults} (timeouts and {@code retreat}), {@code default_pool} (read-only, {@code null} without one),
- * {@code pools} with their {@code models} (read-only), queue settings and backends (keys masked as their first
- * four characters and {@code ****}, {@code null} without one), then the earlier sidecar's flat view of the default
- * pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and {@code fallback_enabled_passthrough}.
- * Stateless.
+ * {@code pools} with their {@code models} (read-only), queue settings, failover settings (read-only; {@code null}
+ * where none is set) and backends (keys masked as their first four characters and {@code ****}, {@code null}
+ * without one; their {@code concurrency} and {@code cooldown} sections read-only), then the earlier sidecar's flat
+ * view of the default pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and
+ * {@code fallback_enabled_passthrough}. Read-only settings are shown so that a fetched document can be edited and
+ * posted back whole. Stateless.
  */
 final class ConfigJson {
   private ConfigJson() {}
@@ -88,6 +93,14 @@ final class ConfigJson {
     m.put("models", pool.models());
     m.put("queue_max_size", pool.queueMaxSize());
     m.put("full_policy", policy(pool.fullPolicy()));
+    FailoverConfig failover = pool.failover();
+    m.put("max_attempts", failover.maxAttempts());
+    m.put("selection", failover.selection().name().toLowerCase(Locale.ROOT));
+    m.put("first_byte_timeout_seconds", failover.firstByteTimeoutSeconds().orElse(null));
+    m.put("retry_budget_percent", failover.retryBudgetPercent());
+    m.put("spill_after_seconds", failover.spillAfterSeconds());
+    m.put("fallback_pool", failover.fallbackPool().orElse(null));
+    m.put("emergency_upstream", failover.emergencyUpstream().map(URI::toString).orElse(null));
     m.put("backends", pool.backends().stream().map(ConfigJson::backend).toList());
     return m;
   }
@@ -100,6 +113,17 @@ final class ConfigJson {
     m.put("api_key", maskedKey(backend));
     m.put("rate_rpm", backend.rateRpm());
     m.put("capacity", backend.capacity());
+    Map<String, Object> concurrency = new LinkedHashMap<>();
+    concurrency.put("mode", backend.concurrency().mode().name().toLowerCase(Locale.ROOT));
+    concurrency.put("max_concurrent", backend.concurrency().maxConcurrent());
+    m.put("concurrency", concurrency);
+    CooldownConfig c = backend.cooldown();
+    Map<String, Object> cooldown = new LinkedHashMap<>();
+    cooldown.put("base_seconds", c.baseSeconds());
+    cooldown.put("max_seconds", c.maxSeconds());
+    cooldown.put("exponential", c.exponential());
+    cooldown.put("precheck_seconds", c.precheckSeconds());
+    m.put("cooldown", cooldown);
     return m;
   }
 

@@ -17,8 +17,9 @@ import org.eclipse.jetty.server.Request;
  * can even read answers, its own host name pointing at 127.0.0.1. So, before authentication:
  *
  * <ul>
- *   <li>a POST must have {@code Content-Type: application/json} (415 {@code unsupported_content_type}): a page can
- *       send that only after a CORS preflight, which Sluice never approves;
+ *   <li>a POST, and a PATCH with a body, must have {@code Content-Type: application/json} (415
+ *       {@code unsupported_content_type}): a page can send that only after a CORS preflight, which Sluice never
+ *       approves (nor any PATCH or DELETE, which always need one);
  *   <li>a request whose {@code Origin} is present and is not the request's own {@code scheme://Host}, or whose
  *       {@code Sec-Fetch-Site} is {@code cross-site}, is refused (403 {@code cross_site_request});
  *   <li>without an admin token, a request whose {@code Host} is not a loopback name or address ({@code localhost},
@@ -55,11 +56,14 @@ final class CrossSiteGuard {
     }
   }
 
-  /** @throws AdminException 415 for a POST whose body is not declared as JSON */
-  void requireJsonPost(Request request) {
-    if (HttpMethod.POST.is(request.getMethod()) && !json(request.getHeaders().getField(HttpHeader.CONTENT_TYPE))) {
-      throw new AdminException(415, "unsupported_content_type",
-          "The admin API takes a POST body only with Content-Type: application/json.");
+  /** @throws AdminException 415 for a POST, or a PATCH with a body, whose body is not declared as JSON */
+  void requireJsonBody(Request request) {
+    boolean post = HttpMethod.POST.is(request.getMethod());
+    boolean patchWithBody = HttpMethod.PATCH.is(request.getMethod())
+        && (request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING));
+    if ((post || patchWithBody) && !json(request.getHeaders().getField(HttpHeader.CONTENT_TYPE))) {
+      throw new AdminException(415, "unsupported_content_type", "The admin API takes a " + request.getMethod()
+          + " body only with Content-Type: application/json.");
     }
   }
 

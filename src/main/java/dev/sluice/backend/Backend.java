@@ -55,6 +55,8 @@ public final class Backend {
   private OutOfService outOfService;
   private final Map<RefusalKind, Long> refusals = new EnumMap<>(RefusalKind.class);
   private long lastRefusalMillis;
+  /** Accepted (2xx) answers since start. */
+  private long accepted;
   private long notBeforeNanos = Long.MIN_VALUE;
   /** A rate 429's {@code Retry-After} is holding the backend: trim the bucket when the hold ends. */
   private boolean trimWhenHoldEnds;
@@ -179,6 +181,7 @@ public final class Backend {
       } else {
         cooldown.ifPresent(Cooldown::onSuccess);
         if (attempt.status() >= 200 && attempt.status() < 300) {
+          accepted++;
           long answerNanos = now - permit.grantedNanos();
           meanAnswerNanos = meanAnswerNanos == 0 ? answerNanos
               : meanAnswerNanos + (answerNanos - meanAnswerNanos) / 8;
@@ -344,6 +347,11 @@ public final class Backend {
     return Map.copyOf(refusals);
   }
 
+  /** How many answers of the upstream were accepted (2xx), since start. */
+  public synchronized long acceptedAnswers() {
+    return accepted;
+  }
+
   /** Wall time of the upstream's last 429, ms since the epoch; 0 before the first. */
   public synchronized long lastRefusalMillis() {
     return lastRefusalMillis;
@@ -401,18 +409,21 @@ public final class Backend {
     int requestsInFlight;
     RefusalKind lastKind;
     OutOfService out;
+    Map<RefusalKind, Long> refused;
     synchronized (this) {
       notBefore = notBeforeNanos;
       requestsInFlight = inFlight;
       lastKind = lastRefusal;
       out = outOfService;
+      refused = Map.copyOf(refusals);
     }
     Optional<Cooldown.Snapshot> cooling = cooldown.map(c -> c.snapshot(now));
     return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(now), bucket.capacity(),
         bucket.rateRpm(), retreat.snapshot(now), notBefore > now ? notBefore - now : 0, requestsInFlight,
         Optional.ofNullable(lastKind), concurrency.limit(), concurrency.adaptive(),
         cooling.map(Cooldown.Snapshot::remainingNanos).orElse(0L),
-        cooling.map(Cooldown.Snapshot::consecutive).orElse(0), Optional.ofNullable(out));
+        cooling.map(Cooldown.Snapshot::consecutive).orElse(0), Optional.ofNullable(out), refused,
+        cooling.map(Cooldown.Snapshot::started).orElse(0L));
   }
 
   public String id() {

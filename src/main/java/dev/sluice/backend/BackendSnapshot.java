@@ -2,6 +2,7 @@ package dev.sluice.backend;
 
 import dev.sluice.limit.RetreatSnapshot;
 import java.net.URI;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,11 +22,18 @@ import java.util.Optional;
  *     only backend)
  * @param consecutiveFailures failures since its last success, which set the next cooldown's length
  * @param outOfService why it gets no traffic at all (dead or disabled), if so
+ * @param refusals the upstream's 429s since start, per kind; kinds never seen are absent
+ * @param cooldownsStarted cooldowns started since start (a failure while not cooling; extensions not counted)
  */
 public record BackendSnapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
     int rateRpm, RetreatSnapshot retreat, long retryAfterRemainingNanos, int inFlight,
     Optional<RefusalKind> lastRefusal, int concurrencyLimit, boolean adaptiveConcurrency,
-    long cooldownRemainingNanos, int consecutiveFailures, Optional<OutOfService> outOfService) {
+    long cooldownRemainingNanos, int consecutiveFailures, Optional<OutOfService> outOfService,
+    Map<RefusalKind, Long> refusals, long cooldownsStarted) {
+
+  public BackendSnapshot {
+    refusals = Map.copyOf(refusals);
+  }
 
   /** One word for the backend's state: {@code dead}, {@code disabled}, {@code cooling} or {@code active}. */
   public String state() {

@@ -1,7 +1,11 @@
 package dev.sluice.cli;
 
+import dev.sluice.admin.AdaptiveEndpoints;
 import dev.sluice.admin.AdminHandler;
+import dev.sluice.admin.AdminRoute;
+import dev.sluice.admin.BackendEndpoints;
 import dev.sluice.admin.ConfigEndpoints;
+import dev.sluice.admin.CooldownEndpoints;
 import dev.sluice.admin.LiveConfig;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
@@ -217,8 +221,11 @@ public final class Wiring {
     // The admin API: the live configuration, its hot reload into the components above, and the endpoints.
     HotReload hotReload = new HotReload(dispatchers, allBackends, proxy, forwarder);
     LiveConfig liveConfig = new LiveConfig(config, hotReload);
-    AdminHandler admin = new AdminHandler(config.adminToken(),
-        new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
+    List<AdminRoute> adminRoutes = new ArrayList<>(new ConfigEndpoints(liveConfig, dispatcherList).routes());
+    adminRoutes.addAll(new AdaptiveEndpoints(pools).routes());
+    adminRoutes.addAll(new CooldownEndpoints(pools, clock).routes());
+    adminRoutes.addAll(new BackendEndpoints(pools, liveConfig).routes());
+    AdminHandler admin = new AdminHandler(config.adminToken(), adminRoutes, requestIds::nameResponse);
     // The dashboard's snapshots are built on their own thread: with many backends a build would delay the
     // dispatchers' wakeups on theirs.
     ScheduledThreadPoolExecutor dashboardTimer = new ScheduledThreadPoolExecutor(1, runnable -> {
@@ -255,8 +262,8 @@ public final class Wiring {
         new RetreatLog(pool, config.id(), events));
     ConcurrencyLimit concurrency = new ConcurrencyLimit(
         config.concurrency().mode() == ConcurrencyConfig.Mode.ADAPTIVE, config.concurrency().maxConcurrent());
-    Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown())))
-        : Optional.empty();
+    Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown()),
+        event -> events.cooldown(pool, config.id(), event.count() == 0, event.summary()))) : Optional.empty();
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
         clock);
   }

@@ -21,9 +21,12 @@ import java.util.Optional;
  * flat keys {@code rate_rpm}, {@code queue_max_size} and {@code fallback_enabled_passthrough} (true: passthrough,
  * false: reject) apply to the default pool (the one named {@code nvidia}, else the first) and its first backend;
  * given together with the nested keys for the same setting, they must agree. A {@code base_url}, {@code api_key},
- * pool's {@code models} or {@code default_pool} repeated unchanged (as {@code GET} shows it) is accepted, so a
- * fetched document can be edited and posted back; every other setting of the file is refused as not
- * hot-reloadable, and an unknown key as unknown.
+ * pool's {@code models}, failover settings ({@code max_attempts}, {@code selection},
+ * {@code first_byte_timeout_seconds}, {@code retry_budget_percent}, {@code spill_after_seconds},
+ * {@code fallback_pool}, {@code emergency_upstream}; {@code null} for none), backend's {@code concurrency} or
+ * {@code cooldown} section, or {@code default_pool} repeated unchanged (as {@code GET} shows it) is accepted, so a
+ * fetched document can be edited and posted back; a value that differs is refused as not hot-reloadable (after the
+ * start-up checks of the value itself), every other setting of the file too, and an unknown key as unknown.
  *
  * <p>Values are read by the same readers as the start-up file, so a bad value gets the same message, naming the
  * path in the posted document (e.g. {@code pools[0].queue_max_size: 0 is outside 1..1000000}). The whole document
@@ -32,11 +35,9 @@ import java.util.Optional;
 public final class ConfigPatch {
   /** Settings of the file that only a restart changes. */
   private static final List<String> FIXED_TOP = List.of("server", "upstream");
-  private static final List<String> FIXED_POOL = List.of("aliases", "strip_prefix", "max_attempts",
-      "selection", "first_byte_timeout_seconds", "retry_budget_percent", "spill_after_seconds", "fallback_pool",
-      "emergency_upstream");
-  private static final List<String> FIXED_BACKEND = List.of("api_key_env", "api_key_file", "tpm", "concurrency",
-      "cooldown", "quota");
+  private static final List<String> FIXED_POOL = List.of("aliases", "strip_prefix");
+  private static final List<String> FIXED_BACKEND = List.of("api_key_env", "api_key_file", "tpm", "quota");
+  private static final String RESTART = "is not hot-reloadable; change it in the configuration and restart Sluice";
 
   /**
    * The configuration with the change applied.
@@ -136,6 +137,7 @@ public final class ConfigPatch {
     }
     p.strings("models").filter(models -> !models.equals(pool.models()))
         .ifPresent(models -> refuseFixed(p, "models"));
+    unchangedFailover(p, pool.failover());
     PoolEdit edit = new PoolEdit();
     edit.queueMaxSize = PoolReader.queueMaxSize(p).orElse(null);
     edit.queueMaxSizeKey = p.path("queue_max_size");
@@ -157,6 +159,21 @@ public final class ConfigPatch {
           .ifPresent(url -> refuseFixed(b, "base_url"));
       b.string("api_key").filter(key -> !key.equals(backend.apiKey().map(Secret::masked).orElse(null)))
           .ifPresent(key -> refuseFixed(b, "api_key"));
+      b.section("concurrency").ifPresent(c -> {
+        ConcurrencyConfig posted = PoolReader.concurrency(c, backend.concurrency());
+        String hint = "is not hot-reloadable here; change it with PATCH /api/admin/adaptive/keys/" + id
+            + "/mode (until a restart), or in the configuration and restart Sluice";
+        unchanged(c, "mode", posted.mode(), backend.concurrency().mode(), hint);
+        unchanged(c, "max_concurrent", posted.maxConcurrent(), backend.concurrency().maxConcurrent(), hint);
+      });
+      b.section("cooldown").ifPresent(c -> {
+        CooldownConfig posted = PoolReader.cooldown(c, backend.cooldown());
+        CooldownConfig now = backend.cooldown();
+        unchanged(c, "base_seconds", posted.baseSeconds(), now.baseSeconds(), RESTART);
+        unchanged(c, "max_seconds", posted.maxSeconds(), now.maxSeconds(), RESTART);
+        unchanged(c, "exponential", posted.exponential(), now.exponential(), RESTART);
+        unchanged(c, "precheck_seconds", posted.precheckSeconds(), now.precheckSeconds(), RESTART);
+      });
       BackendEdit backendEdit = new BackendEdit();
       backendEdit.rateRpm = PoolReader.rateRpm(b).orElse(null);
       backendEdit.rateRpmKey = b.path("rate_rpm");
@@ -225,8 +242,28 @@ public final class ConfigPatch {
 
   private static void refuseFixed(Section s, String key) {
     if (s.has(key)) {
-      throw new ConfigException(s.path(key), "is not hot-reloadable; change it in the configuration and restart"
-          + " Sluice");
+      throw new ConfigException(s.path(key), RESTART);
+    }
+  }
+
+  /**
+   * The pool's failover settings, read with the start-up checks over the ones in force, must be the ones in force.
+   */
+  private static void unchangedFailover(Section p, FailoverConfig now) {
+    FailoverConfig posted = PoolReader.failover(p, now);
+    unchanged(p, "max_attempts", posted.maxAttempts(), now.maxAttempts(), RESTART);
+    unchanged(p, "selection", posted.selection(), now.selection(), RESTART);
+    unchanged(p, "first_byte_timeout_seconds", posted.firstByteTimeoutSeconds(), now.firstByteTimeoutSeconds(),
+        RESTART);
+    unchanged(p, "retry_budget_percent", posted.retryBudgetPercent(), now.retryBudgetPercent(), RESTART);
+    unchanged(p, "spill_after_seconds", posted.spillAfterSeconds(), now.spillAfterSeconds(), RESTART);
+    unchanged(p, "fallback_pool", posted.fallbackPool(), now.fallbackPool(), RESTART);
+    unchanged(p, "emergency_upstream", posted.emergencyUpstream(), now.emergencyUpstream(), RESTART);
+  }
+
+  private static void unchanged(Section s, String key, Object posted, Object now, String message) {
+    if (!Objects.equals(posted, now)) {
+      throw new ConfigException(s.path(key), message);
     }
   }
 

@@ -55,7 +55,7 @@ final class PoolReader {
     boolean strip = s.bool("strip_prefix").orElse(false);
     int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
     FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
-    FailoverConfig failover = failover(s);
+    FailoverConfig failover = failover(s, FailoverConfig.defaults());
     List<BackendConfig> backends = new ArrayList<>();
     for (Section b : s.sections("backends")) {
       backends.add(backend(b));
@@ -67,21 +67,31 @@ final class PoolReader {
     return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, backends);
   }
 
-  private static FailoverConfig failover(Section s) {
-    FailoverConfig d = FailoverConfig.defaults();
+  /**
+   * The pool's failover settings, each key absent taken from {@code d}; an optional key given as {@code null}
+   * means none.
+   */
+  static FailoverConfig failover(Section s, FailoverConfig d) {
     int maxAttempts = s.intValue("max_attempts", 1, MAX_ATTEMPTS).orElse(d.maxAttempts());
     FailoverConfig.Selection selection = s.string("selection").map(value -> switch (value.toLowerCase(Locale.ROOT)) {
       case "ordered" -> FailoverConfig.Selection.ORDERED;
       case "balanced" -> FailoverConfig.Selection.BALANCED;
       default -> throw new ConfigException(s.path("selection"), value + " is not one of ordered, balanced");
     }).orElse(d.selection());
-    Optional<Integer> firstByteTimeout = s.intValue("first_byte_timeout_seconds", 1, MAX_TIMEOUT_SECONDS);
+    Optional<Integer> firstByteTimeout = orNone(s, "first_byte_timeout_seconds",
+        s.intValue("first_byte_timeout_seconds", 1, MAX_TIMEOUT_SECONDS), d.firstByteTimeoutSeconds());
     int retryBudget = s.intValue("retry_budget_percent", 0, 100).orElse(d.retryBudgetPercent());
     int spillAfter = s.intValue("spill_after_seconds", 0, MAX_TIMEOUT_SECONDS).orElse(d.spillAfterSeconds());
-    Optional<String> fallback = s.string("fallback_pool");
-    Optional<URI> emergency =
-        s.string("emergency_upstream").map(v -> Bounds.httpUrl(s.path("emergency_upstream"), v));
+    Optional<String> fallback = orNone(s, "fallback_pool", s.string("fallback_pool"), d.fallbackPool());
+    Optional<URI> emergency = orNone(s, "emergency_upstream",
+        s.string("emergency_upstream").map(v -> Bounds.httpUrl(s.path("emergency_upstream"), v)),
+        d.emergencyUpstream());
     return new FailoverConfig(maxAttempts, selection, firstByteTimeout, retryBudget, spillAfter, fallback, emergency);
+  }
+
+  /** {@code given} if present, none if the key is given as {@code null}, else {@code otherwise}. */
+  private static <T> Optional<T> orNone(Section s, String key, Optional<T> given, Optional<T> otherwise) {
+    return given.isPresent() || s.isNull(key) ? given : otherwise;
   }
 
   /** The pool's {@code models}: exact names and globs, each 1..256 characters without whitespace. */
@@ -144,9 +154,10 @@ final class PoolReader {
     }
     int rate = rateRpm(s).orElse(BackendConfig.DEFAULT_RATE_RPM);
     int capacity = capacity(s).orElse(BackendConfig.DEFAULT_CAPACITY);
-    ConcurrencyConfig concurrency = s.section("concurrency").map(PoolReader::concurrency)
+    ConcurrencyConfig concurrency = s.section("concurrency").map(c -> concurrency(c, ConcurrencyConfig.defaults()))
         .orElse(ConcurrencyConfig.defaults());
-    CooldownConfig cooldown = s.section("cooldown").map(PoolReader::cooldown).orElse(CooldownConfig.defaults());
+    CooldownConfig cooldown = s.section("cooldown").map(c -> cooldown(c, CooldownConfig.defaults()))
+        .orElse(CooldownConfig.defaults());
     Optional<QuotaConfig> quota = s.section("quota").map(PoolReader::quota);
     s.finish();
     return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota);
@@ -164,20 +175,20 @@ final class PoolReader {
     }
   }
 
-  private static ConcurrencyConfig concurrency(Section s) {
+  /** A backend's {@code concurrency} section, each key absent taken from {@code d}. */
+  static ConcurrencyConfig concurrency(Section s, ConcurrencyConfig d) {
     ConcurrencyConfig.Mode mode = s.string("mode").map(value -> switch (value.toLowerCase(Locale.ROOT)) {
       case "fixed" -> ConcurrencyConfig.Mode.FIXED;
       case "adaptive" -> ConcurrencyConfig.Mode.ADAPTIVE;
       default -> throw new ConfigException(s.path("mode"), value + " is not one of fixed, adaptive");
-    }).orElse(ConcurrencyConfig.Mode.FIXED);
-    int max = s.intValue("max_concurrent", 1, ConcurrencyConfig.MAX_MAX_CONCURRENT)
-        .orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT);
+    }).orElse(d.mode());
+    int max = s.intValue("max_concurrent", 1, ConcurrencyConfig.MAX_MAX_CONCURRENT).orElse(d.maxConcurrent());
     s.finish();
     return new ConcurrencyConfig(mode, max);
   }
 
-  private static CooldownConfig cooldown(Section s) {
-    CooldownConfig d = CooldownConfig.defaults();
+  /** A backend's {@code cooldown} section, each key absent taken from {@code d}. */
+  static CooldownConfig cooldown(Section s, CooldownConfig d) {
     int base = s.intValue("base_seconds", 1, MAX_TIMEOUT_SECONDS).orElse(d.baseSeconds());
     int max = s.intValue("max_seconds", base, 86_400).orElse(Math.max(base, d.maxSeconds()));
     boolean exponential = s.bool("exponential").orElse(d.exponential());

@@ -59,6 +59,12 @@ final class Section {
     return value != null && !value.isNull();
   }
 
+  /** Whether {@code key} is given with the value {@code null} (where {@link #has} says it is not given). */
+  boolean isNull(String key) {
+    JsonNode value = node.get(key);
+    return value != null && value.isNull();
+  }
+
   private Optional<JsonNode> take(String key) {
     read.add(key);
     keysAsked.add(LIST_INDEX.matcher(path(key)).replaceAll("[]"));

@@ -4,16 +4,19 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A backend's rest after failures: the n-th consecutive failure (an upstream 429, a 5xx, a connect failure, a
  * reset or a first-byte timeout) cools it for {@code base × 2^(n-1)} ({@code base × n} when not exponential),
  * capped at {@code max}; a longer upstream {@code Retry-After} wins. A later failure may extend a cooldown, never
  * shorten it; a success resets the count (not a cooldown in progress). Each cooldown started or extended is an
- * {@link Event} in a bounded log of the last {@value #EVENTS_KEPT}.
+ * {@link Event} in a bounded log of the last {@value #EVENTS_KEPT}, and is told to the listener given at
+ * construction (status pages show it among their recent events).
  *
  * <p>Never reads a clock: methods take the caller's {@code nowNanos}, and {@code wallMillis} (wall time, ms since
- * the epoch) to stamp events. Thread-safe: every method holds this object's monitor.
+ * the epoch) to stamp events. Thread-safe: every method holds this object's monitor; the listener runs under it, so
+ * it must be quick and must not call back into this cooldown.
  */
 public final class Cooldown {
   /** Events kept per backend, the newest last. */
@@ -39,7 +42,7 @@ public final class Cooldown {
    *
    * @param startMillis wall time it started (or was extended), ms since the epoch
    * @param endMillis wall time it ends, ms since the epoch
-   * @param count the consecutive failure that caused it, from 1
+   * @param count the consecutive failure that caused it, from 1; 0 when an operator ended the cooldown
    * @param seconds its length from {@code startMillis}
    * @param summary what caused it, for people
    */
@@ -51,8 +54,9 @@ public final class Cooldown {
    * @param remainingNanos until it ends; 0 when not cooling
    * @param consecutive failures since the last success
    * @param last the last event, if any
+   * @param started cooldowns started since construction (a failure while not cooling); extensions not counted
    */
-  public record Snapshot(long remainingNanos, int consecutive, Optional<Event> last) {
+  public record Snapshot(long remainingNanos, int consecutive, Optional<Event> last, long started) {
     public boolean cooling() {
       return remainingNanos > 0;
     }
@@ -60,13 +64,21 @@ public final class Cooldown {
 
   private static final long NANOS_PER_MILLI = 1_000_000L;
 
+  private final Consumer<Event> listener;
   private Policy policy;
   private int consecutive;
+  private long started;
   private long endNanos = Long.MIN_VALUE;
   private final ArrayDeque<Event> events = new ArrayDeque<>();
 
   public Cooldown(Policy policy) {
+    this(policy, event -> { });
+  }
+
+  /** @param listener told of every event as it is recorded, under this object's monitor */
+  public Cooldown(Policy policy, Consumer<Event> listener) {
     this.policy = policy;
+    this.listener = listener;
   }
 
   /**
@@ -86,6 +98,9 @@ public final class Cooldown {
     if (!extends_) {
       record(nowNanos, wallMillis, endNanos, why + "; the cooldown in progress already lasts longer");
       return endNanos;
+    }
+    if (nowNanos >= endNanos) {
+      started++;
     }
     endNanos = end;
     record(nowNanos, wallMillis, end, why + ": cooling " + seconds(length) + " s");
@@ -133,7 +148,7 @@ public final class Cooldown {
 
   public synchronized Snapshot snapshot(long nowNanos) {
     return new Snapshot(nowNanos < endNanos ? endNanos - nowNanos : 0, consecutive,
-        Optional.ofNullable(events.peekLast()));
+        Optional.ofNullable(events.peekLast()), started);
   }
 
   /** The recorded events, oldest first. */
@@ -157,8 +172,10 @@ public final class Cooldown {
     if (events.size() == EVENTS_KEPT) {
       events.removeFirst();
     }
-    events.addLast(new Event(nowMillis, nowMillis + lengthNanos / NANOS_PER_MILLI, consecutive,
-        lengthNanos / 1e9, summary));
+    Event event = new Event(nowMillis, nowMillis + lengthNanos / NANOS_PER_MILLI, consecutive, lengthNanos / 1e9,
+        summary);
+    events.addLast(event);
+    listener.accept(event);
   }
 
   private static long saturatedAdd(long a, long b) {

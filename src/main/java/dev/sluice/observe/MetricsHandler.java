@@ -23,7 +23,7 @@ import org.eclipse.jetty.util.Callback;
  * {@code Accept} header asks for it, the classic text format ({@code text/plain; version=0.0.4}) otherwise.
  *
  * <p>A scrape runs on the thread that read the request, a selector thread: it only takes one snapshot per pool
- * (each under a lock held for a copy, never across I/O) and formats text, 1.5 to 2.5 ms at the median with 50
+ * (each under a lock held for a copy, never across I/O) and formats text, 2.5 to 3.5 ms at the median with 50
  * backends (see BENCHMARKS.md), once per scrape interval. Declaring this handler blocking would instead make Jetty
  * hand every request of the shared handler sequence, proxied ones included, to a pool thread. Thread-safe.
  */

@@ -2,6 +2,7 @@ package dev.sluice.observe;
 
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
+import dev.sluice.backend.RefusalKind;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
@@ -25,7 +26,9 @@ import java.util.function.ToDoubleFunction;
  * <p>The {@code sidecar_*} gauges describe the default pool (the one named {@code nvidia}, else the first), as the
  * earlier sidecar's described its only pool. The {@code sluice_*} series cover every pool and backend, labelled
  * by configured ids; {@link #POOL_SERIES} and {@link #BACKEND_SERIES} list them, so that a new field of a snapshot
- * becomes a series by adding one line there.
+ * becomes a series by adding one line there. Two per-backend series carry a third label and are built beside them:
+ * {@code sluice_backend_state} (one series per {@code state}, 1 for the one in force) and
+ * {@code sluice_backend_upstream_429_total} (per {@code kind}).
  *
  * <p>Thread-safe: holds no state of its own besides its start instant; scrapes may run concurrently.
  */
@@ -40,7 +43,17 @@ final class PoolMetrics implements MultiCollector {
       Series.counter("sluice_passthrough", "Newcomers sent without waiting because the queue was full"
           + " (passthrough policy).", PoolSnapshot::passedThroughFull),
       Series.counter("sluice_evicted", "Waiters dropped to make room for a more urgent newcomer (drop_lowest).",
-          PoolSnapshot::evicted));
+          PoolSnapshot::evicted),
+      Series.counter("sluice_spilled", "Waiters moved to the fallback pool after spill_after_seconds (or at once"
+          + " when no backend was in service).", PoolSnapshot::spilled),
+      Series.counter("sluice_sent_to_emergency", "Waiters sent unshaped to an emergency upstream.",
+          PoolSnapshot::sentToEmergency),
+      Series.counter("sluice_no_backend", "Waiters answered 503 because no backend of the pool was in service and"
+          + " there was nowhere to spill them.", PoolSnapshot::noBackend),
+      Series.gauge("sluice_retry_budget_first_attempts", "First attempts in the retry budget's sliding window.",
+          p -> p.retryBudget().firstAttempts()),
+      Series.gauge("sluice_retry_budget_retries", "Retries after failures in the retry budget's sliding window.",
+          p -> p.retryBudget().retries()));
 
   /** One series per backend, labelled {@code pool} and {@code backend}. */
   static final List<Series<BackendSnapshot>> BACKEND_SERIES = List.of(
@@ -60,7 +73,20 @@ final class PoolMetrics implements MultiCollector {
       Series.gauge("sluice_backend_in_flight", "Requests sent to the backend and not yet ended.",
           BackendSnapshot::inFlight),
       Series.gauge("sluice_backend_retry_after_remaining_seconds", "How long the upstream's last Retry-After still"
-          + " holds the backend, seconds.", b -> b.retryAfterRemainingNanos() / 1e9));
+          + " holds the backend, seconds.", b -> b.retryAfterRemainingNanos() / 1e9),
+      Series.gauge("sluice_backend_concurrency_limit", "Requests the backend may have in flight at once, fixed or"
+          + " learned.", BackendSnapshot::concurrencyLimit),
+      Series.gauge("sluice_backend_concurrency_adaptive", "1 when the concurrency limit is learned (adaptive mode),"
+          + " 0 when fixed.", b -> b.adaptiveConcurrency() ? 1 : 0),
+      Series.gauge("sluice_backend_cooldown_remaining_seconds", "How long the backend's cooldown still lasts,"
+          + " seconds; 0 when not cooling.", b -> b.cooldownRemainingNanos() / 1e9),
+      Series.gauge("sluice_backend_consecutive_failures", "Failures since the backend's last success, which set the"
+          + " next cooldown's length.", BackendSnapshot::consecutiveFailures),
+      Series.counter("sluice_backend_cooldowns", "Cooldowns started (a failure while not cooling; extensions not"
+          + " counted).", BackendSnapshot::cooldownsStarted));
+
+  /** The values of {@code sluice_backend_state}'s {@code state} label, one series each, 1 for the state in force. */
+  static final List<String> BACKEND_STATES = List.of("active", "cooling", "dead", "disabled");
 
   private static final List<Priority> PRIORITIES = List.of(Priority.values());
   private final List<PoolView> pools;
@@ -175,6 +201,22 @@ final class PoolMetrics implements MultiCollector {
     for (Series<BackendSnapshot> series : BACKEND_SERIES) {
       out.add(series.snapshot(backends, labels));
     }
+    GaugeSnapshot.Builder state = GaugeSnapshot.builder().name("sluice_backend_state")
+        .help("1 for the backend's state (active, cooling, dead, disabled), 0 for the others.");
+    CounterSnapshot.Builder refused = CounterSnapshot.builder().name("sluice_backend_upstream_429")
+        .help("The upstream's 429s, by what they were about: rpm, tpm, concurrency or unknown.");
+    for (BackendSnapshot backend : backends) {
+      String current = backend.state();
+      for (String s : BACKEND_STATES) {
+        state.dataPoint(point(s.equals(current) ? 1 : 0, "pool", backend.pool(), "backend", backend.id(), "state", s));
+      }
+      for (RefusalKind kind : RefusalKind.values()) {
+        refused.dataPoint(counterPoint(backend.refusals().getOrDefault(kind, 0L), "pool", backend.pool(), "backend",
+            backend.id(), "kind", kind.label()));
+      }
+    }
+    out.add(state.build());
+    out.add(refused.build());
   }
 
   private static GaugeSnapshot gauge(String name, String help, GaugeDataPointSnapshot point) {

@@ -9,6 +9,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import java.net.http.HttpResponse;
@@ -231,7 +232,11 @@ class AdminApiTest {
                       "min_sample_seconds":20,"recovery_step_rpm":2,"evaluation_interval_seconds":10}},
          "default_pool":null,
          "pools":[{"name":"nvidia","models":[],"queue_max_size":500,"full_policy":"passthrough",
-           "backends":[{"id":"sim-1","base_url":"%s","api_key":"nvap****","rate_rpm":40,"capacity":40}]}],
+           "max_attempts":3,"selection":"ordered","first_byte_timeout_seconds":null,"retry_budget_percent":20,
+           "spill_after_seconds":5,"fallback_pool":null,"emergency_upstream":null,
+           "backends":[{"id":"sim-1","base_url":"%s","api_key":"nvap****","rate_rpm":40,"capacity":40,
+             "concurrency":{"mode":"fixed","max_concurrent":8},
+             "cooldown":{"base_seconds":5,"max_seconds":300,"exponential":true,"precheck_seconds":2}}]}],
          "rate_rpm":40,"queue_max_size":500,"fallback_enabled_passthrough":true}
         """.formatted(harness.sim.baseUrl())));
   }
@@ -482,6 +487,32 @@ class AdminApiTest {
         [{"key":"defaults.retreat.enabled","old":true,"new":false},
          {"key":"defaults.retreat.floor_rpm","old":5,"new":7}]"""));
     assertThat(json(response).at("/config/defaults/retreat/enabled").asBoolean()).isFalse();
+  }
+
+  @Test
+  void aFetchedDocumentEditedAndPostedBackWholeChangesOnlyWhatWasEdited() throws Exception {
+    harness.start("", "max_attempts: 2\n    first_byte_timeout_seconds: 30",
+        "concurrency: {mode: adaptive, max_concurrent: 6}, cooldown: {base_seconds: 10}", WITH_TOKEN, dir);
+    ObjectNode document =
+        (ObjectNode) harness.adminJson("GET", "/api/admin/config", null);
+    ObjectNode pool =
+        (ObjectNode) document.at("/pools/0");
+    pool.put("queue_max_size", 300);
+
+    HttpResponse<String> edited = harness.admin("POST", "/api/admin/config", document.toString());
+    pool.put("max_attempts", 4);
+    HttpResponse<String> readOnly = harness.admin("POST", "/api/admin/config", document.toString());
+
+    assertThat(edited.statusCode()).isEqualTo(200);
+    assertThat(json(edited).get("changed").toString())
+        .isEqualTo("[{\"key\":\"pools.nvidia.queue_max_size\",\"old\":500,\"new\":300}]");
+    assertThat(json(edited).at("/config/pools/0/first_byte_timeout_seconds").asInt()).isEqualTo(30);
+    assertThat(json(edited).at("/config/pools/0/backends/0/concurrency/mode").asText()).isEqualTo("adaptive");
+    assertThat(json(edited).at("/config/pools/0/backends/0/cooldown/base_seconds").asInt()).isEqualTo(10);
+    assertThat(readOnly.statusCode()).isEqualTo(400);
+    assertThat(json(readOnly).get("error")).isEqualTo(JSON.readTree("""
+        {"message":"pools[0].max_attempts: is not hot-reloadable; change it in the configuration and restart Sluice",
+         "type":"invalid_request_error","code":"invalid_config","param":"pools[0].max_attempts"}"""));
   }
 
   // ------------------------------------------------------------------------------------------------ refusing

@@ -50,10 +50,6 @@ final class AdminHarness implements AutoCloseable {
   /** Sluice with one pool {@code nvidia}, one backend {@code sim-1} (key {@link #KEY}) before the sim. */
   AdminHarness start(String defaults, String poolExtras, String backendExtras, Map<String, String> env, Path dir)
       throws Exception {
-    Map<String, String> all = new HashMap<>(env);
-    all.put("SIDECAR_PORT", "0");
-    all.put("SIDECAR_METRICS_PORT", "0");
-    all.put("SIM_KEY", KEY);
     String yaml = """
         defaults: {%s}
         pools:
@@ -62,10 +58,25 @@ final class AdminHarness implements AutoCloseable {
             %s
             backends: [{id: sim-1, base_url: "%s", api_key_env: SIM_KEY, %s}]
         """.formatted(defaults, poolExtras, sim.baseUrl(), backendExtras);
+    return startYaml(yaml, env, dir);
+  }
+
+  /** Sluice from {@code yaml}, with {@code SIM_KEY} ({@link #KEY}) and {@code env} in its environment. */
+  AdminHarness startYaml(String yaml, Map<String, String> env, Path dir) throws Exception {
+    Map<String, String> all = new HashMap<>(env);
+    all.put("SIDECAR_PORT", "0");
+    all.put("SIDECAR_METRICS_PORT", "0");
+    all.put("SIM_KEY", KEY);
     sluice = Wiring.build(new ConfigLoader(all).loadYaml(yaml, dir), Clock.system());
     running.add(sluice);
     sluice.start();
     return this;
+  }
+
+  /** Something to close with the harness, before what was started earlier. */
+  <T extends AutoCloseable> T closing(T resource) {
+    running.add(resource);
+    return resource;
   }
 
   URI uri(String path) {

@@ -249,6 +249,28 @@ class ConfigPatchTest {
       "{\"pools\":[{\"name\":\"openai\",\"models\":[\"gpt-4o-*\",\"gpt-4o\"]}]}"
           + " | pools[0].models: is not hot-reloadable; change it in the configuration and restart Sluice",
       "{\"default_pool\":\"openai\"} | default_pool: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"max_attempts\":5}]}"
+          + " | pools[0].max_attempts: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"max_attempts\":0}]} | pools[0].max_attempts: 0 is outside 1..10",
+      "{\"pools\":[{\"name\":\"nvidia\",\"selection\":\"random\"}]}"
+          + " | pools[0].selection: random is not one of ordered, balanced",
+      "{\"pools\":[{\"name\":\"nvidia\",\"fallback_pool\":\"openai\"}]}"
+          + " | pools[0].fallback_pool: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"first_byte_timeout_seconds\":30}]}"
+          + " | pools[0].first_byte_timeout_seconds: is not hot-reloadable; change it in the configuration and"
+          + " restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"emergency_upstream\":\"ftp://x\"}]}"
+          + " | pools[0].emergency_upstream: ftp://x is not an absolute http(s) URL",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"concurrency\":{\"mode\":\"adaptive\"}}]}]}"
+          + " | pools[0].backends[0].concurrency.mode: is not hot-reloadable here; change it with PATCH"
+          + " /api/admin/adaptive/keys/nv-1/mode (until a restart), or in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"concurrency\":{\"max_concurrent\":101}}]}]}"
+          + " | pools[0].backends[0].concurrency.max_concurrent: 101 is outside 1..100",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"cooldown\":{\"base_seconds\":9}}]}]}"
+          + " | pools[0].backends[0].cooldown.base_seconds: is not hot-reloadable; change it in the configuration and"
+          + " restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"cooldown\":{\"jitter\":true}}]}]}"
+          + " | pools[0].backends[0].cooldown.jitter: unknown key",
       "{\"pools\":[{\"name\":\"nvidia\",\"burst\":3}]} | pools[0].burst: unknown key",
       "{\"rpm\":3} | rpm: unknown key",
       "[1] | config: expected a JSON object of the configuration's shape"})
@@ -265,5 +287,37 @@ class ConfigPatchTest {
                   {"name":"nvidia","models":[],
                    "backends":[{"id":"nv-1","base_url":"http://127.0.0.1:2/v1","api_key":null}]}]}""");
     assertThat(config).isEqualTo(current());
+  }
+
+  @Test
+  void failoverConcurrencyAndCooldownSettingsPostedBackUnchangedAreAccepted() throws Exception {
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"nvidia","max_attempts":3,"selection":"ordered","first_byte_timeout_seconds":null,
+                   "retry_budget_percent":20,"spill_after_seconds":5,"fallback_pool":null,"emergency_upstream":null,
+                   "backends":[{"id":"nv-1","concurrency":{"mode":"fixed","max_concurrent":8},
+                                "cooldown":{"base_seconds":5,"max_seconds":300,"exponential":true,
+                                            "precheck_seconds":2}}]}]}""");
+    assertThat(config).isEqualTo(current());
+  }
+
+  @Test
+  void aFailoverSettingInForceCannotBeRemovedWithNull() {
+    String yaml = """
+        pools:
+          - name: a
+            fallback_pool: b
+            first_byte_timeout_seconds: 30
+            backends: [{id: a-1, base_url: "http://127.0.0.1:1/v1"}]
+          - name: b
+            backends: [{id: b-1, base_url: "http://127.0.0.1:2/v1"}]
+        """;
+    SluiceConfig current = new ConfigLoader(Map.of()).loadYaml(yaml, dir);
+
+    assertThatThrownBy(() -> ConfigPatch.apply(json("{\"pools\":[{\"name\":\"a\",\"fallback_pool\":null}]}"),
+        current)).hasMessage("pools[0].fallback_pool: is not hot-reloadable; change it in the configuration and"
+        + " restart Sluice");
+    assertThatThrownBy(() -> ConfigPatch.apply(json(
+        "{\"pools\":[{\"name\":\"a\",\"first_byte_timeout_seconds\":null}]}"), current))
+        .hasMessageStartingWith("pools[0].first_byte_timeout_seconds: is not hot-reloadable");
   }
 }

@@ -123,4 +123,31 @@ class CooldownTest {
     long now = clock.nanoTime();
     assertThat(cooldown.onFailure(now, clock.wallTimeMillis(), 0, "upstream 429") - now).isEqualTo(5 * SECOND);
   }
+
+  @Test
+  void onlyAFailureWhileNotCoolingStartsACooldown() {
+    Cooldown cooldown = cooldown(5, 300, true, 2);
+    cooldown.onFailure(clock.nanoTime(), clock.wallTimeMillis(), 0, "upstream 500");
+    cooldown.onFailure(clock.nanoTime(), clock.wallTimeMillis(), 0, "upstream 500"); // extends it
+    assertThat(cooldown.snapshot(clock.nanoTime()).started()).isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(10));
+    cooldown.onFailure(clock.nanoTime(), clock.wallTimeMillis(), 0, "upstream 500");
+
+    assertThat(cooldown.snapshot(clock.nanoTime()).started()).isEqualTo(2);
+    assertThat(cooldown.events()).hasSize(3);
+  }
+
+  @Test
+  void theListenerHearsEveryEventAndAnOperatorsEndHasCountZero() {
+    List<Cooldown.Event> heard = new java.util.ArrayList<>();
+    Cooldown cooldown = new Cooldown(new Cooldown.Policy(Duration.ofSeconds(5), Duration.ofSeconds(300), true,
+        Duration.ofSeconds(2)), heard::add);
+    cooldown.onFailure(clock.nanoTime(), clock.wallTimeMillis(), 0, "upstream 429");
+    cooldown.clear(clock.nanoTime(), clock.wallTimeMillis(), "an operator");
+    cooldown.clear(clock.nanoTime(), clock.wallTimeMillis(), "an operator"); // not cooling: nothing to tell
+
+    assertThat(heard).isEqualTo(cooldown.events());
+    assertThat(heard).extracting(Cooldown.Event::count).containsExactly(1, 0);
+  }
 }

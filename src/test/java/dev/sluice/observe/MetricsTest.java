@@ -44,15 +44,19 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code /metrics} on its own port, scraped after known traffic through Sluice in-process, over real sockets. */
 class MetricsTest {
   private static final String CHAT = "{\"model\":\"nvidia/llama\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
   /** Every label name a series may carry: configured ids and small fixed sets, never a model, caller or request. */
   private static final Set<String> ALLOWED_LABELS =
-      Set.of("priority", "status", "status_code", "provider", "pool", "backend", "class", "reason", "le");
+      Set.of("priority", "status", "status_code", "provider", "pool", "backend", "class", "reason", "le", "state",
+          "kind");
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<AutoCloseable> running = new ArrayList<>();
+  @TempDir
+  Path dir;
 
   @AfterEach
   void stop() throws Exception {
@@ -176,12 +180,72 @@ class MetricsTest {
         Map.entry("sluice_backend_retry_after_remaining_seconds", "gauge"),
         Map.entry("sluice_backend_requests_total", "counter"),
         Map.entry("sluice_upstream_first_byte_seconds", "histogram"),
-        Map.entry("sluice_overhead_seconds", "histogram")));
+        Map.entry("sluice_overhead_seconds", "histogram"),
+        Map.entry("sluice_spilled_total", "counter"),
+        Map.entry("sluice_sent_to_emergency_total", "counter"),
+        Map.entry("sluice_no_backend_total", "counter"),
+        Map.entry("sluice_retry_budget_first_attempts", "gauge"),
+        Map.entry("sluice_retry_budget_retries", "gauge"),
+        Map.entry("sluice_backend_state", "gauge"),
+        Map.entry("sluice_backend_concurrency_limit", "gauge"),
+        Map.entry("sluice_backend_concurrency_adaptive", "gauge"),
+        Map.entry("sluice_backend_cooldown_remaining_seconds", "gauge"),
+        Map.entry("sluice_backend_consecutive_failures", "gauge"),
+        Map.entry("sluice_backend_cooldowns_total", "counter"),
+        Map.entry("sluice_backend_upstream_429_total", "counter")));
     assertThat(scrape.value("sidecar_queue_depth", "priority", "urgent")).isZero();
     assertThat(scrape.value("sidecar_queue_latency_seconds_bucket", "priority", "low", "le", "1.0E-4")).isZero();
     assertThat(scrape.value("sluice_backend_token_capacity", "pool", "nvidia", "backend", "nvidia-default"))
         .isEqualTo(40);
     assertThat(scrape.value("sluice_queue_capacity", "pool", "nvidia")).isEqualTo(500);
+  }
+
+  @Test
+  void backendStateConcurrencyCooldowns429sByKindAndTheRetryBudgetAreSeries() throws Exception {
+    // b1 refuses connections and cools 600 s; b2 allows one request a minute; b3 takes the rest.
+    SimServer limited = SimServer.start(SimConfig.defaults().withRpm(1).withBurst(1), Clock.system(), "127.0.0.1", 0);
+    running.add(limited);
+    Map<String, String> env = new HashMap<>(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0"));
+    Sluice sluice = Wiring.build(new ConfigLoader(env).loadYaml("""
+        pools:
+          - name: nvidia
+            aliases: [nvidia]
+            backends:
+              - {id: b1, base_url: "http://127.0.0.1:%d/v1", cooldown: {base_seconds: 600, max_seconds: 600}}
+              - {id: b2, base_url: "%s", concurrency: {mode: adaptive, max_concurrent: 5}}
+              - {id: b3, base_url: "%s"}
+        """.formatted(closedPort(), limited.baseUrl(), sim().baseUrl()), dir), Clock.system());
+    running.add(() -> sluice.close(Duration.ZERO));
+    sluice.start();
+    assertThat(chat(sluice, "normal").statusCode()).isEqualTo(200); // b1 refused, then b2's one request
+    assertThat(chat(sluice, "normal").statusCode()).isEqualTo(200); // b2's 429, then b3
+
+    Scrape scrape = scrapeAfter(sluice, 2);
+
+    String[] b1 = {"pool", "nvidia", "backend", "b1"};
+    String[] b2 = {"pool", "nvidia", "backend", "b2"};
+    assertThat(scrape.value("sluice_backend_state", "pool", "nvidia", "backend", "b1", "state", "cooling"))
+        .isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_state", "pool", "nvidia", "backend", "b1", "state", "active")).isZero();
+    assertThat(scrape.value("sluice_backend_state", "pool", "nvidia", "backend", "b3", "state", "active"))
+        .isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_cooldown_remaining_seconds", b1)).isBetween(500.0, 600.0);
+    assertThat(scrape.value("sluice_backend_consecutive_failures", b1)).isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_cooldowns_total", b1)).isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_concurrency_limit", b1)).isEqualTo(8);
+    assertThat(scrape.value("sluice_backend_concurrency_adaptive", b1)).isZero();
+    assertThat(scrape.value("sluice_backend_concurrency_limit", b2)).isEqualTo(5);
+    assertThat(scrape.value("sluice_backend_concurrency_adaptive", b2)).isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_upstream_429_total", "pool", "nvidia", "backend", "b2", "kind", "rpm"))
+        .isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_upstream_429_total", "pool", "nvidia", "backend", "b2", "kind",
+        "concurrency")).isZero();
+    assertThat(scrape.value("sluice_retry_budget_first_attempts", "pool", "nvidia")).isEqualTo(2);
+    // The retry after the refused connection draws on the budget; the one after the 429 does not.
+    assertThat(scrape.value("sluice_retry_budget_retries", "pool", "nvidia")).isEqualTo(1);
+    assertThat(scrape.value("sluice_spilled_total", "pool", "nvidia")).isZero();
+    assertThat(scrape.value("sluice_sent_to_emergency_total", "pool", "nvidia")).isZero();
+    assertThat(scrape.value("sluice_no_backend_total", "pool", "nvidia")).isZero();
   }
 
   @Test

@@ -143,18 +143,26 @@ final class SnapshotBuilder {
     totals.put("timed_out", pool.timedOut());
     totals.put("refused_at_limit", pool.refusedAtLimit());
     totals.put("requeued_after_429", pool.requeued());
+    totals.put("spilled", pool.spilled());
+    totals.put("sent_to_emergency", pool.sentToEmergency());
+    totals.put("no_backend", pool.noBackend());
+    Map<String, Object> retryBudget = new LinkedHashMap<>();
+    retryBudget.put("first_attempts", pool.retryBudget().firstAttempts());
+    retryBudget.put("retries", pool.retryBudget().retries());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.pool());
     m.put("rates", rates);
     m.put("queue", queue);
     m.put("totals", totals);
+    m.put("retry_budget", retryBudget);
     m.put("backends", backends);
     return m;
   }
 
   /**
-   * A backend's card. {@code fields} is a generic set of named values, {@code name: [value]}, or
-   * {@code name: [value, max]} for a gauge, so that a later limiter shows on the page by adding an entry here,
+   * A backend's card: its retreat {@code state}, its {@code service} state ({@code active}, {@code cooling},
+   * {@code dead}, {@code disabled}) with {@code cooling_seconds} left, and {@code fields}: a generic set of named values, {@code name: [value]}, or {@code name: [value, max]} for a
+   * gauge, or {@code name: [value, max, note]}, so that a later limiter shows on the page by adding an entry here,
    * without a change to the page. Each name's label and unit go to {@code definitions}, once for all backends.
    */
   private Map<String, Object> backend(BackendSnapshot backend, Map<String, Object> rates,
@@ -165,11 +173,16 @@ final class SnapshotBuilder {
       fields.put(name, max == null ? List.of(value) : List.of(value, max));
       definitions.computeIfAbsent(name, n -> definition(n, label, unit));
     };
+    String mode = backend.adaptiveConcurrency() ? "learned" : "fixed";
     field.add("tokens", "tokens available", backend.tokens(), backend.capacity(), "");
     field.add("effective_rpm", "effective rate", retreat.currentRpm(), retreat.baseRpm(), "rpm");
     field.add("configured_rpm", "configured rate", retreat.baseRpm(), null, "rpm");
     field.add("upstream_429_share", "upstream 429 share", round(retreat.ratio429() * 100), 100, "%");
-    field.add("in_flight", "in flight", backend.inFlight(), null, "");
+    field.add("concurrency", "in flight / limit", backend.inFlight(), backend.concurrencyLimit(), "");
+    // With where the limit comes from as a note: "2 / 8 (learned)".
+    fields.put("concurrency", List.of(backend.inFlight(), backend.concurrencyLimit(), mode));
+    field.add("consecutive_failures", "consecutive failures", backend.consecutiveFailures(), null, "");
+    field.add("cooldowns", "cooldowns started", backend.cooldownsStarted(), null, "");
     field.add("retry_after_remaining", "Retry-After hold", round(backend.retryAfterRemainingNanos() / 1e9), null,
         "s");
     field.add("last_429", "last 429 kind",
@@ -178,6 +191,8 @@ final class SnapshotBuilder {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", backend.id());
     m.put("state", retreat.state().name());
+    m.put("service", backend.state());
+    m.put("cooling_seconds", round(backend.cooldownRemainingNanos() / 1e9));
     m.put("rates", rates);
     m.put("fields", fields);
     m.put("cuts", events.cutsOf(backend.id(), CUTS_PER_BACKEND).stream().map(SnapshotBuilder::event).toList());

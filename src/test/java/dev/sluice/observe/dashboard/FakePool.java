@@ -37,7 +37,7 @@ final class FakePool implements PoolView {
     List<BackendSnapshot> list = IntStream.range(0, backends).mapToObj(i -> new BackendSnapshot(
         backends == 1 ? name : name + "-" + i, name, URI.create("http://127.0.0.1:1/v1"), true, 12, 40, 40,
         new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 1, Optional.empty(), 8, false, 0, 0,
-        Optional.empty())).toList();
+        Optional.empty(), Map.of(), 0)).toList();
     return new PoolSnapshot(name, 3, 500, FullPolicy.PASSTHROUGH, depth, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         new RetryUsage(10, 0), list);
   }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /** What a snapshot says about the traffic of the last second, and how big a stream frame is. */
 class SnapshotBuilderTest {
   private static final String[] FIELDS = {"tokens", "effective_rpm", "configured_rpm", "upstream_429_share",
-      "in_flight", "retry_after_remaining", "last_429", "alerts"};
+      "concurrency", "consecutive_failures", "cooldowns", "retry_after_remaining", "last_429", "alerts"};
   private final ObjectMapper json = new ObjectMapper();
   private final ManualClock clock = new ManualClock();
   private final Traffic traffic = new Traffic();
@@ -62,6 +62,11 @@ class SnapshotBuilderTest {
     assertThat(backend.at("/fields/tokens").toString()).as("a gauge: value and max").isEqualTo("[12,40]");
     assertThat(backend.at("/fields/configured_rpm").toString()).isEqualTo("[40]");
     assertThat(backend.at("/fields/last_429").toString()).isEqualTo("[\"none\"]");
+    assertThat(backend.at("/fields/concurrency").toString()).as("in flight, limit, where it comes from")
+        .isEqualTo("[1,8,\"fixed\"]");
+    assertThat(backend.at("/fields/consecutive_failures").toString()).isEqualTo("[0]");
+    assertThat(backend.at("/service").asText()).isEqualTo("active");
+    assertThat(backend.at("/cooling_seconds").asDouble()).isZero();
     JsonNode fields = json.readTree(snapshot.fields());
     assertThat(fields).extracting(f -> f.get("name").asText()).containsExactly(FIELDS);
     assertThat(fields.get(0).toString()).isEqualTo("{\"name\":\"tokens\",\"label\":\"tokens available\"}");
@@ -69,6 +74,18 @@ class SnapshotBuilderTest {
         .isEqualTo("{\"name\":\"effective_rpm\",\"label\":\"effective rate\",\"unit\":\"rpm\"}");
     assertThat(backend.at("/cuts/0/text").asText())
         .isEqualTo("backend nvidia cut 40 → 30 rpm (upstream 429 share 12.5 %), now RETREAT");
+  }
+
+  @Test
+  void poolsCarryTheirFailoverCountersAndTheRetryBudgetsWindow() throws Exception {
+    SnapshotBuilder builder = new SnapshotBuilder(clock, List.of(new FakePool("nvidia", 1)), traffic, events);
+
+    JsonNode pool = json.readTree(builder.build().state()).at("/pools/0");
+
+    assertThat(pool.at("/totals/spilled").asLong()).isZero();
+    assertThat(pool.at("/totals/sent_to_emergency").asLong()).isZero();
+    assertThat(pool.at("/totals/no_backend").asLong()).isZero();
+    assertThat(pool.get("retry_budget").toString()).isEqualTo("{\"first_attempts\":10,\"retries\":0}");
   }
 
   @Test
