@@ -54,8 +54,12 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--completion-tokens", description = "Tokens per completion (default: 16).")
   Integer completionTokens;
 
-  @Option(names = "--error-rate", description = "Share of accepted requests answered 500, 0.0..1.0.")
+  @Option(names = "--error-rate",
+      description = "Share of accepted requests answered with --error-status, 0.0..1.0.")
   Double errorRate;
+
+  @Option(names = "--error-status", description = "Status of the errors --error-rate draws, 500..599 (default: 500).")
+  Integer errorStatus;
 
   @Option(names = "--reset-rate", description = "Share of accepted requests whose connection is reset, 0.0..1.0.")
   Double resetRate;
@@ -71,6 +75,10 @@ public final class SimCommand implements Callable<Integer> {
 
   @Option(names = "--model", paramLabel = "ID", description = "A model id to list (repeatable; replaces the defaults).")
   List<String> models;
+
+  @Option(names = "--rejected-key", paramLabel = "KEY",
+      description = "An API key answered 401 invalid_api_key, as a revoked key (repeatable).")
+  List<String> rejectedKeys;
 
   /** For picocli. */
   public SimCommand() {}
@@ -134,6 +142,9 @@ public final class SimCommand implements Callable<Integer> {
     if (errorRate != null) {
       c = c.withErrorRate(errorRate);
     }
+    if (errorStatus != null) {
+      c = c.withErrorStatus(errorStatus);
+    }
     if (resetRate != null) {
       c = c.withResetRate(resetRate);
     }
@@ -148,6 +159,9 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (models != null && !models.isEmpty()) {
       c = c.withModels(models);
+    }
+    if (rejectedKeys != null) {
+      c = c.withRejectedKeys(rejectedKeys);
     }
     return c;
   }

@@ -87,7 +87,7 @@ final class ModelCalls {
         case ERROR -> {
           pauses.pause(ttftMillis);
           counters.serverErrors.increment();
-          replies.serverError(toClient, headers);
+          replies.serverError(toClient, c.errorStatus(), headers);
         }
         case RESET -> {
           pauses.pause(ttftMillis);

@@ -58,15 +58,10 @@ final class OverrideAnswers {
       return false;
     }
     switch (overrides.fault()) {
-      case "500" -> {
+      case "500", "503" -> {
         pauses.pause(ttftMillis);
         counters.serverErrors.increment();
-        replies.serverError(response, List.of());
-      }
-      case "503" -> {
-        pauses.pause(ttftMillis);
-        counters.serverErrors.increment();
-        replies.error(response, 503, "The server is overloaded or not ready yet.", "server_error", null, List.of());
+        replies.serverError(response, Integer.parseInt(overrides.fault()), List.of());
       }
       case "429" -> forced429(response);
       case "reset" -> {

@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The simulated provider's HTTP surface. A blocking handler: Jetty runs each request on its own virtual thread, so
  * latency is a plain timed wait and every write blocks until flushed. It reads and records each request, then routes
- * {@code /v1/*} (or the same without {@code /v1}): chat completions, completions and embeddings to
- * {@link ModelCalls}, models to {@link ModelCatalog}, echo to {@link Echo}; and {@code /sim/*} to
- * {@link ControlEndpoints}. It builds those parts and answers a wrong method with 405 and an unknown path with 404.
+ * {@code /v1/*} (or the same without {@code /v1}): echo to {@link Echo}; every other path, once {@link KeyCheck} has
+ * let its key pass, chat completions, completions and embeddings to {@link ModelCalls}, models to
+ * {@link ModelCatalog}; and {@code /sim/*} to {@link ControlEndpoints}. It builds those parts and answers a wrong method with 405 and an unknown path with 404.
  *
  * <p>Thread-safe: every part guards itself; no lock is held across a write or a wait.
  */
@@ -42,6 +42,7 @@ final class SimHandler extends Handler.Abstract {
   private final ModelCatalog catalog;
   private final Echo echo;
   private final ModelCalls modelCalls;
+  private final KeyCheck keyCheck;
 
   SimHandler(SimConfig initial, Clock clock, Sleeper sleeper) {
     // Requests run on fresh virtual threads, so Jackson's default thread-local buffer recycling would allocate
@@ -56,6 +57,7 @@ final class SimHandler extends Handler.Abstract {
     OverrideAnswers overrideAnswers = new OverrideAnswers(config, counters, pauses, replies);
     this.control = new ControlEndpoints(config, limits, counters, mapper, replies);
     this.catalog = new ModelCatalog(config, replies);
+    this.keyCheck = new KeyCheck(counters, replies);
     this.echo = new Echo(config, overrideAnswers, pauses, stalls);
     this.modelCalls = new ModelCalls(config, limits, counters, clock, mapper, overrideAnswers, pauses, replies,
         new EventStream(stalls, pauses));
@@ -146,6 +148,10 @@ final class SimHandler extends Handler.Abstract {
     String api = path.equals("/v1") || path.startsWith("/v1/") ? path.substring(3) : path;
     if (api.startsWith("/echo")) {
       echo.answer(request, response, body);
+      return;
+    }
+    // Like a provider, the key is checked before anything else about the request.
+    if (keyCheck.refused(request, response, config.current())) {
       return;
     }
     switch (api) {

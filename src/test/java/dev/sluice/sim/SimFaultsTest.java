@@ -97,6 +97,65 @@ class SimFaultsTest {
   }
 
   @Test
+  void errorStatusSetsTheStatusAndMessageOfDrawnErrors() {
+    SimServer sim = start(SimConfig.defaults().withErrorRate(1.0).withErrorStatus(503));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> overloaded = client.post("/v1/chat/completions", chat("m"));
+      sim.updateConfig(sim.config().withErrorStatus(502));
+      HttpResponse<String> badGateway = client.post("/v1/embeddings", "{\"model\":\"m\",\"input\":\"x\"}");
+      sim.updateConfig(sim.config().withErrorStatus(529));
+      HttpResponse<String> other = client.post("/v1/completions", "{\"model\":\"m\",\"prompt\":\"x\"}");
+
+      assertThat(overloaded.statusCode()).isEqualTo(503);
+      assertThat(overloaded.body()).isEqualTo(
+          errorBody("The server is overloaded or not ready yet.", "server_error", null));
+      assertThat(badGateway.statusCode()).isEqualTo(502);
+      assertThat(badGateway.body()).isEqualTo(errorBody("Bad gateway.", "server_error", null));
+      assertThat(other.statusCode()).isEqualTo(529);
+      assertThat(other.body()).isEqualTo(errorBody(
+          "The server had an error while processing your request. Sorry about that!", "server_error", null));
+      assertThat(sim.stats().serverErrors()).isEqualTo(3);
+      assertThat(sim.stats().accepted()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void rejectedKeyGets401LikeOpenAiAndIsNeverAdmitted() {
+    SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1)
+        .withRejectedKeys(List.of("sk-abcdefghijklmnopwxyz", "sk-short")));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> refused = client.post("/v1/chat/completions", chat("m"),
+          "Authorization", "Bearer sk-abcdefghijklmnopwxyz");
+      HttpResponse<String> refusedShort = client.post("/v1/chat/completions", chat("m"),
+          "Authorization", "bearer  sk-short ");
+      HttpResponse<String> models = client.send(client.request("/v1/models")
+          .header("Authorization", "Bearer sk-short").GET().build());
+
+      assertThat(refused.statusCode()).isEqualTo(401);
+      assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/json");
+      assertThat(refused.body()).isEqualTo("{\"error\":{\"message\":\"Incorrect API key provided: sk-a****wxyz. You "
+          + "can find your API key at https://platform.openai.com/account/api-keys.\",\"type\":\"invalid_request_error\","
+          + "\"param\":null,\"code\":\"invalid_api_key\"}}");
+      assertThat(refusedShort.statusCode()).isEqualTo(401);
+      assertThat(json(refusedShort).get("error").get("message").asText()).startsWith(
+          "Incorrect API key provided: ****. ");
+      assertThat(models.statusCode()).isEqualTo(401);
+      assertThat(sim.stats().unauthorized()).isEqualTo(3);
+      assertThat(sim.stats().accepted()).isZero();
+      assertThat(sim.stats().rejected429()).isZero();
+
+      // Other keys, no key and the test-only echo pass; the one token of the bucket was never taken by a 401.
+      assertThat(client.post("/v1/echo", "{}", "Authorization", "Bearer sk-short").statusCode()).isEqualTo(200);
+      assertThat(client.post("/v1/chat/completions", chat("m"), "Authorization", "Bearer sk-other").statusCode())
+          .isEqualTo(200);
+      assertThat(client.post("/v1/chat/completions", chat("m"), "Authorization", "Basic c2stc2hvcnQ6")
+          .statusCode()).isEqualTo(429);
+      assertThat(sim.stats().accepted()).isEqualTo(1);
+      assertThat(sim.stats().unauthorized()).isEqualTo(3);
+    }
+  }
+
+  @Test
   void faultHeaderForces500503And429WithoutConsumingTheLimit() {
     SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1));
     try (SimClient client = new SimClient(sim)) {
