@@ -70,7 +70,7 @@ final class OverrideAnswers {
         throw SimulatedReset.drop(request);
       }
       default -> {
-        return false; // stall: served normally, stalling half-way
+        return false; // the stalls: served normally, stalling half-way or before the headers
       }
     }
     return true;

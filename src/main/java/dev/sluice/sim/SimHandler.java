@@ -8,12 +8,14 @@ import dev.sluice.sim.CallRequest.Endpoint;
 import dev.sluice.time.Clock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectableChannel;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -44,13 +46,13 @@ final class SimHandler extends Handler.Abstract {
   private final ModelCalls modelCalls;
   private final KeyCheck keyCheck;
 
-  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper) {
+  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper, ClientWatch clientWatch) {
     // Requests run on fresh virtual threads, so Jackson's default thread-local buffer recycling would allocate
     // (and softly retain) new buffers for every request: share a bounded pool instead.
     ObjectMapper mapper = new ObjectMapper(JsonFactory.builder().recyclerPool(JsonRecyclerPools.newBoundedPool(256))
         .build()).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     Limits limits = new Limits(initial, clock.nanoTime());
-    this.pauses = new Pauses(sleeper);
+    this.pauses = new Pauses(sleeper, clientWatch);
     this.config = new LiveConfig(initial, limits, clock);
     Stalls stalls = new Stalls(counters, pauses);
     this.replies = new Replies(stalls);
@@ -60,7 +62,7 @@ final class SimHandler extends Handler.Abstract {
     this.keyCheck = new KeyCheck(counters, replies);
     this.echo = new Echo(config, overrideAnswers, pauses, stalls);
     this.modelCalls = new ModelCalls(config, limits, counters, clock, mapper, overrideAnswers, pauses, replies,
-        new EventStream(stalls, pauses));
+        new EventStream(stalls, pauses), stalls);
   }
 
   SimConfig config() {
@@ -91,12 +93,23 @@ final class SimHandler extends Handler.Abstract {
   public boolean handle(Request request, Response response, Callback callback) {
     // This handler goes silent on purpose (latency, stalls): only a pending read or write may time out.
     request.addIdleTimeoutListener(timeout -> false);
+    EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
+    pauses.begin(endPoint.getTransport() instanceof SelectableChannel channel ? channel : null);
+    try {
+      handle(request, response, callback, endPoint);
+    } finally {
+      pauses.end();
+    }
+    return true;
+  }
+
+  private void handle(Request request, Response response, Callback callback, EndPoint endPoint) {
     byte[] body;
     try {
       body = readBody(request);
     } catch (IOException e) {
       callback.failed(e);
-      return true;
+      return;
     }
     recorder.record(recorded(request, body));
     try {
@@ -106,7 +119,11 @@ final class SimHandler extends Handler.Abstract {
       callback.failed(e);
     } catch (ServerClosing e) {
       // Drop the connection first: failing a response not yet committed would send a 500 instead.
-      request.getConnectionMetaData().getConnection().getEndPoint().close(e);
+      endPoint.close(e);
+      callback.failed(e);
+    } catch (ClientGone e) {
+      counters.clientDisconnects.increment();
+      endPoint.close(e);
       callback.failed(e);
     } catch (IOException e) {
       counters.clientDisconnects.increment();
@@ -116,7 +133,6 @@ final class SimHandler extends Handler.Abstract {
       LOG.warn("sim failed on {} {}", request.getMethod(), request.getHttpURI().getPath(), e);
       callback.failed(e);
     }
-    return true;
   }
 
   private static byte[] readBody(Request request) throws IOException {

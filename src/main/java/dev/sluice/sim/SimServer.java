@@ -38,12 +38,15 @@ public final class SimServer implements AutoCloseable {
   private final ServerConnector connector;
   private final SimHandler handler;
   private final ExecutorService virtualThreads;
+  private final ClientWatch clientWatch;
 
-  private SimServer(Server server, ServerConnector connector, SimHandler handler, ExecutorService virtualThreads) {
+  private SimServer(Server server, ServerConnector connector, SimHandler handler, ExecutorService virtualThreads,
+      ClientWatch clientWatch) {
     this.server = server;
     this.connector = connector;
     this.handler = handler;
     this.virtualThreads = virtualThreads;
+    this.clientWatch = clientWatch;
   }
 
   /**
@@ -91,9 +94,10 @@ public final class SimServer implements AutoCloseable {
     connector.setIdleTimeout(IDLE_TIMEOUT_MILLIS);
     server.addConnector(connector);
 
-    SimHandler handler = new SimHandler(config, clock, sleeper);
+    ClientWatch clientWatch = new ClientWatch("sim-clients");
+    SimHandler handler = new SimHandler(config, clock, sleeper, clientWatch);
     server.setHandler(handler);
-    SimServer sim = new SimServer(server, connector, handler, virtualThreads);
+    SimServer sim = new SimServer(server, connector, handler, virtualThreads, clientWatch);
     try {
       server.start();
     } catch (Exception e) {
@@ -152,6 +156,7 @@ public final class SimServer implements AutoCloseable {
       throw new IllegalStateException("sim: failed to stop: " + e.getMessage(), e);
     } finally {
       virtualThreads.shutdownNow();
+      clientWatch.close();
     }
   }
 

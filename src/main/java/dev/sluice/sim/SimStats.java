@@ -13,7 +13,8 @@ package dev.sluice.sim;
  *     no other counter
  * @param serverErrors answers 5xx, whether drawn by {@code errorRate} or forced by a request header
  * @param resets connections reset without an answer
- * @param stalls responses that went silent half-way
+ * @param stalls answers that went silent, half-way or (forced by {@code X-Sim-Fault: stall-first-byte}) before
+ *     their headers
  * @param clientDisconnects responses abandoned because a write to the client failed
  * @param inFlight admitted model calls not yet finished
  * @param acceptedTokens prompt + completion tokens of the accepted calls

@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -195,6 +197,23 @@ class SimFaultsTest {
   }
 
   @Test
+  void resetAfterALatencyStillResetsTheConnection() throws Exception {
+    SimServer sim = start(SimConfig.defaults());
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      post(socket, chat("m"), "X-Sim-Fault: reset", "X-Sim-Ttft-Ms: 100");
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+
+      sleeper.advance(Duration.ofMillis(100));
+
+      assertThatThrownBy(() -> socket.getInputStream().read()).isInstanceOf(java.net.SocketException.class)
+          .hasMessageContaining("reset");
+      assertThat(sim.stats().resets()).isEqualTo(1);
+      assertThat(sim.stats().clientDisconnects()).isZero();
+    }
+  }
+
+  @Test
   void stalledNonStreamSendsHalfTheBodyThenTheRestAfterTheStall() throws Exception {
     SimServer sim = start(SimConfig.defaults().withStallMillis(300_000));
     try (Socket socket = new Socket("127.0.0.1", sim.port())) {
@@ -234,6 +253,117 @@ class SimFaultsTest {
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
         .until(() -> sim.stats().clientDisconnects() == 1);
     await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+  }
+
+  @Test
+  void longTtftSendsNothingNotEvenHeadersAndAClientAbortFreesTheSlotAtOnce() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withTtftMillis(60_000).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      post(socket, chat("m"));
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofSeconds(60));
+      sleeper.advance(Duration.ofMillis(59_999));
+      assertThat(sleeper.sleeping()).containsExactly(Duration.ofMillis(1));
+      assertThat(socket.getInputStream().available()).isZero();
+      assertThat(sim.stats().inFlight()).isEqualTo(1);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+    assertThat(sleeper.sleeping()).isEmpty();
+    assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
+    try (SimClient client = new SimClient(sim)) {
+      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "0").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void stallFirstByteHeaderStaysSilentForStallMillisThenTheTtftBeforeTheHeaders() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(300_000).withTtftMillis(100).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      InputStream in = socket.getInputStream();
+      post(socket, "{\"model\":\"m\",\"stream\":true}", "X-Sim-Fault: stall-first-byte", "X-Sim-Chunks: 1");
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(300_000));
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+      assertThat(sim.stats().inFlight()).isEqualTo(1);
+      assertThat(in.available()).isZero();
+      sleeper.advance(Duration.ofMillis(300_000));
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+      assertThat(in.available()).isZero();
+      sleeper.advance(Duration.ofMillis(100));
+
+      assertThat(head(in)).startsWith("HTTP/1.1 200 OK\r\n").contains("Content-Type: text/event-stream");
+      BufferedReader body = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+      List<String> events = new ArrayList<>();
+      for (String line = body.readLine(); !"data: [DONE]".equals(line); line = body.readLine()) {
+        if (line.startsWith("data: ")) {
+          events.add(line);
+        }
+      }
+      assertThat(events).hasSize(2); // the one token, then the finish; the fault stalled nothing else
+    }
+    assertThat(sim.stats().stalls()).isEqualTo(1);
+    assertThat(sim.stats().accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void stallFirstByteHeaderDelaysAWholeAnswerAndTheEcho() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(5_000));
+    try (SimClient client = new SimClient(sim)) {
+      CompletableFuture<HttpResponse<String>> chat =
+          client.postAsync("/v1/chat/completions", chat("m"), "X-Sim-Fault", "stall-first-byte");
+      CompletableFuture<HttpResponse<String>> echo =
+          client.postAsync("/v1/echo", "{\"a\":1}", "X-Sim-Fault", "stall-first-byte");
+      assertThat(sleeper.awaitSleeping(2)).containsExactly(Duration.ofMillis(5_000), Duration.ofMillis(5_000));
+      assertThat(chat).isNotDone();
+      assertThat(echo).isNotDone();
+
+      sleeper.advance(Duration.ofMillis(5_000));
+
+      assertThat(chat.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(echo.get(30, java.util.concurrent.TimeUnit.SECONDS).body()).isEqualTo("{\"a\":1}");
+      assertThat(sim.stats().stalls()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void clientAbortDuringAStallMidStreamFreesTheSlotAtOnce() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withMaxConcurrent(1).withStallMillis(600_000));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      post(socket, "{\"model\":\"m\",\"stream\":true}", "X-Sim-Fault: stall", "X-Sim-Chunks: 4");
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(600_000));
+      assertThat(head(socket.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n");
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+    assertThat(sleeper.sleeping()).isEmpty();
+    assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
+  }
+
+  @Test
+  void keepAliveConnectionServesCallsWithLatencyOneAfterAnother() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withTtftMillis(100).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      InputStream in = socket.getInputStream();
+      for (int i = 1; i <= 3; i++) {
+        post(socket, chat("m"));
+        assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+        sleeper.advance(Duration.ofMillis(100));
+        String head = head(in);
+        assertThat(head).startsWith("HTTP/1.1 200 OK\r\n");
+        Matcher length = Pattern.compile("Content-Length: (\\d+)").matcher(head);
+        assertThat(length.find()).isTrue();
+        assertThat(new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.UTF_8))
+            .contains("\"id\":\"chatcmpl-sim-" + i + "\"");
+      }
+    }
+    assertThat(sim.stats().accepted()).isEqualTo(3);
+    assertThat(sim.stats().clientDisconnects()).isZero();
   }
 
   @Test
