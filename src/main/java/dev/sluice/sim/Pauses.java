@@ -114,6 +114,20 @@ final class Pauses {
     }
   }
 
+  /** Whether the calling thread's request was cut by the provider dropping its connection or closing. */
+  boolean droppedByServer() {
+    if (closing) {
+      return true;
+    }
+    Handling h = handling.get(Thread.currentThread());
+    if (h == null) {
+      return false;
+    }
+    synchronized (h) {
+      return h.cut instanceof ServerClosing;
+    }
+  }
+
   /** Cuts every request being handled, except the calling thread's, with a {@link ServerClosing}. */
   void cutOthers() {
     Thread self = Thread.currentThread();

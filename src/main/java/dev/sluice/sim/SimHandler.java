@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectableChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -19,6 +20,7 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,8 +47,15 @@ final class SimHandler extends Handler.Abstract {
   private final Echo echo;
   private final ModelCalls modelCalls;
   private final KeyCheck keyCheck;
+  private final Refusals refusals;
 
-  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper, ClientWatch clientWatch) {
+  /**
+   * @param server the server this handler is for; {@link Refusals} adds its connector to it
+   * @param connectors makes the server's connector for a port
+   * @param port the port to listen on, 0 for any free one
+   */
+  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper, ClientWatch clientWatch, Server server,
+      IntFunction<ListeningConnector> connectors, int port) {
     // Requests run on fresh virtual threads, so Jackson's default thread-local buffer recycling would allocate
     // (and softly retain) new buffers for every request: share a bounded pool instead.
     ObjectMapper mapper = new ObjectMapper(JsonFactory.builder().recyclerPool(JsonRecyclerPools.newBoundedPool(256))
@@ -57,7 +66,8 @@ final class SimHandler extends Handler.Abstract {
     Stalls stalls = new Stalls(counters, pauses);
     this.replies = new Replies(stalls);
     OverrideAnswers overrideAnswers = new OverrideAnswers(config, counters, pauses, replies);
-    this.control = new ControlEndpoints(config, limits, counters, mapper, replies);
+    this.refusals = new Refusals(server, connectors, port, sleeper, pauses);
+    this.control = new ControlEndpoints(config, limits, counters, mapper, replies, refusals);
     this.catalog = new ModelCatalog(config, replies);
     this.keyCheck = new KeyCheck(counters, replies);
     this.echo = new Echo(config, overrideAnswers, pauses, stalls);
@@ -79,6 +89,10 @@ final class SimHandler extends Handler.Abstract {
 
   Recorder recorder() {
     return recorder;
+  }
+
+  Refusals refusals() {
+    return refusals;
   }
 
   /**
@@ -113,7 +127,7 @@ final class SimHandler extends Handler.Abstract {
     }
     recorder.record(recorded(request, body));
     try {
-      route(request, response, body);
+      route(request, response, body, endPoint);
       callback.succeeded();
     } catch (SimulatedReset e) {
       callback.failed(e);
@@ -126,6 +140,11 @@ final class SimHandler extends Handler.Abstract {
       endPoint.close(e);
       callback.failed(e);
     } catch (IOException e) {
+      if (pauses.droppedByServer()) {
+        LOG.debug("dropped {} {} with its connection", request.getMethod(), request.getHttpURI().getPath(), e);
+        callback.failed(e);
+        return;
+      }
       counters.clientDisconnects.increment();
       LOG.debug("client went away from {} {}", request.getMethod(), request.getHttpURI().getPath(), e);
       callback.failed(e);
@@ -151,14 +170,14 @@ final class SimHandler extends Handler.Abstract {
     return new RecordedRequest(request.getMethod(), request.getHttpURI().getPathQuery(), headers, body);
   }
 
-  private void route(Request request, Response response, byte[] body) throws IOException {
+  private void route(Request request, Response response, byte[] body, EndPoint endPoint) throws IOException {
     String method = request.getMethod();
     String path = request.getHttpURI().getDecodedPath();
     if (path == null) {
       path = "";
     }
     if (path.startsWith("/sim/")) {
-      control.answer(method, path, response, body);
+      control.answer(method, path, response, body, endPoint);
       return;
     }
     String api = path.equals("/v1") || path.startsWith("/v1/") ? path.substring(3) : path;

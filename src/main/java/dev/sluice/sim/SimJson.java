@@ -14,9 +14,11 @@ import java.util.Map;
  * from such JSON. Stateless apart from the mapper it is given.
  */
 final class SimJson {
+  /** Not an option but a command {@code POST /sim/config} takes: refuse connections for this many seconds. */
+  static final String REFUSE_CONNECTIONS_SECONDS = "refuse_connections_seconds";
   static final List<String> CONFIG_KEYS = List.of("rpm", "burst", "rate_algorithm", "max_concurrent", "tpm",
       "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "error_rate", "error_status",
-      "reset_rate", "stall_rate", "stall_millis", "seed", "models", "rejected_keys");
+      "reset_rate", "stall_rate", "stall_millis", "seed", "models", "rejected_keys", REFUSE_CONNECTIONS_SECONDS);
 
   private final ObjectMapper mapper;
 
@@ -100,11 +102,30 @@ final class SimJson {
         case "models" -> c.withModels(strings(key, value, "model ids"));
         case "rejected_keys" -> c.withRejectedKeys(strings(key, value, "API keys"));
         case "effective_burst" -> c; // read-only, echoed back by GET /sim/config
+        case REFUSE_CONNECTIONS_SECONDS -> c; // a command, read by refuseConnectionsSeconds
         default -> throw new IllegalArgumentException("sim." + key + ": unknown option; known: "
             + String.join(", ", CONFIG_KEYS));
       };
     }
     return c;
+  }
+
+  /**
+   * The {@code refuse_connections_seconds} of a {@code POST /sim/config} body, or 0 when it has none.
+   *
+   * @throws IllegalArgumentException for a value that is not a whole number in 1..86400
+   */
+  static long refuseConnectionsSeconds(JsonNode patch) {
+    JsonNode value = patch == null ? null : patch.get(REFUSE_CONNECTIONS_SECONDS);
+    if (value == null) {
+      return 0;
+    }
+    long seconds = longValue(REFUSE_CONNECTIONS_SECONDS, value);
+    if (seconds < 1 || seconds > SimServer.MAX_REFUSE_CONNECTIONS_SECONDS) {
+      throw new IllegalArgumentException("sim." + REFUSE_CONNECTIONS_SECONDS + ": " + seconds + " is outside 1.."
+          + SimServer.MAX_REFUSE_CONNECTIONS_SECONDS);
+    }
+    return seconds;
   }
 
   private static int intValue(String key, JsonNode value, int max) {

@@ -96,7 +96,7 @@ class SimControlTest {
     assertThat(json(unknown).get("error").get("message").asText()).isEqualTo("sim.rpn: unknown option; known: rpm, "
         + "burst, rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, "
         + "completion_tokens, error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, "
-        + "rejected_keys");
+        + "rejected_keys, refuse_connections_seconds");
     assertThat(json(wrongType).get("error").get("message").asText()).isEqualTo("sim.tpm: \"many\" is not a whole number");
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
@@ -112,7 +112,8 @@ class SimControlTest {
     assertThat(notAnObject.statusCode()).isEqualTo(400);
     assertThat(notAnObject.body()).isEqualTo(errorBody("sim config: expected a JSON object with any of [rpm, burst, "
         + "rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, completion_tokens, "
-        + "error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, rejected_keys]",
+        + "error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, rejected_keys, "
+        + "refuse_connections_seconds]",
         "invalid_request_error", "invalid_config"));
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
