@@ -128,6 +128,33 @@ class SimControlTest {
   }
 
   @Test
+  void simsInOneProcessShareNothing() {
+    ManualClock clock = new ManualClock();
+    try (SimServer a = SimServer.start(SimConfig.defaults().withRpm(60).withBurst(1), clock, "127.0.0.1", 0);
+        SimServer b = SimServer.start(SimConfig.defaults().withRpm(60).withBurst(1), clock, "127.0.0.1", 0);
+        SimClient toA = new SimClient(a);
+        SimClient toB = new SimClient(b)) {
+      assertThat(toA.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+      assertThat(toA.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(429);
+      assertThat(toB.post("/sim/config", "{\"rejected_keys\":[\"sk-only-b-key-1\"],\"error_rate\":1.0}").statusCode())
+          .isEqualTo(200);
+
+      assertThat(toA.post("/v1/chat/completions", chat("m"), "Authorization", "Bearer sk-only-b-key-1").statusCode())
+          .isEqualTo(429);
+      assertThat(toB.post("/v1/chat/completions", chat("m"), "Authorization", "Bearer sk-only-b-key-1").statusCode())
+          .isEqualTo(401);
+      assertThat(toB.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(500);
+      assertThat(a.config().rejectedKeys()).isEmpty();
+      assertThat(a.stats().accepted()).isEqualTo(1);
+      assertThat(a.stats().rejectedByRate()).isEqualTo(2);
+      assertThat(b.stats().accepted()).isEqualTo(1);
+      assertThat(b.stats().unauthorized()).isEqualTo(1);
+      assertThat(a.recentRequests()).hasSize(3);
+      assertThat(b.recentRequests()).hasSize(3);
+    }
+  }
+
+  @Test
   void statsEndpointReportsCountersInSnakeCaseAndResets() {
     assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
     assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Fault", "500").statusCode()).isEqualTo(500);
