@@ -156,6 +156,11 @@ class CommandLineTest {
     try (HttpClient http = HttpClient.newHttpClient()) {
       Output out = new Output(demo);
       URI base = URI.create(out.await(Pattern.compile("OpenAI-compatible base URL\\s*:\\s*(http://\\S+)")));
+      List<URI> sims = new ArrayList<>();
+      for (String id : List.of("sim-a", "sim-b", "sim-c")) {
+        sims.add(URI.create(out.await(Pattern.compile("^    " + id + " +(http://\\S+) +hidden limits: \\d+ requests/min, "
+            + "4 at once; Sluice's rate: \\d+ requests/min$"))));
+      }
       out.await(Pattern.compile("(Press Ctrl-C to stop)"));
       assertThat(out.seen).anyMatch(line -> line.trim().startsWith("curl -s " + base + "/chat/completions "));
       assertThat(out.seen).anyMatch(line -> line.contains("OpenAI(base_url=\"" + base + "\""));
@@ -166,6 +171,14 @@ class CommandLineTest {
           .build(), HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).contains("\"chat.completion\"");
+      // Each simulated key is a provider of its own, with its own counters: the one call reached exactly one.
+      long accepted = 0;
+      for (URI sim : sims) {
+        HttpResponse<String> stats = http.send(HttpRequest.newBuilder(URI.create(sim.toString()
+            .replace("/v1", "/sim/stats"))).build(), HttpResponse.BodyHandlers.ofString());
+        accepted += new ObjectMapper().readTree(stats.body()).get("accepted").asLong();
+      }
+      assertThat(accepted).isEqualTo(1);
     } finally {
       demo.destroy();
       assertThat(demo.waitFor(20, TimeUnit.SECONDS)).isTrue();
