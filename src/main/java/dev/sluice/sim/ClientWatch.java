@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * thread, and must be quick.
  *
  * <p>Thread-safe: one platform thread owns the selector and its keys; {@link #watch} and
- * {@link Registration#close} hand their change to it through a queue and wake it.
+ * {@link Registration#close} hand their change to it through a queue and wake it, under a lock that keeps a wakeup
+ * from reaching a closed selector.
  */
 final class ClientWatch implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ClientWatch.class);
@@ -31,6 +32,8 @@ final class ClientWatch implements AutoCloseable {
   private final Selector selector;
   private final Thread thread;
   private final Queue<Runnable> changes = new ConcurrentLinkedQueue<>();
+  /** Guards {@code closed} against a wakeup racing the selector's close. */
+  private final Object lock = new Object();
   private volatile boolean closed;
 
   /** Opens the selector and starts its thread, named {@code name}. */
@@ -56,13 +59,22 @@ final class ClientWatch implements AutoCloseable {
   /** Stops the thread and closes the selector; registrations still open are dropped without their callbacks. */
   @Override
   public void close() {
-    closed = true;
-    selector.wakeup();
+    synchronized (lock) {
+      closed = true;
+      selector.wakeup();
+    }
   }
 
+  /** Hands {@code change} to the watch's thread; dropped once the watch is closed. */
   private void change(Runnable change) {
-    changes.add(change);
-    selector.wakeup();
+    synchronized (lock) {
+      // The thread closes the selector only after it sees closed, so it is open here.
+      if (closed) {
+        return;
+      }
+      changes.add(change);
+      selector.wakeup();
+    }
   }
 
   private void run() {

@@ -8,7 +8,7 @@ import org.eclipse.jetty.io.EofException;
 /**
  * Waits out latency and stalls on the request's own virtual thread, through the {@link Sleeper}, and cuts a wait
  * short when the request has to end: its client went away ({@link ClientGone}, noticed by the {@link ClientWatch}
- * from the request's first wait on), the provider drops its connections or the server closes
+ * from the request's first wait of {@value #WATCHED_PAUSE_MILLIS} ms or more on), the provider drops its connections or the server closes
  * ({@link ServerClosing}). Each request sleeps on its own: timed waits on one shared latch made every timeout walk
  * the latch's queue, so the cost grew with the number of open streams times their tokens.
  *
@@ -18,6 +18,12 @@ import org.eclipse.jetty.io.EofException;
  * {@code closing} is volatile and only ever set.
  */
 final class Pauses {
+  /**
+   * Shortest wait during which the client is watched. A client that leaves during a shorter one is noticed at the
+   * next write, as soon; watching every wait would cost each call two wakeups of the watch's thread.
+   */
+  static final long WATCHED_PAUSE_MILLIS = 50;
+
   private final Sleeper sleeper;
   private final ClientWatch watch;
   /** The requests being handled, by thread. */
@@ -91,7 +97,7 @@ final class Pauses {
     if (h == null) {
       throw new IllegalStateException("sim: a pause outside a request");
     }
-    if (h.watched == null && h.channel != null) {
+    if (h.watched == null && h.channel != null && millis >= WATCHED_PAUSE_MILLIS) {
       h.watched = watch.watch(h.channel, () -> h.cut(new ClientGone()));
     }
     synchronized (h) {
