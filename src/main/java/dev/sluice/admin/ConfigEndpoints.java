@@ -62,7 +62,7 @@ public final class ConfigEndpoints {
     m.put("aliases", pool.aliases());
     m.put("queue_max_size", snapshot.queueMaxSize());
     m.put("full_policy", ConfigJson.policy(snapshot.fullPolicy()));
-    m.put("max_attempts", pool.maxAttempts());
+    m.put("max_attempts", pool.failover().maxAttempts());
     m.put("queue", queue);
     m.put("backends", pool.backends().stream().map(b -> backend(b, snapshot.backends().stream()
         .filter(s -> s.id().equals(b.id())).findFirst())).toList());

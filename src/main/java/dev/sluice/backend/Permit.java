@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Permission to send one request to one backend, granted by {@link Backend#tryAcquire} (shaped: within the rate)
  * or {@link Backend#unshapedPermit} (beyond it, for queue-full passthrough). Carries the retreat epoch current
  * when it was granted, so the outcome is judged against the rate the request was sent at, and what was in flight
- * then, so a 429 can be told apart as one about concurrency. Released exactly once with the attempt's result; a
+ * then and the concurrency limit, so a 429 can be told apart as one about concurrency and judged against the limit
+ * it was sent under. Released exactly once with the attempt's result; a
  * second release throws. Thread-safe.
  */
 public final class Permit {
@@ -15,14 +16,17 @@ public final class Permit {
   private final boolean unshaped;
   private final long grantedNanos;
   private final int inFlightAtSend;
+  private final int concurrencyLimitAtSend;
   private final AtomicBoolean released = new AtomicBoolean();
 
-  Permit(Backend backend, long epoch, boolean unshaped, long grantedNanos, int inFlightAtSend) {
+  Permit(Backend backend, long epoch, boolean unshaped, long grantedNanos, int inFlightAtSend,
+      int concurrencyLimitAtSend) {
     this.backend = backend;
     this.epoch = epoch;
     this.unshaped = unshaped;
     this.grantedNanos = grantedNanos;
     this.inFlightAtSend = inFlightAtSend;
+    this.concurrencyLimitAtSend = concurrencyLimitAtSend;
   }
 
   public Backend backend() {
@@ -47,6 +51,10 @@ public final class Permit {
 
   int inFlightAtSend() {
     return inFlightAtSend;
+  }
+
+  int concurrencyLimitAtSend() {
+    return concurrencyLimitAtSend;
   }
 
   /** Feeds {@code attempt} to the backend's limiters. */

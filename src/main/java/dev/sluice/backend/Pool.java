@@ -10,11 +10,13 @@ import java.util.List;
  * @param models exact model names and globs ({@code *}, {@code ?}) routed to this pool, case-sensitive
  * @param stripPrefix whether {@code model} is forwarded without its provider prefix
  * @param maxAttempts upstream attempts per request before its first byte reaches the caller
+ * @param firstByteTimeoutMillis an attempt without response headers after this long fails over; 0 for none (the
+ *     request timeout applies)
  * @param backends ordered backends, at least one
  */
 public record Pool(
     String name, List<String> aliases, List<String> models, boolean stripPrefix, int maxAttempts,
-    List<Backend> backends) {
+    long firstByteTimeoutMillis, List<Backend> backends) {
 
   public Pool {
     aliases = List.copyOf(aliases);

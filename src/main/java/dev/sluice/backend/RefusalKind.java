@@ -19,6 +19,11 @@ public enum RefusalKind {
   /** No header said, and nothing pointed at concurrency. */
   UNKNOWN;
 
+  /** Lower-case name, as logs, metrics and the admin API show it. */
+  public String label() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   /** Whether a refusal of this kind says the request rate is above the upstream's limit. */
   public boolean rateEvidence() {
     return this != CONCURRENCY;

@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import dev.sluice.backend.Pool;
+import dev.sluice.proxy.DeadKeyProbe;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.Dispatcher;
 import java.net.URI;
@@ -28,11 +29,14 @@ public final class Sluice implements AutoCloseable {
   private final List<Pool> pools;
   private final List<Dispatcher> dispatchers;
   private final ScheduledExecutorService timer;
+  private final DeadKeyProbe deadKeyProbe;
   private final ScheduledExecutorService dashboardTimer;
 
   Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
-      List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer) {
+      List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer,
+      DeadKeyProbe deadKeyProbe) {
     this.config = config;
+    this.deadKeyProbe = deadKeyProbe;
     this.server = server;
     this.connector = connector;
     this.client = client;
@@ -49,6 +53,7 @@ public final class Sluice implements AutoCloseable {
     client.getContentDecoderFactories().clear();
     client.getProtocolHandlers().clear();
     server.start();
+    deadKeyProbe.start();
     return this;
   }
 

@@ -7,10 +7,16 @@ import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.config.BackendConfig;
+import dev.sluice.config.ConcurrencyConfig;
+import dev.sluice.config.CooldownConfig;
+import dev.sluice.config.FailoverConfig;
 import dev.sluice.config.PoolConfig;
 import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.limit.BucketStore;
+import dev.sluice.limit.ConcurrencyLimit;
+import dev.sluice.limit.Cooldown;
+import dev.sluice.limit.RetryBudget;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
 import dev.sluice.limit.TokenBucket;
@@ -22,8 +28,10 @@ import dev.sluice.observe.dashboard.DashboardHandler;
 import dev.sluice.observe.dashboard.EventLog;
 import dev.sluice.observe.dashboard.Traffic;
 import dev.sluice.proxy.CallerEndPoint;
+import dev.sluice.proxy.DeadKeyProbe;
 import dev.sluice.proxy.Forwarder;
 import dev.sluice.proxy.JsonErrorHandler;
+import dev.sluice.proxy.ModelCatalog;
 import dev.sluice.proxy.ProxyHandler;
 import dev.sluice.proxy.RequestIds;
 import dev.sluice.proxy.UpstreamProbe;
@@ -81,6 +89,8 @@ public final class Wiring {
   static final String METRICS_CONNECTOR = "metrics";
   /** How long a pool thread above the minimum may stay idle before it retires (see {@link ProxyThreadPool}). */
   static final Duration THREAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** How often a dead backend's key is tried again (see {@link DeadKeyProbe}). */
+  static final Duration DEAD_KEY_PROBE_INTERVAL = Duration.ofSeconds(60);
 
   /**
    * Selector threads of each side, the server's and the upstream client's: one per processor, as nginx runs one
@@ -111,15 +121,31 @@ public final class Wiring {
     List<Pool> pools = new ArrayList<>();
     EventLog events = new EventLog(clock);
     Map<String, Dispatcher> dispatchers = new LinkedHashMap<>();
+    ServiceLog serviceLog = new ServiceLog(events);
     for (PoolConfig poolConfig : config.pools()) {
+      // A pool's only backend never cools down: there is nowhere else to send its traffic meanwhile, and its
+      // upstream's Retry-After and adaptive retreat already pace it.
+      boolean coolsDown = poolConfig.backends().size() > 1;
       List<Backend> backends = poolConfig.backends().stream()
-          .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), buckets, events, clock)).toList();
+          .map(b -> backend(poolConfig.name(), b, config.defaults().retreat(), coolsDown, buckets, events, clock))
+          .toList();
+      backends.forEach(b -> b.onServiceChange(serviceLog));
+      FailoverConfig failover = poolConfig.failover();
       pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.models(), poolConfig.stripPrefix(),
-          poolConfig.maxAttempts(), backends));
+          failover.maxAttempts(), failover.firstByteTimeoutSeconds().map(s -> s * 1000L).orElse(0L), backends));
       dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
           poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
-          TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())), clock, scheduler));
+          TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())),
+          new Dispatcher.Failover(failover.selection(), TimeUnit.SECONDS.toNanos(failover.spillAfterSeconds()),
+              new RetryBudget(failover.retryBudgetPercent(), FailoverConfig.RETRY_BUDGET_WINDOW_SECONDS,
+                  clock.nanoTime()), failover.emergencyUpstream()),
+          clock, scheduler));
     }
+    for (PoolConfig poolConfig : config.pools()) {
+      poolConfig.failover().fallbackPool().ifPresent(
+          fallback -> dispatchers.get(poolConfig.name()).setFallback(dispatchers.get(fallback)));
+    }
+    List<Backend> allBackends = pools.stream().flatMap(p -> p.backends().stream()).toList();
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
     QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
@@ -189,8 +215,7 @@ public final class Wiring {
     server.addConnector(connector);
     server.setErrorHandler(new JsonErrorHandler(requestIds));
     // The admin API: the live configuration, its hot reload into the components above, and the endpoints.
-    HotReload hotReload = new HotReload(dispatchers, pools.stream().flatMap(p -> p.backends().stream()).toList(),
-        proxy, forwarder);
+    HotReload hotReload = new HotReload(dispatchers, allBackends, proxy, forwarder);
     LiveConfig liveConfig = new LiveConfig(config, hotReload);
     AdminHandler admin = new AdminHandler(config.adminToken(),
         new ConfigEndpoints(liveConfig, dispatcherList).routes(), requestIds::nameResponse);
@@ -205,10 +230,12 @@ public final class Wiring {
         events, requestIds::nameResponse);
     List<Handler> handlers = new ArrayList<>();
     metrics.ifPresent(m -> handlers.add(m.handler(metricsConnector(server, http, config.server()))));
-    handlers.addAll(List.of(status, admin, dashboard, proxy));
+    ModelCatalog models = new ModelCatalog(pools, router, config.defaultUpstream(), client, clock, requestIds);
+    handlers.addAll(List.of(status, admin, dashboard, models, proxy));
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
-    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer);
+    DeadKeyProbe deadKeyProbe = new DeadKeyProbe(client, allBackends, scheduler, DEAD_KEY_PROBE_INTERVAL);
+    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer, deadKeyProbe);
   }
 
   /** The metrics port: a second connector of the same server, with one selector that also accepts. */
@@ -221,12 +248,22 @@ public final class Wiring {
     return connector;
   }
 
-  private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, BucketStore buckets,
-      EventLog events, Clock clock) {
+  private static Backend backend(String pool, BackendConfig config, RetreatPolicy retreatPolicy, boolean coolsDown,
+      BucketStore buckets, EventLog events, Clock clock) {
     TokenBucket bucket = new TokenBucket(buckets, config.id(), config.rateRpm(), config.capacity());
     RetreatController retreat = new RetreatController(retreatPolicy, config.rateRpm(), clock.nanoTime(),
         new RetreatLog(pool, config.id(), events));
-    return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, clock);
+    ConcurrencyLimit concurrency = new ConcurrencyLimit(
+        config.concurrency().mode() == ConcurrencyConfig.Mode.ADAPTIVE, config.concurrency().maxConcurrent());
+    Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown())))
+        : Optional.empty();
+    return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
+        clock);
+  }
+
+  static Cooldown.Policy cooldownPolicy(CooldownConfig config) {
+    return new Cooldown.Policy(Duration.ofSeconds(config.baseSeconds()), Duration.ofSeconds(config.maxSeconds()),
+        config.exponential(), Duration.ofSeconds(config.precheckSeconds()));
   }
 
   private static HttpClient upstreamClient(SluiceConfig config, QueuedThreadPool threads, ByteBufferPool buffers) {

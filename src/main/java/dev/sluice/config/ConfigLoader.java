@@ -39,6 +39,8 @@ public final class ConfigLoader {
   public static final String ENV_API_KEY = "SIDECAR_API_KEY";
   public static final String ENV_RATE_RPM = "SIDECAR_RATE_RPM";
   public static final String ENV_BUCKET_CAPACITY = "SIDECAR_BUCKET_CAPACITY";
+  /** Requests the default pool's backend may have in flight at once; 1..100, default 8. */
+  public static final String ENV_MAX_CONCURRENT = "SIDECAR_MAX_CONCURRENT";
   public static final String ENV_TIMEOUT = "SIDECAR_TIMEOUT";
   public static final String ENV_QUEUE_MAX = "SIDECAR_QUEUE_MAX";
   public static final String ENV_LOW_TIMEOUT = "SIDECAR_LOW_TIMEOUT";

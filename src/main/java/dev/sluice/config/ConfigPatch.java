@@ -99,8 +99,7 @@ public final class ConfigPatch {
       }).toList();
       pools.add(new PoolConfig(pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(),
           edit.queueMaxSize != null ? edit.queueMaxSize : pool.queueMaxSize(),
-          edit.fullPolicy != null ? edit.fullPolicy : pool.fullPolicy(), pool.maxAttempts(), pool.fallbackPool(),
-          pool.emergencyUpstream(), backends));
+          edit.fullPolicy != null ? edit.fullPolicy : pool.fullPolicy(), pool.failover(), backends));
     }
     return new Result(new SluiceConfig(current.server(), defaults, current.defaultUpstream(), pools,
         current.defaultPool(), logLevel, current.adminToken()), queueSizeKeys);

@@ -1,6 +1,7 @@
 package dev.sluice.config;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -94,13 +95,25 @@ public final class CrossChecks {
         }
       }
     }
+    Map<String, String> fallbackOf = new HashMap<>();
     for (int i = 0; i < pools.size(); i++) {
       PoolConfig pool = pools.get(i);
-      if (pool.fallbackPool().isPresent()) {
-        String fallback = pool.fallbackPool().get();
+      if (pool.failover().fallbackPool().isPresent()) {
+        String fallback = pool.failover().fallbackPool().get();
         if (fallback.equals(pool.name()) || !names.contains(fallback)) {
           throw new ConfigException("pools[" + i + "].fallback_pool", fallback
               + " must name another declared pool (one of " + String.join(", ", names) + ")");
+        }
+        fallbackOf.put(pool.name(), fallback);
+      }
+    }
+    for (int i = 0; i < pools.size(); i++) {
+      List<String> chain = new ArrayList<>(List.of(pools.get(i).name()));
+      for (String next = fallbackOf.get(chain.getFirst()); next != null; next = fallbackOf.get(next)) {
+        chain.add(next);
+        if (next.equals(chain.getFirst())) {
+          throw new ConfigException("pools[" + i + "].fallback_pool", "makes a cycle of fallback pools ("
+              + String.join(" -> ", chain) + "); a request moved to a fallback pool must never come back");
         }
       }
     }

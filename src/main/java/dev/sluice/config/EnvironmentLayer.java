@@ -3,6 +3,7 @@ package dev.sluice.config;
 import static dev.sluice.config.ConfigLoader.ENV_API_KEY;
 import static dev.sluice.config.ConfigLoader.ENV_BUCKET_CAPACITY;
 import static dev.sluice.config.ConfigLoader.ENV_FALLBACK_PASSTHROUGH;
+import static dev.sluice.config.ConfigLoader.ENV_MAX_CONCURRENT;
 import static dev.sluice.config.ConfigLoader.ENV_LOG_LEVEL;
 import static dev.sluice.config.ConfigLoader.ENV_QUEUE_MAX;
 import static dev.sluice.config.ConfigLoader.ENV_RATE_RPM;
@@ -22,7 +23,8 @@ import java.util.Optional;
 final class EnvironmentLayer {
   private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
   private static final List<String> POOL_VARIABLES =
-      List.of(ENV_API_KEY, ENV_RATE_RPM, ENV_BUCKET_CAPACITY, ENV_QUEUE_MAX, ENV_FALLBACK_PASSTHROUGH);
+      List.of(ENV_API_KEY, ENV_RATE_RPM, ENV_BUCKET_CAPACITY, ENV_MAX_CONCURRENT, ENV_QUEUE_MAX,
+          ENV_FALLBACK_PASSTHROUGH);
 
   private final Map<String, String> env;
 
@@ -85,12 +87,14 @@ final class EnvironmentLayer {
   PoolConfig defaultPool(URI upstream) {
     BackendConfig backend = new BackendConfig(
         "nvidia-default", upstream, secret(ENV_API_KEY), rateRpm().orElse(BackendConfig.DEFAULT_RATE_RPM),
-        capacity().orElse(BackendConfig.DEFAULT_CAPACITY), ConcurrencyConfig.defaults(), CooldownConfig.defaults(),
+        capacity().orElse(BackendConfig.DEFAULT_CAPACITY),
+        new ConcurrencyConfig(ConcurrencyConfig.Mode.FIXED, maxConcurrent().orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT)),
+        CooldownConfig.defaults(),
         Optional.empty());
     return new PoolConfig(
         SluiceConfig.DEFAULT_POOL_NAME, SluiceConfig.DEFAULT_POOL_ALIASES, List.of(), false,
         queueMax().orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE), fullPolicy().orElse(FullPolicy.PASSTHROUGH),
-        PoolConfig.DEFAULT_MAX_ATTEMPTS, Optional.empty(), Optional.empty(), List.of(backend));
+        FailoverConfig.defaults(), List.of(backend));
   }
 
   /**
@@ -114,12 +118,13 @@ final class EnvironmentLayer {
       for (BackendConfig b : pool.backends()) {
         backends.add(new BackendConfig(
             b.id(), b.baseUrl(), b.apiKey().or(() -> secret(ENV_API_KEY)), rateRpm().orElse(b.rateRpm()),
-            capacity().orElse(b.capacity()), b.concurrency(), b.cooldown(), b.quota()));
+            capacity().orElse(b.capacity()),
+            maxConcurrent().map(max -> new ConcurrencyConfig(b.concurrency().mode(), max)).orElse(b.concurrency()),
+            b.cooldown(), b.quota()));
       }
       result.add(new PoolConfig(
           pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(), queueMax().orElse(pool.queueMaxSize()),
-          fullPolicy().orElse(pool.fullPolicy()), pool.maxAttempts(), pool.fallbackPool(), pool.emergencyUpstream(),
-          backends));
+          fullPolicy().orElse(pool.fullPolicy()), pool.failover(), backends));
     }
     if (!found) {
       throw new ConfigException(set.getFirst(), "is set, but the config file declares no pool named "
@@ -134,6 +139,10 @@ final class EnvironmentLayer {
 
   private Optional<Integer> capacity() {
     return intValue(ENV_BUCKET_CAPACITY, 1, Bounds.MAX_CAPACITY);
+  }
+
+  private Optional<Integer> maxConcurrent() {
+    return intValue(ENV_MAX_CONCURRENT, 1, ConcurrencyConfig.MAX_MAX_CONCURRENT);
   }
 
   private Optional<Integer> queueMax() {

@@ -1,8 +1,6 @@
 package dev.sluice.config;
 
-import java.net.URI;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * A pool of backends serving the models it claims: by exact name or glob ({@code models}), by provider prefix
@@ -16,17 +14,13 @@ import java.util.Optional;
  * @param stripPrefix forward {@code model} without its provider prefix; default false
  * @param queueMaxSize requests waiting in this pool at most; 1..1000000, default 500 ({@code SIDECAR_QUEUE_MAX})
  * @param fullPolicy what happens when the queue is full; default passthrough
- * @param maxAttempts backends tried per request before the first byte; 1..10, default 3
- * @param fallbackPool pool that takes requests this one cannot serve in time, if any
- * @param emergencyUpstream unshaped last-resort upstream, if any
+ * @param failover attempts, selection among backends, retries, fallback pool and emergency upstream
  * @param backends ordered backends, at least one
  */
 public record PoolConfig(
     String name, List<String> aliases, List<String> models, boolean stripPrefix, int queueMaxSize,
-    FullPolicy fullPolicy, int maxAttempts, Optional<String> fallbackPool, Optional<URI> emergencyUpstream,
-    List<BackendConfig> backends) {
+    FullPolicy fullPolicy, FailoverConfig failover, List<BackendConfig> backends) {
   public static final int DEFAULT_QUEUE_MAX_SIZE = 500;
-  public static final int DEFAULT_MAX_ATTEMPTS = 3;
   /** Longest model name or glob in {@code models}, in characters. */
   public static final int MAX_MODEL_LENGTH = 256;
 

@@ -55,10 +55,7 @@ final class PoolReader {
     boolean strip = s.bool("strip_prefix").orElse(false);
     int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
     FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
-    int maxAttempts = s.intValue("max_attempts", 1, MAX_ATTEMPTS).orElse(PoolConfig.DEFAULT_MAX_ATTEMPTS);
-    Optional<String> fallback = s.string("fallback_pool");
-    Optional<URI> emergency =
-        s.string("emergency_upstream").map(v -> Bounds.httpUrl(s.path("emergency_upstream"), v));
+    FailoverConfig failover = failover(s);
     List<BackendConfig> backends = new ArrayList<>();
     for (Section b : s.sections("backends")) {
       backends.add(backend(b));
@@ -67,7 +64,24 @@ final class PoolReader {
       throw new ConfigException(s.path("backends"), "a pool needs at least one backend");
     }
     s.finish();
-    return new PoolConfig(name, aliases, models, strip, queueMax, policy, maxAttempts, fallback, emergency, backends);
+    return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, backends);
+  }
+
+  private static FailoverConfig failover(Section s) {
+    FailoverConfig d = FailoverConfig.defaults();
+    int maxAttempts = s.intValue("max_attempts", 1, MAX_ATTEMPTS).orElse(d.maxAttempts());
+    FailoverConfig.Selection selection = s.string("selection").map(value -> switch (value.toLowerCase(Locale.ROOT)) {
+      case "ordered" -> FailoverConfig.Selection.ORDERED;
+      case "balanced" -> FailoverConfig.Selection.BALANCED;
+      default -> throw new ConfigException(s.path("selection"), value + " is not one of ordered, balanced");
+    }).orElse(d.selection());
+    Optional<Integer> firstByteTimeout = s.intValue("first_byte_timeout_seconds", 1, MAX_TIMEOUT_SECONDS);
+    int retryBudget = s.intValue("retry_budget_percent", 0, 100).orElse(d.retryBudgetPercent());
+    int spillAfter = s.intValue("spill_after_seconds", 0, MAX_TIMEOUT_SECONDS).orElse(d.spillAfterSeconds());
+    Optional<String> fallback = s.string("fallback_pool");
+    Optional<URI> emergency =
+        s.string("emergency_upstream").map(v -> Bounds.httpUrl(s.path("emergency_upstream"), v));
+    return new FailoverConfig(maxAttempts, selection, firstByteTimeout, retryBudget, spillAfter, fallback, emergency);
   }
 
   /** The pool's {@code models}: exact names and globs, each 1..256 characters without whitespace. */
@@ -156,7 +170,8 @@ final class PoolReader {
       case "adaptive" -> ConcurrencyConfig.Mode.ADAPTIVE;
       default -> throw new ConfigException(s.path("mode"), value + " is not one of fixed, adaptive");
     }).orElse(ConcurrencyConfig.Mode.FIXED);
-    int max = s.intValue("max_concurrent", 1, 100).orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT);
+    int max = s.intValue("max_concurrent", 1, ConcurrencyConfig.MAX_MAX_CONCURRENT)
+        .orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT);
     s.finish();
     return new ConcurrencyConfig(mode, max);
   }

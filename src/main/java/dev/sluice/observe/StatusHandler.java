@@ -165,12 +165,18 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     retreat.put("alerts", r.alerts());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", backend.id());
+    m.put("state", backend.state());
+    backend.outOfService().ifPresent(out -> m.put("out_of_service", out.describe()));
     m.put("base_url", backend.baseUrl().toString());
     m.put("has_key", backend.hasKey());
     m.put("bucket", bucket);
     m.put("retreat", retreat);
     m.put("retry_after_remaining_ms", backend.retryAfterRemainingNanos() / 1_000_000);
     m.put("in_flight", backend.inFlight());
+    m.put("concurrency_limit", backend.concurrencyLimit());
+    m.put("concurrency_mode", backend.adaptiveConcurrency() ? "adaptive" : "fixed");
+    m.put("cooldown_remaining_ms", backend.cooldownRemainingNanos() / 1_000_000);
+    m.put("consecutive_failures", backend.consecutiveFailures());
     m.put("last_429", backend.lastRefusal().map(kind -> kind.name().toLowerCase(java.util.Locale.ROOT)).orElse(null));
     return m;
   }

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.backend.Backend;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Pool;
@@ -10,6 +11,8 @@ import dev.sluice.schedule.Rejection;
 import dev.sluice.schedule.Waiter;
 import dev.sluice.time.Waits;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -34,7 +37,16 @@ final class Exchange implements Waiter {
   String model;
   boolean stream;
   Optional<Pool> pool = Optional.empty();
-  Dispatcher dispatcher;
+  /** The dispatcher whose queue it is in or came from: its pool's, or a fallback pool's after a move. */
+  volatile Dispatcher dispatcher;
+  /** When it joined its dispatcher's queue (see {@link Waiter#enteredPoolNanos}). */
+  long enteredPoolNanos;
+  /** Backends its attempts went to, in order. */
+  private final List<Backend> tried = new ArrayList<>(2);
+  /** The emergency upstream of a pool it moved away from, if any. */
+  private Optional<URI> inheritedEmergency = Optional.empty();
+  /** Sent to an emergency upstream: no pool could serve it in time. */
+  boolean emergency;
   /** The permit of the attempt in progress, if it was shaped. */
   Permit permit;
   URI upstreamBase;
@@ -98,7 +110,49 @@ final class Exchange implements Waiter {
   public void dispatch(Permit granted) {
     permit = granted;
     upstreamBase = granted.backend().baseUrl();
+    tried.add(granted.backend());
     forwarder.forward(this);
+  }
+
+  @Override
+  public long enteredPoolNanos() {
+    return enteredPoolNanos;
+  }
+
+  @Override
+  public int attempts() {
+    return attempts;
+  }
+
+  @Override
+  public boolean triedBackend(Backend backend) {
+    return tried.contains(backend);
+  }
+
+  @Override
+  public void movedTo(Dispatcher fallback, Optional<URI> emergencyUpstream, long nowNanos) {
+    dispatcher = fallback;
+    enteredPoolNanos = nowNanos;
+    inheritedEmergency = inheritedEmergency.or(() -> emergencyUpstream);
+  }
+
+  @Override
+  public Optional<URI> inheritedEmergencyUpstream() {
+    return inheritedEmergency;
+  }
+
+  @Override
+  public void sendToEmergency(URI upstream) {
+    permit = null;
+    emergency = true;
+    upstreamBase = upstream;
+    forwarder.forwardToEmergency(this);
+  }
+
+  /** The pool that served or refused it: its own, or the fallback pool it moved to; empty for passthrough. */
+  Optional<String> poolName() {
+    Dispatcher current = dispatcher;
+    return current != null ? Optional.of(current.pool()) : pool.map(Pool::name);
   }
 
   @Override
@@ -157,10 +211,16 @@ final class Exchange implements Waiter {
     return declared > 0 && deliveredBytes == declared;
   }
 
-  /** Backend id for logs: the permit's backend, {@code passthrough}, or empty when nothing went upstream. */
+  /**
+   * Backend id for logs: the permit's backend, {@code emergency}, {@code passthrough}, or empty when nothing went
+   * upstream.
+   */
   Optional<String> backendLabel() {
     if (permit != null) {
       return Optional.of(permit.backend().id());
+    }
+    if (emergency) {
+      return Optional.of("emergency");
     }
     return upstreamBase == null ? Optional.empty() : Optional.of("passthrough");
   }

@@ -6,8 +6,10 @@ import dev.sluice.backend.Outcome.Failure;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Permit;
+import dev.sluice.backend.Pool;
 import dev.sluice.config.Secret;
 import dev.sluice.http.OpenAiError;
+import dev.sluice.schedule.Dispatcher;
 import dev.sluice.time.Clock;
 import dev.sluice.time.Waits;
 import java.io.EOFException;
@@ -109,10 +111,34 @@ public final class Forwarder {
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} P2S {} {}", exchange.requestId, clientToProxyRequest.getMethod(), target);
     }
+    long firstByteTimeout = exchange.permit == null ? 0 : exchange.pool.map(Pool::firstByteTimeoutMillis).orElse(0L);
+    if (firstByteTimeout > 0) {
+      relay.firstByteDeadline = client.getScheduler().schedule(
+          () -> proxyToServerRequest.abort(new FirstByteTimeoutException(firstByteTimeout)),
+          firstByteTimeout, TimeUnit.MILLISECONDS);
+    }
     proxyToServerRequest.send(relay);
     // The caller may have left between the check above and upstreamRequest being set, unseen by callerLeft.
     if (exchange.clientGone) {
       proxyToServerRequest.abort(new EOFException("caller went away"));
+    }
+  }
+
+  /**
+   * Sends an exchange no pool could serve in time to its emergency upstream, unshaped: with the caller's own
+   * credentials, no permit, no retry.
+   */
+  void forwardToEmergency(Exchange exchange) {
+    LOG.info("{} sent to the emergency upstream {} after waiting {} ms: no pool could serve it in time",
+        exchange.requestId, exchange.upstreamBase.getHost(),
+        TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - exchange.arrivalNanos));
+    forward(exchange);
+  }
+
+  /** No response headers within the pool's first-byte timeout. */
+  static final class FirstByteTimeoutException extends TimeoutException {
+    FirstByteTimeoutException(long millis) {
+      super("no response headers within " + millis + " ms");
     }
   }
 
@@ -164,7 +190,7 @@ public final class Forwarder {
     exchange.leaveQueue(now);
     var request = exchange.clientToProxyRequest;
     listener.onOutcome(new Outcome(
-        exchange.requestId, request.getMethod(), request.getHttpURI().getPath(), exchange.pool.map(p -> p.name()),
+        exchange.requestId, request.getMethod(), request.getHttpURI().getPath(), exchange.poolName(),
         exchange.backendLabel(), Optional.ofNullable(exchange.model), exchange.priority, exchange.stream, status,
         failure, exchange.queueNanos, exchange.attempts == 0 ? 0 : now - sent, exchange.firstByteNanos,
         exchange.overheadNanos, now - exchange.arrivalNanos, exchange.responseBytes, exchange.attempts,
@@ -190,8 +216,10 @@ public final class Forwarder {
     private long upstreamRetryAfterNanos;
     private long upstreamRemainingRequests = Attempt.ABSENT;
     private long upstreamRemainingTokens = Attempt.ABSENT;
-    /** The upstream said 429 before any byte reached the caller, and the request will go again. */
+    /** The upstream failed before any byte reached the caller, and the request will go again. */
     private boolean retrying;
+    /** Aborts the attempt if no response headers arrive in time; null without a first-byte timeout. */
+    volatile org.eclipse.jetty.util.thread.Scheduler.Task firstByteDeadline;
     private boolean writing;
     private Runnable afterWrite;
 
@@ -207,7 +235,12 @@ public final class Forwarder {
       upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
       upstreamRemainingRequests = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.REQUESTS);
       upstreamRemainingTokens = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.TOKENS);
-      if (upstreamStatus == 429 && mayRetry()) {
+      var deadline = firstByteDeadline;
+      if (deadline != null) {
+        deadline.cancel();
+      }
+      if (retryable(upstreamStatus)
+          && mayRetry(upstreamStatus, upstreamStatus == 429 ? upstreamRetryAfterNanos : 0)) {
         retrying = true;
         return;
       }
@@ -231,12 +264,24 @@ public final class Forwarder {
 
     /**
      * A shaped request may go again while attempts and the deadline allow; one sent beyond the rate (queue-full
-     * passthrough) is never put back in the queue it skipped.
+     * passthrough) is never put back in the queue it skipped, and one the upstream refused credentials for goes
+     * again only if another backend (with another key) may take it. After a failure the pool's retry budget must
+     * allow it too; after a 429 it need not: it waits for a backend's token like any request (and for the
+     * upstream's {@code Retry-After}), so it cannot add load beyond the configured rates.
+     *
+     * @param status the upstream's status, 0 when it failed without one
+     * @param waitNanos how long the upstream asked to wait
      */
-    private boolean mayRetry() {
-      return exchange.dispatcher != null && !exchange.permit.unshaped() && !exchange.clientGone
-          && exchange.attempts < exchange.pool.map(p -> p.maxAttempts()).orElse(1)
-          && clock.nanoTime() + upstreamRetryAfterNanos < exchange.deadlineNanos;
+    private boolean mayRetry(int status, long waitNanos) {
+      Dispatcher dispatcher = exchange.dispatcher;
+      boolean credentialsRefused = status == 401 || status == 403;
+      return dispatcher != null && exchange.permit != null && !exchange.permit.unshaped() && !exchange.clientGone
+          && exchange.attempts < exchange.pool.map(Pool::maxAttempts).orElse(1)
+          // A wait the deadline cannot cover only matters when no other backend can answer instead.
+          && (clock.nanoTime() + waitNanos < exchange.deadlineNanos || dispatcher.hasUntriedInService(exchange))
+          && (!credentialsRefused || exchange.permit.backend().apiKey().isPresent()
+              && dispatcher.hasUntriedInService(exchange))
+          && (status == 429 || dispatcher.tryRetry());
     }
 
     @Override
@@ -354,17 +399,36 @@ public final class Forwarder {
     @Override
     public void onComplete(Result result) {
       exchange.upstreamRequest = null;
-      releasePermit(exchange, upstreamStatus > 0 ? new Attempt(upstreamStatus, upstreamRetryAfterNanos,
-          upstreamRemainingRequests, upstreamRemainingTokens) : Attempt.unanswered());
+      var deadline = firstByteDeadline;
+      if (deadline != null) {
+        deadline.cancel();
+      }
+      Attempt attempt;
+      if (upstreamStatus > 0) {
+        attempt = new Attempt(upstreamStatus, upstreamRetryAfterNanos, upstreamRemainingRequests,
+            upstreamRemainingTokens);
+      } else {
+        attempt = Attempt.failed(exchange.clientGone || result.getFailure() == null ? Attempt.Failure.CANCELLED
+            : failureOf(result.getFailure()));
+        // Nothing reached the caller: another backend may answer instead.
+        retrying = attempt.upstreamFailed() && !exchange.proxyToClientResponse.isCommitted() && mayRetry(0, 0);
+      }
+      releasePermit(exchange, attempt);
       if (retrying) {
-        exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos; // its 429 and the body read after it
+        exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos; // the failed attempt, body included
         exchange.permit = null;
         if (exchange.clientGone) {
           exchange.proxyToClientCallback.failed(new EOFException("caller went away"));
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
         } else {
+          if (LOG.isDebugEnabled()) {
+            LOG.debug("{} attempt {} failed ({}): going again", exchange.requestId, exchange.attempts,
+                upstreamStatus > 0 ? "status " + upstreamStatus : attempt.failure().name());
+          }
           exchange.enterQueue(clock.nanoTime());
-          exchange.dispatcher.requeue(exchange);
+          // A 429's backend holds itself back for as long as the upstream asked; after other failures the next
+          // attempt waits a little, jittered, so that retries of many requests do not arrive together.
+          exchange.dispatcher.requeue(exchange, upstreamStatus == 429 ? 0 : retryJitterNanos(exchange.attempts));
           if (exchange.clientGone) { // the caller left while this went back in, unseen by callerLeft
             callerLeft(exchange, new EOFException("caller went away"));
           }
@@ -436,6 +500,11 @@ public final class Forwarder {
 
     private OpenAiError classify(Throwable failure) {
       String upstream = upstreamName();
+      if (isCause(failure, FirstByteTimeoutException.class)) {
+        return new OpenAiError(504, "upstream_error", "upstream_timeout", "The upstream " + upstream
+            + " sent no response headers within the pool's first-byte timeout ("
+            + exchange.pool.map(Pool::firstByteTimeoutMillis).orElse(0L) / 1000.0 + " s).");
+      }
       if (isCause(failure, TimeoutException.class)) {
         return new OpenAiError(504, "upstream_error", "upstream_timeout",
             "The upstream " + upstream + " did not answer within " + timeoutMillis / 1000 + " s.");
@@ -453,6 +522,37 @@ public final class Forwarder {
       return new OpenAiError(502, "upstream_error", "upstream_failed",
           "The upstream " + upstream + " failed before answering.");
     }
+  }
+
+  /** Whether an upstream status before the first byte is worth another attempt: 429, 401/403, and 5xx but 501. */
+  private static boolean retryable(int status) {
+    return status == 429 || status == 401 || status == 403 || status >= 500 && status != 501;
+  }
+
+  /** What an attempt that got no answer tells about its upstream. */
+  private static Attempt.Failure failureOf(Throwable failure) {
+    if (isCause(failure, RejectedExecutionException.class)) {
+      return Attempt.Failure.CANCELLED; // Sluice's own client was full: nothing to do with the upstream
+    }
+    if (isCause(failure, TimeoutException.class)) {
+      return Attempt.Failure.TIMEOUT;
+    }
+    if (isCause(failure, ConnectException.class) || isCause(failure, UnresolvedAddressException.class)
+        || isCause(failure, UnknownHostException.class) || isCause(failure, NoRouteToHostException.class)
+        || isCause(failure, SocketTimeoutException.class)) {
+      return Attempt.Failure.CONNECT;
+    }
+    return Attempt.Failure.RESET;
+  }
+
+  /**
+   * A random wait before attempt {@code attemptsMade + 1} after a failure: "full jitter" between 0 and 50 ms ×
+   * 2^(attempts - 1), at most 1 s.
+   */
+  static long retryJitterNanos(int attemptsMade) {
+    long ceiling = Math.min(TimeUnit.SECONDS.toNanos(1),
+        TimeUnit.MILLISECONDS.toNanos(50) << Math.min(10, Math.max(0, attemptsMade - 1)));
+    return java.util.concurrent.ThreadLocalRandom.current().nextLong(ceiling + 1);
   }
 
   private static boolean isCause(Throwable failure, Class<? extends Throwable> type) {

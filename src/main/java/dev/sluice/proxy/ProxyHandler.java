@@ -151,7 +151,9 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       stripModelPrefix(exchange, scan);
     }
     exchange.dispatcher = dispatchers.get(pool.get().name());
-    exchange.enterQueue(clock.nanoTime());
+    long now = clock.nanoTime();
+    exchange.enteredPoolNanos = now;
+    exchange.enterQueue(now);
     exchange.dispatcher.submit(exchange);
   }
 

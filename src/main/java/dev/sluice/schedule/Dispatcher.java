@@ -1,26 +1,36 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Backend;
+import dev.sluice.backend.OutOfService;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
+import dev.sluice.config.FailoverConfig.Selection;
 import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.RetryBudget;
 import dev.sluice.time.Clock;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A pool's queue and dispatcher. Waiters queue by priority (strict between levels, FIFO within one) and leave
- * when one of the pool's backends, asked in order, grants a permit. Dispatch is driven by events, never by
+ * when one of the pool's backends grants a permit: asked in declaration order ({@code ordered}) or least loaded
+ * first ({@code balanced}), never one the request already tried while an untried one is in service. A backend whose
+ * cooldown ends within its precheck threshold is asked only when no other can serve. A waiter that waited
+ * {@code spill_after} moves to the fallback pool, or, without one, to the emergency upstream; when no backend is in
+ * service at all (all dead or disabled) waiters spill at once, or are answered 503. Dispatch is driven by events, never by
  * polling: it runs on arrival, on requeue, on a backend's capacity change, on a settings change, and at the one
- * pending wakeup, which is the earliest of the instant a backend can next serve, the next waiting deadline and the
- * {@code low} head
- * timeout. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
+ * pending wakeup, which is the earliest of the instant a backend can next serve (a token, the end of a
+ * cooldown or an upstream's {@code Retry-After}), the next waiting deadline, the next spill and the {@code low} head
+ * timeout; a freed concurrency slot or a backend back in service wakes it through the backend. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
  * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
  *
  * <p>Every waiter that enters leaves exactly once per stay: dispatched, or rejected (429 after waiting too long,
@@ -40,12 +50,26 @@ public final class Dispatcher implements PoolView {
    */
   public record Settings(int queueMaxSize, FullPolicy fullPolicy, long lowTimeoutNanos) {}
 
+  /**
+   * How the pool chooses among its backends and where waiters go when it cannot serve them.
+   *
+   * @param selection ordered or balanced
+   * @param spillAfterNanos a waiter that waited this long moves on, if there is somewhere to move it
+   * @param retryBudget the pool's allowance for retries
+   * @param emergencyUpstream the unshaped last resort, if any
+   */
+  public record Failover(Selection selection, long spillAfterNanos, RetryBudget retryBudget,
+      Optional<URI> emergencyUpstream) {}
+
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
   private final String pool;
   private final List<Backend> backends;
   private final Clock clock;
   private final Scheduler scheduler;
+  private final Failover failover;
+  /** Set once by the composition root, before traffic. */
+  private volatile Dispatcher fallback;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition emptied = lock.newCondition();
   private final WaitQueue queue = new WaitQueue();
@@ -62,14 +86,19 @@ public final class Dispatcher implements PoolView {
   private long passedThroughFull;
   private long refusedAtLimit;
   private long requeued;
+  private long spilled;
+  private long sentToEmergency;
+  private long noBackend;
 
-  public Dispatcher(String pool, List<Backend> backends, Settings settings, Clock clock, Scheduler scheduler) {
+  public Dispatcher(String pool, List<Backend> backends, Settings settings, Failover failover, Clock clock,
+      Scheduler scheduler) {
     if (backends.isEmpty()) {
       throw new IllegalArgumentException("pool " + pool + " has no backends");
     }
     this.pool = pool;
     this.backends = List.copyOf(backends);
     this.settings = settings;
+    this.failover = failover;
     this.clock = clock;
     this.scheduler = scheduler;
     for (Backend backend : this.backends) {
@@ -92,11 +121,60 @@ public final class Dispatcher implements PoolView {
     });
   }
 
+  /** The pool whose queue takes the waiters this one cannot serve in time; set once, before traffic. */
+  public void setFallback(Dispatcher fallback) {
+    this.fallback = fallback;
+  }
+
   /**
-   * A dispatched request whose upstream said 429 before the first byte: back to the front of its level, to go
-   * again when a backend may serve. It was accepted once, so it is not refused for a full queue.
+   * A waiter moved here from another pool's queue: it joins at its priority, keeping its deadline. If this queue is
+   * full (or shutting down) it moves on at once, or is answered 503 when there is nowhere to go.
+   */
+  void adopt(Waiter waiter) {
+    underLock((now, actions) -> {
+      if (shuttingDown || queue.size() >= settings.queueMaxSize()) {
+        if (!spill(waiter, now, actions)) {
+          rejectedFull++;
+          Rejection rejection = shuttingDown ? shuttingDownRejection(now) : rejection(503, "queue_full",
+              "The queue of pool " + pool + ", the fallback of the pool this request was waiting in, is full ("
+                  + settings.queueMaxSize() + " waiting); try again later.", queue.size(), now);
+          actions.add(() -> waiter.reject(rejection));
+        }
+      } else {
+        queue.putBack(waiter);
+      }
+      dispatch(now, actions);
+    });
+  }
+
+  /** Whether a backend that {@code waiter} has not tried is in service (a failover has somewhere to go). */
+  public boolean hasUntriedInService(Waiter waiter) {
+    return backends.stream().anyMatch(b -> !waiter.triedBackend(b) && b.outOfService().isEmpty());
+  }
+
+  /**
+   * Takes one retry from the pool's retry budget if it allows one now: a request that failed before its first
+   * byte may go again only then.
+   */
+  public boolean tryRetry() {
+    return failover.retryBudget().tryRetry(clock.nanoTime());
+  }
+
+  /**
+   * A dispatched request whose upstream failed before the first byte (a 429, a 5xx, no connection, no answer in
+   * time): back to the front of its level, to go again when a backend may serve, another than the one it tried if
+   * there is one. It was accepted once, so it is not refused for a full queue.
    */
   public void requeue(Waiter waiter) {
+    requeue(waiter, 0);
+  }
+
+  /** {@link #requeue(Waiter)} after {@code delayNanos} (0: now); meanwhile the waiter is in no queue. */
+  public void requeue(Waiter waiter, long delayNanos) {
+    if (delayNanos > 0) {
+      scheduler.schedule(() -> requeue(waiter, 0), delayNanos);
+      return;
+    }
     underLock((now, actions) -> {
       if (shuttingDown) {
         Rejection rejection = shuttingDownRejection(now);
@@ -211,8 +289,8 @@ public final class Dispatcher implements PoolView {
         depth.put(priority, queue.depth(priority));
       }
       return new PoolSnapshot(pool, queue.size(), settings.queueMaxSize(), settings.fullPolicy(), depth, dispatched,
-          timedOut, rejectedFull, evicted, passedThroughFull, refusedAtLimit, requeued,
-          backends.stream().map(Backend::snapshot).toList());
+          timedOut, rejectedFull, evicted, passedThroughFull, refusedAtLimit, requeued, spilled, sentToEmergency,
+          noBackend, failover.retryBudget().usage(clock.nanoTime()), backends.stream().map(Backend::snapshot).toList());
     } finally {
       lock.unlock();
     }
@@ -266,9 +344,10 @@ public final class Dispatcher implements PoolView {
     }
   }
 
-  /** Sends what can go now; schedules the one wakeup for what cannot. Lock held. */
+  /** Sends what can go now; moves on what waited too long; schedules the one wakeup for the rest. Lock held. */
   private void dispatch(long now, List<Runnable> actions) {
     expire(now, actions);
+    spillOverdue(now, actions);
     while (!queue.isEmpty()) {
       Waiter next = queue.peek();
       if (next != head) {
@@ -286,17 +365,28 @@ public final class Dispatcher implements PoolView {
         actions.add(() -> next.reject(rejection));
         continue;
       }
-      Backend.Grant grant = firstGrant(now);
+      Backend.Grant grant = choose(next, now);
       if (grant instanceof Backend.Granted granted) {
         queue.poll();
         head = null;
         dispatched++;
+        if (next.attempts() == 0) {
+          failover.retryBudget().onFirstAttempt(now);
+        }
         actions.add(() -> next.dispatch(granted.permit()));
         continue;
+      }
+      if (grant instanceof Backend.Out) {
+        noBackendInService(now, actions);
+        return;
       }
       long wakeAt = Math.min(((Backend.Wait) grant).retryAtNanos(), queue.earliestFrontDeadline());
       if (next.priority() == Priority.LOW) {
         wakeAt = Math.min(wakeAt, headSinceNanos + lowTimeout);
+      }
+      long spillable = queue.earliestFrontEntry(this::mayMoveOn);
+      if (spillable != Long.MAX_VALUE) {
+        wakeAt = Math.min(wakeAt, spillable + failover.spillAfterNanos());
       }
       scheduleWake(Math.max(wakeAt, now + 1), now);
       return;
@@ -304,17 +394,109 @@ public final class Dispatcher implements PoolView {
     emptied.signalAll();
   }
 
-  /** The first backend, in order, that grants a permit now; else the earliest instant any of them might. */
-  private Backend.Grant firstGrant(long now) {
+  /**
+   * The backend to send {@code waiter} to now, or the earliest instant one might take it, or {@link Backend.Out}
+   * when none is in service. Backends the waiter tried are asked only when every untried one is out of service;
+   * a backend whose cooldown ends within its precheck threshold only when no other can serve. Lock held.
+   */
+  private Backend.Grant choose(Waiter waiter, long now) {
+    List<Backend> order = failover.selection() == Selection.BALANCED ? byLoad(now) : backends;
+    Backend.Grant grant = ask(order, waiter, false, now, false);
+    if (grant instanceof Backend.Out && waiter.attempts() > 0) {
+      grant = ask(order, waiter, true, now, false);
+    }
+    if (grant instanceof Backend.Wait) {
+      // Nobody can serve now: a backend near the end of its cooldown may (and the wake is set by this pass).
+      Backend.Grant lastResort = ask(order, waiter, waiter.attempts() > 0 && untriedAllOut(waiter), now, true);
+      return lastResort instanceof Backend.Out ? grant : lastResort;
+    }
+    return grant;
+  }
+
+  /** Asks the untried backends (or the tried ones), in order; the first grant wins. Lock held. */
+  private Backend.Grant ask(List<Backend> order, Waiter waiter, boolean tried, long now, boolean lastResort) {
     long retryAt = Long.MAX_VALUE;
-    for (Backend backend : backends) {
-      Backend.Grant grant = backend.tryAcquire(now);
+    boolean anyInService = false;
+    for (Backend backend : order) {
+      if (waiter.attempts() > 0 && waiter.triedBackend(backend) != tried) {
+        continue;
+      }
+      Backend.Grant grant = backend.tryAcquire(now, lastResort);
       if (grant instanceof Backend.Granted) {
         return grant;
       }
-      retryAt = Math.min(retryAt, ((Backend.Wait) grant).retryAtNanos());
+      if (grant instanceof Backend.Wait wait) {
+        anyInService = true;
+        retryAt = Math.min(retryAt, wait.retryAtNanos());
+      }
     }
-    return new Backend.Wait(retryAt);
+    return anyInService ? new Backend.Wait(retryAt) : Backend.Out.INSTANCE;
+  }
+
+  private boolean untriedAllOut(Waiter waiter) {
+    return backends.stream().filter(b -> !waiter.triedBackend(b)).allMatch(b -> b.outOfService().isPresent());
+  }
+
+  private List<Backend> byLoad(long now) {
+    return backends.stream().sorted(Comparator.comparingDouble(b -> b.load(now))).toList();
+  }
+
+  /** Every backend is out of service: waiters spill at once, or are answered 503. Lock held. */
+  private void noBackendInService(long now, List<Runnable> actions) {
+    head = null;
+    List<Waiter> all = new ArrayList<>(queue.size());
+    queue.drainTo(all::add);
+    String why = backends.stream().map(b -> b.id() + " " + b.outOfService().map(OutOfService::describe)
+        .orElse("in service")).reduce((a, b) -> a + "; " + b).orElse("");
+    for (Waiter waiter : all) {
+      if (!spill(waiter, now, actions)) {
+        noBackend++;
+        Rejection rejection = rejection(503, "no_backend_available", "No backend of pool " + pool
+            + " is in service (" + why + "); try again later.", 0, NANOS_PER_SECOND * 5, now);
+        actions.add(() -> waiter.reject(rejection));
+      }
+    }
+    emptied.signalAll();
+  }
+
+  /** Whether there is somewhere to move {@code waiter} when this pool cannot serve it in time. */
+  private boolean mayMoveOn(Waiter waiter) {
+    return fallback != null || failover.emergencyUpstream().isPresent()
+        || waiter.inheritedEmergencyUpstream().isPresent();
+  }
+
+  /** Waiters at the front of their level that waited {@code spill_after} here move on. Lock held. */
+  private void spillOverdue(long now, List<Runnable> actions) {
+    long limit = now - failover.spillAfterNanos();
+    queue.expireFronts(waiter -> waiter.enteredPoolNanos() <= limit && mayMoveOn(waiter), waiter -> {
+          if (waiter == head) {
+            head = null;
+          }
+          spill(waiter, now, actions);
+        });
+  }
+
+  /**
+   * Moves {@code waiter} to the fallback pool, else to the emergency upstream (this pool's, else one it inherited);
+   * false when there is neither. Lock held; the move itself runs after it is released.
+   */
+  private boolean spill(Waiter waiter, long now, List<Runnable> actions) {
+    Dispatcher next = fallback;
+    if (next != null) {
+      spilled++;
+      actions.add(() -> {
+        waiter.movedTo(next, failover.emergencyUpstream(), clock.nanoTime());
+        next.adopt(waiter);
+      });
+      return true;
+    }
+    Optional<URI> emergency = failover.emergencyUpstream().or(waiter::inheritedEmergencyUpstream);
+    if (emergency.isEmpty()) {
+      return false;
+    }
+    sentToEmergency++;
+    actions.add(() -> waiter.sendToEmergency(emergency.get()));
+    return true;
   }
 
   /** Waiters past their deadline leave with 429. Lock held. */

@@ -133,6 +133,20 @@ final class WaitQueue {
     return earliest;
   }
 
+  /**
+   * The earliest {@link Waiter#enteredPoolNanos} among the fronts of the levels that {@code filter} accepts, or
+   * {@code Long.MAX_VALUE}.
+   */
+  long earliestFrontEntry(Predicate<Waiter> filter) {
+    long earliest = Long.MAX_VALUE;
+    for (ArrayDeque<Waiter> level : levels) {
+      if (!level.isEmpty() && filter.test(level.peekFirst())) {
+        earliest = Math.min(earliest, level.peekFirst().enteredPoolNanos());
+      }
+    }
+    return earliest;
+  }
+
   /** Removes every waiter, in dispatch order. */
   void drainTo(java.util.function.Consumer<Waiter> sink) {
     Waiter waiter;

@@ -1,7 +1,10 @@
 package dev.sluice.schedule;
 
+import dev.sluice.backend.Backend;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
+import java.net.URI;
+import java.util.Optional;
 
 /**
  * A request waiting in a pool's queue. The dispatcher calls exactly one of {@link #dispatch} or {@link #reject}
@@ -22,4 +25,27 @@ public interface Waiter {
 
   /** Answer the caller with this refusal. */
   void reject(Rejection rejection);
+
+  /** When it joined the queue it is in: on arrival, or when it moved to a fallback pool. */
+  long enteredPoolNanos();
+
+  /** Upstream attempts made so far. */
+  int attempts();
+
+  /** Whether an attempt of this request already went to {@code backend}. */
+  boolean triedBackend(Backend backend);
+
+  /**
+   * It moves to the queue of {@code fallback} at {@code nowNanos}: from now on that dispatcher serves it, puts it
+   * back after an upstream failure and withdraws it.
+   *
+   * @param emergencyUpstream the emergency upstream of the pool it leaves, if any, to use when no pool can serve it
+   */
+  void movedTo(Dispatcher fallback, Optional<URI> emergencyUpstream, long nowNanos);
+
+  /** The emergency upstream of a pool it left, if any. */
+  Optional<URI> inheritedEmergencyUpstream();
+
+  /** Send now, unshaped, to {@code upstream}: no pool could serve it in time. */
+  void sendToEmergency(URI upstream);
 }

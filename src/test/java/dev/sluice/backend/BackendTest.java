@@ -19,9 +19,7 @@ class BackendTest {
   private static final long SECOND = 1_000_000_000L;
 
   private final ManualClock clock = new ManualClock();
-  private final Backend backend = new Backend("b", "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
-      new TokenBucket(BucketStore.inMemory(), "b", 600, 40),
-      new RetreatController(RetreatPolicy.defaults(), 600, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }), clock);
+  private final Backend backend = TestBackends.of("b", 600, 40, clock);
 
   private Permit acquire() {
     return ((Backend.Granted) backend.tryAcquire(clock.nanoTime())).permit();

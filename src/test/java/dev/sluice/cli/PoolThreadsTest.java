@@ -101,11 +101,12 @@ class PoolThreadsTest {
 
   @Test
   void callersHangingUpMidStreamLeaveNoExtraThreads() throws Exception {
-    int callers = 200;
+    int callers = 100; // the most one backend may have in flight
     SimServer sim = sim(SimConfig.defaults().withPerTokenMillis(100).withCompletionTokens(10_000));
     // An idle timeout longer than the test: a thread started here would still be counted at the end.
     Sluice sluice = sluice(sim, Duration.ofMinutes(10), Map.of(
-        ConfigLoader.ENV_BUCKET_CAPACITY, Integer.toString(callers)));
+        ConfigLoader.ENV_BUCKET_CAPACITY, Integer.toString(callers),
+        ConfigLoader.ENV_MAX_CONCURRENT, Integer.toString(callers)));
     int baseline = sluice.poolThreads();
 
     List<Socket> sockets = new ArrayList<>();

@@ -124,7 +124,7 @@ class ConfigLoaderTest {
     assertThat(nvidia.aliases()).containsExactly("nvidia", "nvidia-gateway");
     assertThat(nvidia.stripPrefix()).isTrue();
     assertThat(nvidia.fullPolicy()).isEqualTo(FullPolicy.DROP_LOWEST);
-    assertThat(nvidia.fallbackPool()).contains("openai");
+    assertThat(nvidia.failover().fallbackPool()).contains("openai");
     BackendConfig nv1 = nvidia.backends().getFirst();
     assertThat(nv1.apiKey()).map(Secret::reveal).contains("nvapi-123");
     assertThat(nv1.concurrency().mode()).isEqualTo(ConcurrencyConfig.Mode.ADAPTIVE);

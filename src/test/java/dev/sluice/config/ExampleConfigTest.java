@@ -80,8 +80,8 @@ class ExampleConfigTest {
     PoolConfig nvidia = config.pools().get(0);
     assertThat(nvidia).isEqualTo(new PoolConfig("nvidia", List.of("nvidia", "nvidia-gateway", "nvidiavx"),
         List.of("meta/*", "mistralai/*"), false,
-        500, FullPolicy.REJECT, 3, Optional.of("nvidia-reserve"),
-        Optional.of(URI.create("http://nim.internal:8000/v1")), nvidia.backends()));
+        500, FullPolicy.REJECT, new FailoverConfig(3, FailoverConfig.Selection.ORDERED, Optional.of(30), 20, 5,
+        Optional.of("nvidia-reserve"), Optional.of(URI.create("http://nim.internal:8000/v1"))), nvidia.backends()));
     BackendConfig nv1 = nvidia.backends().get(0);
     assertThat(nv1).isEqualTo(new BackendConfig("nv-1", URI.create("https://integrate.api.nvidia.com/v1"),
         Optional.of(Secret.of("dummy-NVIDIA_KEY_1")), 40, 40, new ConcurrencyConfig(ConcurrencyConfig.Mode.FIXED, 8),
@@ -107,7 +107,7 @@ class ExampleConfigTest {
     assertThat(openai.stripPrefix()).isTrue();
     assertThat(openai.queueMaxSize()).isEqualTo(200);
     assertThat(openai.fullPolicy()).isEqualTo(FullPolicy.PASSTHROUGH);
-    assertThat(openai.maxAttempts()).isEqualTo(2);
+    assertThat(openai.failover().maxAttempts()).isEqualTo(2);
     assertThat(openai.backends()).singleElement().satisfies(backend -> {
       assertThat(backend.baseUrl()).isEqualTo(URI.create("https://api.openai.com/v1"));
       assertThat(backend.apiKey()).contains(Secret.of("dummy-OPENAI_API_KEY"));

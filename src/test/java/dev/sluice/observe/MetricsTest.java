@@ -210,7 +210,8 @@ class MetricsTest {
 
   @Test
   void upstreamErrorsAndFailuresAreCountedByStatusCode() throws Exception {
-    FakeUpstream upstream = new FakeUpstream(500, 400);
+    // A 5xx goes to the pool's only backend again, up to max_attempts (3): the caller sees the third.
+    FakeUpstream upstream = new FakeUpstream(500, 500, 500, 400);
     running.add(upstream);
     Sluice sluice = sluice(upstream.baseUrl(), Map.of());
     assertThat(chat(sluice, "normal").statusCode()).isEqualTo(500);

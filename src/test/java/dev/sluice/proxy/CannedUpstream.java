@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class CannedUpstream implements AutoCloseable {
   private final ServerSocket server;
+  private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
 
   CannedUpstream(byte[] response) throws IOException {
     server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -22,6 +23,7 @@ final class CannedUpstream implements AutoCloseable {
       while (!server.isClosed()) {
         try (Socket socket = server.accept()) {
           readRequestHead(socket.getInputStream());
+          requests.incrementAndGet();
           OutputStream out = socket.getOutputStream();
           out.write(response);
           out.flush();
@@ -44,6 +46,16 @@ final class CannedUpstream implements AutoCloseable {
 
   int port() {
     return server.getLocalPort();
+  }
+
+  /** {@code http://127.0.0.1:port/v1}. */
+  String baseUrl() {
+    return "http://127.0.0.1:" + port() + "/v1";
+  }
+
+  /** Requests answered so far. */
+  int requests() {
+    return requests.get();
   }
 
   /** Reads up to the blank line that ends the request head; a body is left to be drained after the answer. */

@@ -97,12 +97,12 @@ class ProxyTest {
     SimServer sim = harness.sim();
     Sluice sluice = harness.sluice(Map.of("SIDECAR_UPSTREAM", sim.baseUrl()));
 
-    assertThat(harness.get(uri(sluice, "/v1/models")).statusCode()).isEqualTo(200);
-    assertThat(harness.get(uri(sluice, "/v1/models?limit=2")).statusCode()).isEqualTo(200);
+    assertThat(harness.get(uri(sluice, "/v1/echo/files")).statusCode()).isEqualTo(200);
+    assertThat(harness.get(uri(sluice, "/v1/echo/files?limit=2")).statusCode()).isEqualTo(200);
 
     List<RecordedRequest> seen = sim.recentRequests();
-    assertThat(seen.get(0).path()).isEqualTo("/v1/models");
-    assertThat(seen.get(1).path()).isEqualTo("/v1/models?limit=2");
+    assertThat(seen.get(0).path()).isEqualTo("/v1/echo/files");
+    assertThat(seen.get(1).path()).isEqualTo("/v1/echo/files?limit=2");
   }
 
   @Test

@@ -73,7 +73,7 @@ class UpstreamResponseTest {
     Sluice sluice = sluiceInFrontOf(new CannedUpstream(response("200 OK",
         "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: " + body.length + "\r\n", body)));
 
-    HttpResponse<byte[]> response = get(sluice, "/v1/models");
+    HttpResponse<byte[]> response = get(sluice, "/v1/files");
 
     assertThat(response.headers().firstValue("Content-Encoding")).contains("gzip");
     assertThat(response.body()).isEqualTo(body);

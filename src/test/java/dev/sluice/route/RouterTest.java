@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.TestBackends;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
@@ -23,9 +24,8 @@ class RouterTest {
   private final Router router = new Router(List.of(nvidia), Optional.empty());
 
   private Pool pool(String name, List<String> aliases, List<String> models) {
-    return new Pool(name, aliases, models, false, 3,
-        List.of(new Backend(name + "-1", name, URI.create("http://h/v1"), Optional.empty(),
-            new TokenBucket(BucketStore.inMemory(), name + "-1", 40, 40),
+    return new Pool(name, aliases, models, false, 3, 0,
+        List.of(TestBackends.of(name + "-1", name, new TokenBucket(BucketStore.inMemory(), name + "-1", 40, 40),
             new RetreatController(RetreatPolicy.defaults(), 40, 0, (c, s, f, t, r, a, fl) -> { }), clock)));
   }
 

@@ -7,7 +7,10 @@ import dev.sluice.backend.Backend;
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
+import dev.sluice.config.FailoverConfig.Selection;
 import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.RetryBudget;
+import dev.sluice.backend.TestBackends;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
@@ -70,8 +73,7 @@ class DispatcherConcurrencyTest {
   }
 
   private Backend backend(String id, BucketStore store) {
-    return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
-        new TokenBucket(store, id, 60_000, 20),
+    return TestBackends.of(id, "pool", new TokenBucket(store, id, 60_000, 20),
         new RetreatController(twitchy(), 60_000, clock.nanoTime(), (cause, state, from, to, ratio, alert, atFloor) -> {
           // Called under the controller's lock: the last value stored is the controller's current rate.
           announcedRpm.put(id, to);
@@ -118,6 +120,40 @@ class DispatcherConcurrencyTest {
     @Override
     public long deadlineNanos() {
       return deadline;
+    }
+
+    @Override
+    public long enteredPoolNanos() {
+      return arrival;
+    }
+
+    @Override
+    public int attempts() {
+      synchronized (permits) {
+        return permits.size();
+      }
+    }
+
+    @Override
+    public boolean triedBackend(Backend backend) {
+      synchronized (permits) {
+        return permits.stream().anyMatch(p -> p.backend() == backend);
+      }
+    }
+
+    @Override
+    public void movedTo(Dispatcher fallback, Optional<URI> emergencyUpstream, long nowNanos) {
+      throw new AssertionError("this pool has no fallback");
+    }
+
+    @Override
+    public Optional<URI> inheritedEmergencyUpstream() {
+      return Optional.empty();
+    }
+
+    @Override
+    public void sendToEmergency(URI upstream) {
+      throw new AssertionError("this pool has no emergency upstream");
     }
 
     @Override
@@ -179,7 +215,8 @@ class DispatcherConcurrencyTest {
     List<Backend> backends = List.of(backend("a", store), backend("b", store));
     Dispatcher dispatcher = new Dispatcher("pool", backends,
         new Dispatcher.Settings(REQUESTS, FullPolicy.DROP_LOWEST, Duration.ofMillis(200).toNanos()),
-        clock, Scheduler.of(timer));
+        new Dispatcher.Failover(Selection.ORDERED, Long.MAX_VALUE, new RetryBudget(20, 60, clock.nanoTime()),
+            Optional.empty()), clock, Scheduler.of(timer));
     CountDownLatch allAnswered = new CountDownLatch(REQUESTS);
     Queue<Request> requests = new ConcurrentLinkedQueue<>();
     CyclicBarrier start = new CyclicBarrier(THREADS);

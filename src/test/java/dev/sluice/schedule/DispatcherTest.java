@@ -7,7 +7,10 @@ import dev.sluice.backend.Attempt;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
+import dev.sluice.config.FailoverConfig.Selection;
 import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.RetryBudget;
+import dev.sluice.backend.TestBackends;
 import dev.sluice.limit.BucketStore;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
@@ -28,20 +31,21 @@ class DispatcherTest {
 
   private final ManualClock clock = new ManualClock();
   private final ManualScheduler scheduler = new ManualScheduler(clock);
+  private Dispatcher.Failover failover = new Dispatcher.Failover(Selection.ORDERED, Long.MAX_VALUE,
+      new RetryBudget(20, 60, clock.nanoTime()), Optional.empty());
   private final BucketStore store = BucketStore.inMemory();
   private final List<String> departures = new CopyOnWriteArrayList<>();
   private int names;
 
   private Backend backend(String id, int rateRpm, int capacity) {
-    return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.empty(),
-        new TokenBucket(store, id, rateRpm, capacity),
+    return TestBackends.of(id, "pool", new TokenBucket(store, id, rateRpm, capacity),
         new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
         clock);
   }
 
   private Dispatcher dispatcher(int queueMax, FullPolicy policy, Duration lowTimeout, Backend... backends) {
     return new Dispatcher("pool", List.of(backends), new Dispatcher.Settings(queueMax, policy, lowTimeout.toNanos()),
-        clock, scheduler);
+        failover, clock, scheduler);
   }
 
   private Dispatcher dispatcher(Backend... backends) {

@@ -1,7 +1,9 @@
 package dev.sluice.schedule;
 
+import dev.sluice.backend.Backend;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Priority;
+import java.net.URI;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -15,6 +17,12 @@ final class TestWaiter implements Waiter {
   private final List<String> departures;
   final List<Permit> permits = new CopyOnWriteArrayList<>();
   final List<Rejection> rejections = new CopyOnWriteArrayList<>();
+  /** Emergency upstreams it was sent to. */
+  final List<URI> emergencies = new CopyOnWriteArrayList<>();
+  /** The dispatchers it moved to. */
+  final List<Dispatcher> moves = new CopyOnWriteArrayList<>();
+  private long enteredPoolNanos;
+  private Optional<URI> inheritedEmergency = Optional.empty();
 
   TestWaiter(String name, Priority priority, long arrivalNanos, long deadlineNanos, List<String> departures) {
     this.name = name;
@@ -22,6 +30,41 @@ final class TestWaiter implements Waiter {
     this.arrivalNanos = arrivalNanos;
     this.deadlineNanos = deadlineNanos;
     this.departures = departures;
+    this.enteredPoolNanos = arrivalNanos;
+  }
+
+  @Override
+  public long enteredPoolNanos() {
+    return enteredPoolNanos;
+  }
+
+  @Override
+  public int attempts() {
+    return permits.size();
+  }
+
+  @Override
+  public boolean triedBackend(Backend backend) {
+    return permits.stream().anyMatch(p -> p.backend() == backend);
+  }
+
+  @Override
+  public void movedTo(Dispatcher fallback, Optional<URI> emergencyUpstream, long nowNanos) {
+    moves.add(fallback);
+    enteredPoolNanos = nowNanos;
+    inheritedEmergency = inheritedEmergency.or(() -> emergencyUpstream);
+    departures.add(name + "->" + fallback.pool());
+  }
+
+  @Override
+  public Optional<URI> inheritedEmergencyUpstream() {
+    return inheritedEmergency;
+  }
+
+  @Override
+  public void sendToEmergency(URI upstream) {
+    emergencies.add(upstream);
+    departures.add(name + ":emergency");
   }
 
   @Override
@@ -59,9 +102,9 @@ final class TestWaiter implements Waiter {
     return rejections.stream().findFirst();
   }
 
-  /** Times this waiter left the queue, either way. */
+  /** Times this waiter left a queue for good or for an upstream: dispatched, refused or sent to an emergency. */
   int departures() {
-    return permits.size() + rejections.size();
+    return permits.size() + rejections.size() + emergencies.size();
   }
 
   @Override

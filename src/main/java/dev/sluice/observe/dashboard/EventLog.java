@@ -54,6 +54,11 @@ public final class EventLog {
         backend, fromRpm, toRpm));
   }
 
+  /** A backend went out of service (dead or disabled) or came back; {@code change} says which, for people. */
+  public void serviceChange(String pool, String backend, boolean inService, String change) {
+    add(inService ? "recovery" : "alert", pool, backend, "backend " + backend + " " + change);
+  }
+
   /** {@code count} requests of {@code pool} were answered {@code status} by Sluice for {@code reason} this second. */
   void rejected(String pool, long count, int status, String reason) {
     add("rejected", pool, "", count + (count == 1 ? " request" : " requests") + " answered " + status + " "

@@ -3,6 +3,7 @@ package dev.sluice.observe.dashboard;
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.RetryBudget;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.limit.RetreatState;
 import dev.sluice.schedule.PoolSnapshot;
@@ -35,8 +36,10 @@ final class FakePool implements PoolView {
     depth.put(Priority.NORMAL, 3);
     List<BackendSnapshot> list = IntStream.range(0, backends).mapToObj(i -> new BackendSnapshot(
         backends == 1 ? name : name + "-" + i, name, URI.create("http://127.0.0.1:1/v1"), true, 12, 40, 40,
-        new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 1, Optional.empty())).toList();
-    return new PoolSnapshot(name, 3, 500, FullPolicy.PASSTHROUGH, depth, 10, 0, 0, 0, 0, 0, 0, list);
+        new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 1, Optional.empty(), 8, false, 0, 0,
+        Optional.empty())).toList();
+    return new PoolSnapshot(name, 3, 500, FullPolicy.PASSTHROUGH, depth, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        new RetryBudget.Usage(10, 0), list);
   }
 
   int reads() {
