@@ -136,7 +136,8 @@ final class DemoCommand implements Callable<Integer> {
   /**
    * The demo's configuration: the pool {@value SluiceConfig#DEFAULT_POOL_NAME} with its usual aliases, taking every
    * model as the default pool, with one backend per key at {@code simBases} (same order), each sending its key from
-   * the variable {@link DemoKey#apiKeyEnv()} names.
+   * the variable {@link DemoKey#apiKeyEnv()} names. The pool balances its load over the keys, so that all three show
+   * on the dashboard from the first requests on.
    */
   static String yaml(List<DemoKey> keys, List<String> simBases) {
     StringBuilder yaml = new StringBuilder()
@@ -144,6 +145,7 @@ final class DemoCommand implements Callable<Integer> {
         .append("pools:\n")
         .append("  - name: ").append(SluiceConfig.DEFAULT_POOL_NAME).append('\n')
         .append("    aliases: [").append(String.join(", ", SluiceConfig.DEFAULT_POOL_ALIASES)).append("]\n")
+        .append("    selection: balanced\n")
         .append("    backends:\n");
     for (int i = 0; i < keys.size(); i++) {
       DemoKey key = keys.get(i);

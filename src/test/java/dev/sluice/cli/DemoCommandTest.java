@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.cli.DemoCommand.DemoKey;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.FailoverConfig;
 import dev.sluice.config.PoolConfig;
 import dev.sluice.config.Secret;
 import dev.sluice.config.SluiceConfig;
@@ -40,7 +41,7 @@ class DemoCommandTest {
   }
 
   @Test
-  void configIsOnePoolOfThreeBackendsAboveTheirHiddenLimitsEachWithItsOwnKey() {
+  void configIsOneBalancedPoolOfThreeBackendsAboveTheirHiddenLimitsEachWithItsOwnKey() {
     List<DemoKey> keys = DemoCommand.keys(60, 4);
 
     SluiceConfig config = load(keys, Map.of());
@@ -50,6 +51,7 @@ class DemoCommandTest {
     assertThat(pool.name()).isEqualTo(SluiceConfig.DEFAULT_POOL_NAME);
     assertThat(pool.aliases()).isEqualTo(SluiceConfig.DEFAULT_POOL_ALIASES);
     assertThat(config.defaultPool()).hasValue(SluiceConfig.DEFAULT_POOL_NAME);
+    assertThat(pool.failover().selection()).isEqualTo(FailoverConfig.Selection.BALANCED);
     assertThat(pool.backends()).extracting(BackendConfig::id).containsExactly("sim-a", "sim-b", "sim-c");
     assertThat(pool.backends()).extracting(BackendConfig::baseUrl)
         .containsExactlyElementsOf(SIM_BASES.stream().map(URI::create).toList());
