@@ -111,7 +111,13 @@ final class DemoCommand implements Callable<Integer> {
       return 2;
     }
     Lifecycle.applyLogLevel(config.logLevel());
-    Sluice sluice = Wiring.build(config, Clock.system());
+    Sluice sluice;
+    try {
+      sluice = Wiring.build(config, Clock.system());
+    } catch (RuntimeException | Error e) {
+      sims.forEach(SimServer::close); // their threads would keep the JVM alive after the failure
+      throw e;
+    }
     try {
       sluice.start();
     } catch (Exception e) {
