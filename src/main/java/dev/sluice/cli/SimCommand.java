@@ -5,24 +5,35 @@ import dev.sluice.sim.SimConfig;
 import dev.sluice.sim.SimServer;
 import dev.sluice.time.Clock;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code sluice sim}: the simulated OpenAI provider alone, for load benchmarks and manual tests. Options left out
- * keep {@link SimConfig#defaults()}; the limits can be changed later with {@code POST /sim/config}.
+ * {@code sluice sim}: the simulated OpenAI provider alone, for load benchmarks and manual tests; with
+ * {@code --providers N}, N independent ones on consecutive ports, each with its own limits, counters and control
+ * endpoints. Options left out keep {@link SimConfig#defaults()}; each provider's settings can be changed later with
+ * its {@code POST /sim/config}.
  */
 @Command(name = "sim", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
     description = "Run the simulated OpenAI provider alone.")
 public final class SimCommand implements Callable<Integer> {
+  /** Most providers one {@code sluice sim} starts. */
+  static final int MAX_PROVIDERS = 100;
 
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String host;
 
-  @Option(names = "--port", defaultValue = "9300", description = "Port to listen on; 0 picks one (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--port", defaultValue = "9300",
+      description = "Port to listen on (the first one with --providers); 0 picks free ones (default: ${DEFAULT-VALUE}).")
   int port;
+
+  @Option(names = "--providers", defaultValue = "1", paramLabel = "N",
+      description = "How many independent simulated providers to start with these options, on ports --port, "
+          + "--port + 1, ...; 1.." + MAX_PROVIDERS + " (default: ${DEFAULT-VALUE}).")
+  int providers;
 
   @Option(names = "--rpm", description = "Hidden limit in requests per minute; 0 = unlimited.")
   Integer rpm;
@@ -54,8 +65,12 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--completion-tokens", description = "Tokens per completion (default: 16).")
   Integer completionTokens;
 
-  @Option(names = "--error-rate", description = "Share of accepted requests answered 500, 0.0..1.0.")
+  @Option(names = "--error-rate",
+      description = "Share of accepted requests answered with --error-status, 0.0..1.0.")
   Double errorRate;
+
+  @Option(names = "--error-status", description = "Status of the errors --error-rate draws, 500..599 (default: 500).")
+  Integer errorStatus;
 
   @Option(names = "--reset-rate", description = "Share of accepted requests whose connection is reset, 0.0..1.0.")
   Double resetRate;
@@ -72,6 +87,10 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "ID", description = "A model id to list (repeatable; replaces the defaults).")
   List<String> models;
 
+  @Option(names = "--rejected-key", paramLabel = "KEY",
+      description = "An API key answered 401 invalid_api_key, as a revoked key (repeatable).")
+  List<String> rejectedKeys;
+
   /** For picocli. */
   public SimCommand() {}
 
@@ -80,25 +99,43 @@ public final class SimCommand implements Callable<Integer> {
     SimConfig config;
     try {
       config = config();
+      checkProviders();
     } catch (IllegalArgumentException e) {
       System.err.println("sluice sim: " + e.getMessage());
       return 2;
     }
-    SimServer server;
+    List<SimServer> servers = new ArrayList<>();
     try {
-      server = SimServer.start(config, Clock.system(), host, port);
+      for (int i = 0; i < providers; i++) {
+        servers.add(SimServer.start(config, Clock.system(), host, port == 0 ? 0 : port + i));
+      }
     } catch (IllegalArgumentException e) {
+      servers.forEach(SimServer::close);
       System.err.println("sluice sim: " + e.getMessage());
       return 2;
     } catch (UncheckedIOException e) {
+      servers.forEach(SimServer::close);
       System.err.println("sluice " + e.getMessage());
       return 1;
     }
-    System.out.println("sim listening on http://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
-        + server.port() + "/v1");
+    String shownHost = host.contains(":") ? "[" + host + "]" : host;
+    for (SimServer server : servers) {
+      System.out.println("sim listening on http://" + shownHost + ":" + server.port() + "/v1");
+    }
     System.out.flush();
-    Lifecycle.serveUntilStopped(server);
+    Lifecycle.serveUntilStopped(servers.toArray(AutoCloseable[]::new));
     return 0;
+  }
+
+  /** Checks {@code --providers}, and that its ports from {@code --port} stay within 65535. */
+  void checkProviders() {
+    if (providers < 1 || providers > MAX_PROVIDERS) {
+      throw new IllegalArgumentException("--providers: " + providers + " is outside 1.." + MAX_PROVIDERS);
+    }
+    if (port > 0 && port + providers - 1 > 65_535) {
+      throw new IllegalArgumentException("--providers: " + providers + " providers from --port " + port
+          + " would need ports up to " + (port + providers - 1) + ", past 65535");
+    }
   }
 
   /** The config the options describe. */
@@ -134,6 +171,9 @@ public final class SimCommand implements Callable<Integer> {
     if (errorRate != null) {
       c = c.withErrorRate(errorRate);
     }
+    if (errorStatus != null) {
+      c = c.withErrorStatus(errorStatus);
+    }
     if (resetRate != null) {
       c = c.withResetRate(resetRate);
     }
@@ -148,6 +188,9 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (models != null && !models.isEmpty()) {
       c = c.withModels(models);
+    }
+    if (rejectedKeys != null) {
+      c = c.withRejectedKeys(rejectedKeys);
     }
     return c;
   }

@@ -8,6 +8,7 @@ final class Counters {
   final LongAdder rejectedByRate = new LongAdder();
   final LongAdder rejectedByConcurrency = new LongAdder();
   final LongAdder rejectedByTokens = new LongAdder();
+  final LongAdder unauthorized = new LongAdder();
   final LongAdder serverErrors = new LongAdder();
   final LongAdder resets = new LongAdder();
   final LongAdder stalls = new LongAdder();
@@ -28,12 +29,13 @@ final class Counters {
     long byConcurrency = rejectedByConcurrency.sum();
     long byTokens = rejectedByTokens.sum();
     return new SimStats(accepted.sum(), byRate + byConcurrency + byTokens, byRate, byConcurrency, byTokens,
-        serverErrors.sum(), resets.sum(), stalls.sum(), clientDisconnects.sum(), inFlight, acceptedTokens.sum());
+        unauthorized.sum(), serverErrors.sum(), resets.sum(), stalls.sum(), clientDisconnects.sum(), inFlight,
+        acceptedTokens.sum());
   }
 
   void reset() {
     for (LongAdder adder : new LongAdder[] {accepted, rejectedByRate, rejectedByConcurrency, rejectedByTokens,
-        serverErrors, resets, stalls, clientDisconnects, acceptedTokens}) {
+        unauthorized, serverErrors, resets, stalls, clientDisconnects, acceptedTokens}) {
       adder.reset();
     }
   }

@@ -32,6 +32,9 @@ final class Echo {
     if (overrideAnswers.answered(request, response, overrides, ttftMillis)) {
       return;
     }
+    if (Overrides.STALL_FIRST_BYTE.equals(overrides.fault())) {
+      stalls.stallBeforeHeaders(config.current().stallMillis());
+    }
     pauses.pause(ttftMillis);
     response.setStatus(200);
     String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
@@ -40,6 +43,6 @@ final class Echo {
     }
     response.getHeaders().put("X-Sim-Method", request.getMethod());
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, Integer.toString(body.length));
-    stalls.writeBody(response, body, "stall".equals(overrides.fault()), config.current().stallMillis());
+    stalls.writeBody(response, body, Overrides.STALL.equals(overrides.fault()), config.current().stallMillis());
   }
 }

@@ -32,10 +32,11 @@ final class ModelCalls {
   private final Pauses pauses;
   private final Replies replies;
   private final EventStream eventStream;
+  private final Stalls stalls;
   private final AtomicLong sequence = new AtomicLong();
 
   ModelCalls(LiveConfig config, Limits limits, Counters counters, Clock clock, ObjectMapper mapper,
-      OverrideAnswers overrideAnswers, Pauses pauses, Replies replies, EventStream eventStream) {
+      OverrideAnswers overrideAnswers, Pauses pauses, Replies replies, EventStream eventStream, Stalls stalls) {
     this.config = config;
     this.limits = limits;
     this.faults = new Faults(config.current().seed());
@@ -46,6 +47,7 @@ final class ModelCalls {
     this.pauses = pauses;
     this.replies = replies;
     this.eventStream = eventStream;
+    this.stalls = stalls;
   }
 
   void answer(Endpoint endpoint, Request request, Response response, byte[] body) throws IOException {
@@ -78,7 +80,7 @@ final class ModelCalls {
       long n = sequence.incrementAndGet();
       List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
       headers.add(Map.entry("x-request-id", "req-sim-" + n));
-      Faults.Draw draw = faults.draw(c, call.stream(), /* stallForced= */ "stall".equals(overrides.fault()));
+      Faults.Draw draw = faults.draw(c, call.stream(), overrides.forcedStall());
       Fault fault = draw.fault();
       // X-Sim-Ttft-Ms replaces the configured delay and its jitter (drawn all the same, so the calls after this
       // one get the delays they would get without the header)
@@ -87,12 +89,16 @@ final class ModelCalls {
         case ERROR -> {
           pauses.pause(ttftMillis);
           counters.serverErrors.increment();
-          replies.serverError(toClient, headers);
+          replies.serverError(toClient, c.errorStatus(), headers);
         }
         case RESET -> {
           pauses.pause(ttftMillis);
           counters.resets.increment();
           throw SimulatedReset.drop(request);
+        }
+        case STALL_FIRST_BYTE -> {
+          stalls.stallBeforeHeaders(c.stallMillis());
+          admitted(toClient, call, n, headers, c, ttftMillis, false);
         }
         case NONE, STALL -> admitted(toClient, call, n, headers, c, ttftMillis, fault == Fault.STALL);
       }

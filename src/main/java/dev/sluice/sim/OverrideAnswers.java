@@ -58,15 +58,10 @@ final class OverrideAnswers {
       return false;
     }
     switch (overrides.fault()) {
-      case "500" -> {
+      case "500", "503" -> {
         pauses.pause(ttftMillis);
         counters.serverErrors.increment();
-        replies.serverError(response, List.of());
-      }
-      case "503" -> {
-        pauses.pause(ttftMillis);
-        counters.serverErrors.increment();
-        replies.error(response, 503, "The server is overloaded or not ready yet.", "server_error", null, List.of());
+        replies.serverError(response, Integer.parseInt(overrides.fault()), List.of());
       }
       case "429" -> forced429(response);
       case "reset" -> {
@@ -75,7 +70,7 @@ final class OverrideAnswers {
         throw SimulatedReset.drop(request);
       }
       default -> {
-        return false; // stall: served normally, stalling half-way
+        return false; // the stalls: served normally, stalling half-way or before the headers
       }
     }
     return true;

@@ -45,10 +45,28 @@ final class Replies {
     json(response, status, json.getBytes(StandardCharsets.UTF_8), headers);
   }
 
-  /** OpenAI's answer to a failure on its side: 500 {@code server_error}. */
-  void serverError(Response response, List<Map.Entry<String, String>> headers) throws IOException {
-    error(response, 500, "The server had an error while processing your request. Sorry about that!",
-        "server_error", null, headers);
+  /**
+   * An OpenAI-shaped error with {@code "param":null} between type and code, as OpenAI sends with its 401s:
+   * {@code {"error":{"message","type","param":null,"code"}}}.
+   */
+  void errorWithNullParam(Response response, int status, String message, String type, String code)
+      throws IOException {
+    String json = "{\"error\":{\"message\":" + Generation.quote(message) + ",\"type\":" + Generation.quote(type)
+        + ",\"param\":null,\"code\":" + Generation.quote(code) + "}}";
+    json(response, status, json.getBytes(StandardCharsets.UTF_8), List.of());
+  }
+
+  /**
+   * OpenAI's answer to a failure on its side, a {@code server_error} with {@code status} (500..599) and the message
+   * OpenAI sends with it.
+   */
+  void serverError(Response response, int status, List<Map.Entry<String, String>> headers) throws IOException {
+    error(response, status, switch (status) {
+      case 502 -> "Bad gateway.";
+      case 503 -> "The server is overloaded or not ready yet.";
+      case 504 -> "Gateway timeout.";
+      default -> "The server had an error while processing your request. Sorry about that!";
+    }, "server_error", null, headers);
   }
 
   /** A {@code 400 invalid_request_error} without a code, the answer to a request OpenAI would refuse. */

@@ -1,6 +1,7 @@
 package dev.sluice.sim;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * What the simulated provider hides from its callers: limits, latency and faults. Immutable; every value is
@@ -22,13 +23,18 @@ import java.util.List;
  * @param perTokenMillis delay between streamed chunks, in milliseconds; a non-streamed answer waits
  *     {@code completionTokens} times this after {@code ttftMillis}. Range 0..60000
  * @param completionTokens tokens (streamed chunks, words) per completion; default 16. Range 0..100000
- * @param errorRate share of accepted requests answered 500. Range 0.0..1.0
+ * @param errorRate share of accepted requests answered with {@code errorStatus}. Range 0.0..1.0
+ * @param errorStatus the status of the errors {@code errorRate} draws, answered with an OpenAI-shaped
+ *     {@code server_error} body; default 500. Range 500..599
  * @param resetRate share of accepted requests whose connection is reset without an answer. Range 0.0..1.0
  * @param stallRate share of accepted streams that go silent half-way for {@code stallMillis}. Range 0.0..1.0
  * @param stallMillis how long a stalled response stays silent, in milliseconds; default 600000. Range
  *     0..86400000
  * @param seed seed of the fault dice; the same seed and request order give the same faults
  * @param models the ids {@code GET /v1/models} lists; at least one, none blank
+ * @param rejectedKeys API keys answered 401 {@code invalid_api_key} when a call presents one as
+ *     {@code Authorization: Bearer <key>}, as a provider answers a revoked key; default none. At most 1000, none
+ *     blank or with whitespace. {@link #toString()} and the control endpoints show them masked
  */
 public record SimConfig(
     int rpm,
@@ -41,11 +47,13 @@ public record SimConfig(
     long perTokenMillis,
     int completionTokens,
     double errorRate,
+    int errorStatus,
     double resetRate,
     double stallRate,
     long stallMillis,
     long seed,
-    List<String> models) {
+    List<String> models,
+    List<String> rejectedKeys) {
 
   /** Upper bound of {@code rpm} and {@code burst}. */
   public static final int MAX_RPM = 1_000_000;
@@ -67,6 +75,14 @@ public record SimConfig(
   public static final int DEFAULT_COMPLETION_TOKENS = 16;
   /** Default {@code stallMillis}: ten minutes. */
   public static final long DEFAULT_STALL_MILLIS = 600_000L;
+  /** Default {@code errorStatus}. */
+  public static final int DEFAULT_ERROR_STATUS = 500;
+  /** Lower bound of {@code errorStatus}. */
+  public static final int MIN_ERROR_STATUS = 500;
+  /** Upper bound of {@code errorStatus}. */
+  public static final int MAX_ERROR_STATUS = 599;
+  /** Most entries in {@code rejectedKeys}. */
+  public static final int MAX_REJECTED_KEYS = 1000;
   /** Default {@code models}. */
   public static final List<String> DEFAULT_MODELS = List.of(
       "sim/llama-3.1-8b", "nvidia/llama-3.1-nemotron-70b-instruct", "meta/llama-3.3-70b-instruct");
@@ -85,6 +101,7 @@ public record SimConfig(
     check("sim.per_token_millis", perTokenMillis, 0, MAX_PER_TOKEN_MILLIS);
     check("sim.completion_tokens", completionTokens, 0, MAX_COMPLETION_TOKENS);
     checkShare("sim.error_rate", errorRate);
+    check("sim.error_status", errorStatus, MIN_ERROR_STATUS, MAX_ERROR_STATUS);
     checkShare("sim.reset_rate", resetRate);
     checkShare("sim.stall_rate", stallRate);
     check("sim.stall_millis", stallMillis, 0, MAX_STALL_MILLIS);
@@ -98,12 +115,30 @@ public record SimConfig(
       }
     }
     models = List.copyOf(models);
+    if (rejectedKeys == null) {
+      throw new IllegalArgumentException("sim.rejected_keys: must be a list (empty for none)");
+    }
+    if (rejectedKeys.size() > MAX_REJECTED_KEYS) {
+      throw new IllegalArgumentException("sim.rejected_keys: " + rejectedKeys.size() + " keys is more than the "
+          + MAX_REJECTED_KEYS + " allowed");
+    }
+    for (String key : rejectedKeys) {
+      // The message never repeats a key: it may be a real one.
+      if (key == null || key.isEmpty() || key.codePoints().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException("sim.rejected_keys: " + (key == null ? "null" : "a key that is empty or "
+            + "contains whitespace") + " is not an API key");
+      }
+    }
+    rejectedKeys = List.copyOf(rejectedKeys);
   }
 
-  /** No limits, no latency, no faults, 16 tokens per completion, seed 0, the {@link #DEFAULT_MODELS}. */
+  /**
+   * No limits, no latency, no faults (errors, when drawn, are 500s), 16 tokens per completion, seed 0, the
+   * {@link #DEFAULT_MODELS}, no rejected keys.
+   */
   public static SimConfig defaults() {
-    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, 0, 0, DEFAULT_COMPLETION_TOKENS, 0.0, 0.0, 0.0,
-        DEFAULT_STALL_MILLIS, 0L, DEFAULT_MODELS);
+    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, 0, 0, DEFAULT_COMPLETION_TOKENS, 0.0,
+        DEFAULT_ERROR_STATUS, 0.0, 0.0, DEFAULT_STALL_MILLIS, 0L, DEFAULT_MODELS, List.of());
   }
 
   /** The token-bucket capacity in force: {@code burst}, or {@code ceil(rpm / 6)} (at least 1) when it is 0. */
@@ -112,78 +147,135 @@ public record SimConfig(
   }
 
   public SimConfig withRpm(int value) {
-    return new SimConfig(value, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.rpm = value);
   }
 
   public SimConfig withBurst(int value) {
-    return new SimConfig(rpm, value, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.burst = value);
   }
 
   public SimConfig withRateAlgorithm(RateAlgorithm value) {
-    return new SimConfig(rpm, burst, value, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.rateAlgorithm = value);
   }
 
   public SimConfig withMaxConcurrent(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, value, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.maxConcurrent = value);
   }
 
   public SimConfig withTpm(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, value, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.tpm = value);
   }
 
   public SimConfig withTtftMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, value, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.ttftMillis = value);
   }
 
   public SimConfig withTtftJitterMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, value, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.ttftJitterMillis = value);
   }
 
   public SimConfig withPerTokenMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, value,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.perTokenMillis = value);
   }
 
   public SimConfig withCompletionTokens(int value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        value, errorRate, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.completionTokens = value);
   }
 
   public SimConfig withErrorRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, value, resetRate, stallRate, stallMillis, seed, models);
+    return copy(c -> c.errorRate = value);
+  }
+
+  public SimConfig withErrorStatus(int value) {
+    return copy(c -> c.errorStatus = value);
   }
 
   public SimConfig withResetRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, value, stallRate, stallMillis, seed, models);
+    return copy(c -> c.resetRate = value);
   }
 
   public SimConfig withStallRate(double value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, value, stallMillis, seed, models);
+    return copy(c -> c.stallRate = value);
   }
 
   public SimConfig withStallMillis(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, value, seed, models);
+    return copy(c -> c.stallMillis = value);
   }
 
   public SimConfig withSeed(long value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, value, models);
+    return copy(c -> c.seed = value);
   }
 
   public SimConfig withModels(List<String> value) {
-    return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-        completionTokens, errorRate, resetRate, stallRate, stallMillis, seed, value);
+    return copy(c -> c.models = value);
+  }
+
+  public SimConfig withRejectedKeys(List<String> value) {
+    return copy(c -> c.rejectedKeys = value);
+  }
+
+  /** The record's usual form, with each rejected key masked ({@code sk-a****wxyz}). */
+  @Override
+  public String toString() {
+    return "SimConfig[rpm=" + rpm + ", burst=" + burst + ", rateAlgorithm=" + rateAlgorithm + ", maxConcurrent="
+        + maxConcurrent + ", tpm=" + tpm + ", ttftMillis=" + ttftMillis + ", ttftJitterMillis=" + ttftJitterMillis
+        + ", perTokenMillis=" + perTokenMillis + ", completionTokens=" + completionTokens + ", errorRate=" + errorRate
+        + ", errorStatus=" + errorStatus + ", resetRate=" + resetRate + ", stallRate=" + stallRate + ", stallMillis="
+        + stallMillis + ", seed=" + seed + ", models=" + models + ", rejectedKeys="
+        + rejectedKeys.stream().map(KeyCheck::masked).toList() + "]";
+  }
+
+  /** This config with the values {@code change} sets on a mutable copy; checked by the constructor. */
+  private SimConfig copy(Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** A mutable copy, so that each {@code withX} names only the value it changes. */
+  private static final class Copy {
+    int rpm;
+    int burst;
+    RateAlgorithm rateAlgorithm;
+    int maxConcurrent;
+    int tpm;
+    long ttftMillis;
+    long ttftJitterMillis;
+    long perTokenMillis;
+    int completionTokens;
+    double errorRate;
+    int errorStatus;
+    double resetRate;
+    double stallRate;
+    long stallMillis;
+    long seed;
+    List<String> models;
+    List<String> rejectedKeys;
+
+    Copy(SimConfig c) {
+      rpm = c.rpm;
+      burst = c.burst;
+      rateAlgorithm = c.rateAlgorithm;
+      maxConcurrent = c.maxConcurrent;
+      tpm = c.tpm;
+      ttftMillis = c.ttftMillis;
+      ttftJitterMillis = c.ttftJitterMillis;
+      perTokenMillis = c.perTokenMillis;
+      completionTokens = c.completionTokens;
+      errorRate = c.errorRate;
+      errorStatus = c.errorStatus;
+      resetRate = c.resetRate;
+      stallRate = c.stallRate;
+      stallMillis = c.stallMillis;
+      seed = c.seed;
+      models = c.models;
+      rejectedKeys = c.rejectedKeys;
+    }
+
+    SimConfig build() {
+      return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
+          completionTokens, errorRate, errorStatus, resetRate, stallRate, stallMillis, seed, models, rejectedKeys);
+    }
   }
 
   private static void check(String key, long value, long min, long max) {

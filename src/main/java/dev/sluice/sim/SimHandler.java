@@ -8,15 +8,19 @@ import dev.sluice.sim.CallRequest.Endpoint;
 import dev.sluice.time.Clock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectableChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,9 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The simulated provider's HTTP surface. A blocking handler: Jetty runs each request on its own virtual thread, so
  * latency is a plain timed wait and every write blocks until flushed. It reads and records each request, then routes
- * {@code /v1/*} (or the same without {@code /v1}): chat completions, completions and embeddings to
- * {@link ModelCalls}, models to {@link ModelCatalog}, echo to {@link Echo}; and {@code /sim/*} to
- * {@link ControlEndpoints}. It builds those parts and answers a wrong method with 405 and an unknown path with 404.
+ * {@code /v1/*} (or the same without {@code /v1}): echo to {@link Echo}; every other path, once {@link KeyCheck} has
+ * let its key pass, chat completions, completions and embeddings to {@link ModelCalls}, models to
+ * {@link ModelCatalog}; and {@code /sim/*} to {@link ControlEndpoints}. It builds those parts and answers a wrong method with 405 and an unknown path with 404.
  *
  * <p>Thread-safe: every part guards itself; no lock is held across a write or a wait.
  */
@@ -42,23 +46,33 @@ final class SimHandler extends Handler.Abstract {
   private final ModelCatalog catalog;
   private final Echo echo;
   private final ModelCalls modelCalls;
+  private final KeyCheck keyCheck;
+  private final Refusals refusals;
 
-  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper) {
+  /**
+   * @param server the server this handler is for; {@link Refusals} adds its connector to it
+   * @param connectors makes the server's connector for a port
+   * @param port the port to listen on, 0 for any free one
+   */
+  SimHandler(SimConfig initial, Clock clock, Sleeper sleeper, ClientWatch clientWatch, Server server,
+      IntFunction<ListeningConnector> connectors, int port) {
     // Requests run on fresh virtual threads, so Jackson's default thread-local buffer recycling would allocate
     // (and softly retain) new buffers for every request: share a bounded pool instead.
     ObjectMapper mapper = new ObjectMapper(JsonFactory.builder().recyclerPool(JsonRecyclerPools.newBoundedPool(256))
         .build()).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     Limits limits = new Limits(initial, clock.nanoTime());
-    this.pauses = new Pauses(sleeper);
+    this.pauses = new Pauses(sleeper, clientWatch);
     this.config = new LiveConfig(initial, limits, clock);
     Stalls stalls = new Stalls(counters, pauses);
     this.replies = new Replies(stalls);
     OverrideAnswers overrideAnswers = new OverrideAnswers(config, counters, pauses, replies);
-    this.control = new ControlEndpoints(config, limits, counters, mapper, replies);
+    this.refusals = new Refusals(server, connectors, port, sleeper, pauses);
+    this.control = new ControlEndpoints(config, limits, counters, mapper, replies, refusals);
     this.catalog = new ModelCatalog(config, replies);
+    this.keyCheck = new KeyCheck(counters, replies);
     this.echo = new Echo(config, overrideAnswers, pauses, stalls);
     this.modelCalls = new ModelCalls(config, limits, counters, clock, mapper, overrideAnswers, pauses, replies,
-        new EventStream(stalls, pauses));
+        new EventStream(stalls, pauses), stalls);
   }
 
   SimConfig config() {
@@ -77,6 +91,10 @@ final class SimHandler extends Handler.Abstract {
     return recorder;
   }
 
+  Refusals refusals() {
+    return refusals;
+  }
+
   /**
    * Ends every request waiting out a latency or a stall, now or later, without (the rest of) its answer, so the
    * server can stop promptly.
@@ -89,24 +107,44 @@ final class SimHandler extends Handler.Abstract {
   public boolean handle(Request request, Response response, Callback callback) {
     // This handler goes silent on purpose (latency, stalls): only a pending read or write may time out.
     request.addIdleTimeoutListener(timeout -> false);
+    EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
+    pauses.begin(endPoint.getTransport() instanceof SelectableChannel channel ? channel : null);
+    try {
+      handle(request, response, callback, endPoint);
+    } finally {
+      pauses.end();
+    }
+    return true;
+  }
+
+  private void handle(Request request, Response response, Callback callback, EndPoint endPoint) {
     byte[] body;
     try {
       body = readBody(request);
     } catch (IOException e) {
       callback.failed(e);
-      return true;
+      return;
     }
     recorder.record(recorded(request, body));
     try {
-      route(request, response, body);
+      route(request, response, body, endPoint);
       callback.succeeded();
     } catch (SimulatedReset e) {
       callback.failed(e);
     } catch (ServerClosing e) {
       // Drop the connection first: failing a response not yet committed would send a 500 instead.
-      request.getConnectionMetaData().getConnection().getEndPoint().close(e);
+      endPoint.close(e);
+      callback.failed(e);
+    } catch (ClientGone e) {
+      counters.clientDisconnects.increment();
+      endPoint.close(e);
       callback.failed(e);
     } catch (IOException e) {
+      if (pauses.droppedByServer()) {
+        LOG.debug("dropped {} {} with its connection", request.getMethod(), request.getHttpURI().getPath(), e);
+        callback.failed(e);
+        return;
+      }
       counters.clientDisconnects.increment();
       LOG.debug("client went away from {} {}", request.getMethod(), request.getHttpURI().getPath(), e);
       callback.failed(e);
@@ -114,7 +152,6 @@ final class SimHandler extends Handler.Abstract {
       LOG.warn("sim failed on {} {}", request.getMethod(), request.getHttpURI().getPath(), e);
       callback.failed(e);
     }
-    return true;
   }
 
   private static byte[] readBody(Request request) throws IOException {
@@ -133,19 +170,23 @@ final class SimHandler extends Handler.Abstract {
     return new RecordedRequest(request.getMethod(), request.getHttpURI().getPathQuery(), headers, body);
   }
 
-  private void route(Request request, Response response, byte[] body) throws IOException {
+  private void route(Request request, Response response, byte[] body, EndPoint endPoint) throws IOException {
     String method = request.getMethod();
     String path = request.getHttpURI().getDecodedPath();
     if (path == null) {
       path = "";
     }
     if (path.startsWith("/sim/")) {
-      control.answer(method, path, response, body);
+      control.answer(method, path, response, body, endPoint);
       return;
     }
     String api = path.equals("/v1") || path.startsWith("/v1/") ? path.substring(3) : path;
     if (api.startsWith("/echo")) {
       echo.answer(request, response, body);
+      return;
+    }
+    // Like a provider, the key is checked before anything else about the request.
+    if (keyCheck.refused(request, response, config.current())) {
       return;
     }
     switch (api) {

@@ -14,9 +14,11 @@ import java.util.Map;
  * from such JSON. Stateless apart from the mapper it is given.
  */
 final class SimJson {
+  /** Not an option but a command {@code POST /sim/config} takes: refuse connections for this many seconds. */
+  static final String REFUSE_CONNECTIONS_SECONDS = "refuse_connections_seconds";
   static final List<String> CONFIG_KEYS = List.of("rpm", "burst", "rate_algorithm", "max_concurrent", "tpm",
-      "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "error_rate", "reset_rate",
-      "stall_rate", "stall_millis", "seed", "models");
+      "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "error_rate", "error_status",
+      "reset_rate", "stall_rate", "stall_millis", "seed", "models", "rejected_keys", REFUSE_CONNECTIONS_SECONDS);
 
   private final ObjectMapper mapper;
 
@@ -37,12 +39,15 @@ final class SimJson {
     node.put("per_token_millis", c.perTokenMillis());
     node.put("completion_tokens", c.completionTokens());
     node.put("error_rate", c.errorRate());
+    node.put("error_status", c.errorStatus());
     node.put("reset_rate", c.resetRate());
     node.put("stall_rate", c.stallRate());
     node.put("stall_millis", c.stallMillis());
     node.put("seed", c.seed());
     ArrayNode models = node.putArray("models");
     c.models().forEach(models::add);
+    ArrayNode rejectedKeys = node.putArray("rejected_keys");
+    KeyCheck.masked(c.rejectedKeys()).forEach(rejectedKeys::add);
     return node;
   }
 
@@ -53,6 +58,7 @@ final class SimJson {
     node.put("rejected_by_rate", s.rejectedByRate());
     node.put("rejected_by_concurrency", s.rejectedByConcurrency());
     node.put("rejected_by_tokens", s.rejectedByTokens());
+    node.put("unauthorized", s.unauthorized());
     node.put("server_errors", s.serverErrors());
     node.put("resets", s.resets());
     node.put("stalls", s.stalls());
@@ -88,12 +94,15 @@ final class SimJson {
         case "per_token_millis" -> c.withPerTokenMillis(longValue(key, value));
         case "completion_tokens" -> c.withCompletionTokens(intValue(key, value, SimConfig.MAX_COMPLETION_TOKENS));
         case "error_rate" -> c.withErrorRate(doubleValue(key, value));
+        case "error_status" -> c.withErrorStatus(intValue(key, value, SimConfig.MIN_ERROR_STATUS, SimConfig.MAX_ERROR_STATUS));
         case "reset_rate" -> c.withResetRate(doubleValue(key, value));
         case "stall_rate" -> c.withStallRate(doubleValue(key, value));
         case "stall_millis" -> c.withStallMillis(longValue(key, value));
         case "seed" -> c.withSeed(longValue(key, value));
-        case "models" -> c.withModels(models(key, value));
+        case "models" -> c.withModels(strings(key, value, "model ids"));
+        case "rejected_keys" -> c.withRejectedKeys(strings(key, value, "API keys"));
         case "effective_burst" -> c; // read-only, echoed back by GET /sim/config
+        case REFUSE_CONNECTIONS_SECONDS -> c; // a command, read by refuseConnectionsSeconds
         default -> throw new IllegalArgumentException("sim." + key + ": unknown option; known: "
             + String.join(", ", CONFIG_KEYS));
       };
@@ -101,10 +110,32 @@ final class SimJson {
     return c;
   }
 
+  /**
+   * The {@code refuse_connections_seconds} of a {@code POST /sim/config} body, or 0 when it has none.
+   *
+   * @throws IllegalArgumentException for a value that is not a whole number in 1..86400
+   */
+  static long refuseConnectionsSeconds(JsonNode patch) {
+    JsonNode value = patch == null ? null : patch.get(REFUSE_CONNECTIONS_SECONDS);
+    if (value == null) {
+      return 0;
+    }
+    long seconds = longValue(REFUSE_CONNECTIONS_SECONDS, value);
+    if (seconds < 1 || seconds > SimServer.MAX_REFUSE_CONNECTIONS_SECONDS) {
+      throw new IllegalArgumentException("sim." + REFUSE_CONNECTIONS_SECONDS + ": " + seconds + " is outside 1.."
+          + SimServer.MAX_REFUSE_CONNECTIONS_SECONDS);
+    }
+    return seconds;
+  }
+
   private static int intValue(String key, JsonNode value, int max) {
+    return intValue(key, value, 0, max);
+  }
+
+  private static int intValue(String key, JsonNode value, int min, int max) {
     long v = longValue(key, value);
-    if (v < 0 || v > max) {
-      throw new IllegalArgumentException("sim." + key + ": " + v + " is outside 0.." + max);
+    if (v < min || v > max) {
+      throw new IllegalArgumentException("sim." + key + ": " + v + " is outside " + min + ".." + max);
     }
     return (int) v;
   }
@@ -130,14 +161,18 @@ final class SimJson {
     return value.textValue();
   }
 
-  private static List<String> models(String key, JsonNode value) {
+  /** An array of strings; a message never repeats the value, which may hold API keys. */
+  private static List<String> strings(String key, JsonNode value, String what) {
     if (!value.isArray()) {
-      throw new IllegalArgumentException("sim." + key + ": " + value + " is not an array of model ids");
+      throw new IllegalArgumentException("sim." + key + ": expected an array of " + what);
     }
-    List<String> models = new ArrayList<>();
-    for (JsonNode model : value) {
-      models.add(text(key, model));
+    List<String> strings = new ArrayList<>();
+    for (JsonNode element : value) {
+      if (!element.isTextual()) {
+        throw new IllegalArgumentException("sim." + key + ": expected an array of " + what + ", each a string");
+      }
+      strings.add(element.textValue());
     }
-    return models;
+    return strings;
   }
 }

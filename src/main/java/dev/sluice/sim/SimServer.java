@@ -3,16 +3,17 @@ package dev.sluice.sim;
 import dev.sluice.time.Clock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.IntFunction;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -25,25 +26,33 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * (real time unless a test passes its own, which lets it pace streams by hand). Besides the OpenAI API it
  * answers {@code /v1/echo*} (the request body back, byte for byte) and the control endpoints
  * {@code GET /sim/stats}, {@code GET|POST /sim/config} and {@code POST /sim/reset-stats}; and it obeys the request
- * headers {@code X-Sim-Ttft-Ms}, {@code X-Sim-Fault}, {@code X-Sim-Status} and {@code X-Sim-Chunks}.
+ * headers {@code X-Sim-Ttft-Ms}, {@code X-Sim-Fault}, {@code X-Sim-Status} and {@code X-Sim-Chunks}. It can
+ * stand for a provider that is down ({@link #refuseConnections}), one that revoked a key
+ * ({@link SimConfig#rejectedKeys()}) or one that fails ({@link SimConfig#errorStatus()}).
  *
- * <p>Thread-safe. Requests run on virtual threads, one each; {@link #close()} ends the ones waiting out a latency or
- * a stall by dropping their connections.
+ * <p>Several servers run side by side independently (one per simulated key or provider): each has its own limits,
+ * counters, control endpoints and threads, and nothing is static.
+ *
+ * <p>Thread-safe. Requests run on virtual threads, one each; a client that closes its connection while its answer
+ * is pending frees its place at once; {@link #close()} ends the requests waiting out a latency or a stall by
+ * dropping their connections.
  */
 public final class SimServer implements AutoCloseable {
+  /** Longest refusal of {@link #refuseConnections} and {@code refuse_connections_seconds}: one day. */
+  public static final long MAX_REFUSE_CONNECTIONS_SECONDS = 86_400L;
   private static final int ACCEPT_QUEUE_SIZE = 4096;
   private static final long IDLE_TIMEOUT_MILLIS = 300_000L;
 
   private final Server server;
-  private final ServerConnector connector;
   private final SimHandler handler;
   private final ExecutorService virtualThreads;
+  private final ClientWatch clientWatch;
 
-  private SimServer(Server server, ServerConnector connector, SimHandler handler, ExecutorService virtualThreads) {
+  private SimServer(Server server, SimHandler handler, ExecutorService virtualThreads, ClientWatch clientWatch) {
     this.server = server;
-    this.connector = connector;
     this.handler = handler;
     this.virtualThreads = virtualThreads;
+    this.clientWatch = clientWatch;
   }
 
   /**
@@ -84,18 +93,23 @@ public final class SimServer implements AutoCloseable {
     http.setHttpCompliance(HttpCompliance.RFC9110.with("sim", HttpCompliance.Violation.CASE_SENSITIVE_FIELD_NAME));
     // SDKs send model ids with their slash encoded, e.g. GET /v1/models/nvidia%2Fllama-3.1-8b.
     http.setUriCompliance(UriCompliance.DEFAULT.with("sim", UriCompliance.Violation.AMBIGUOUS_PATH_SEPARATOR));
-    ServerConnector connector = new ServerConnector(server, 1, -1, new HttpConnectionFactory(http));
-    connector.setHost(host);
-    connector.setPort(port);
-    connector.setAcceptQueueSize(ACCEPT_QUEUE_SIZE);
-    connector.setIdleTimeout(IDLE_TIMEOUT_MILLIS);
-    server.addConnector(connector);
+    IntFunction<ListeningConnector> connectors = boundPort -> {
+      ListeningConnector connector = new ListeningConnector(server, 1, new HttpConnectionFactory(http));
+      connector.setHost(host);
+      connector.setPort(boundPort);
+      connector.setAcceptQueueSize(ACCEPT_QUEUE_SIZE);
+      connector.setIdleTimeout(IDLE_TIMEOUT_MILLIS);
+      connector.setReuseAddress(true); // refusing connections reopens the same port
+      return connector;
+    };
 
-    SimHandler handler = new SimHandler(config, clock, sleeper);
+    ClientWatch clientWatch = new ClientWatch("sim-clients");
+    SimHandler handler = new SimHandler(config, clock, sleeper, clientWatch, server, connectors, port);
     server.setHandler(handler);
-    SimServer sim = new SimServer(server, connector, handler, virtualThreads);
+    SimServer sim = new SimServer(server, handler, virtualThreads, clientWatch);
     try {
       server.start();
+      handler.refusals().listening();
     } catch (Exception e) {
       sim.close();
       throw new UncheckedIOException("sim: cannot listen on " + host + ":" + port + ": " + e.getMessage(),
@@ -104,9 +118,9 @@ public final class SimServer implements AutoCloseable {
     return sim;
   }
 
-  /** The port actually bound. */
+  /** The port actually bound (also while refusing connections). */
   public int port() {
-    return connector.getLocalPort();
+    return handler.refusals().port();
   }
 
   /** The OpenAI base URL, {@code http://127.0.0.1:PORT/v1}. */
@@ -142,9 +156,42 @@ public final class SimServer implements AutoCloseable {
     handler.recorder().clear();
   }
 
+  /**
+   * Refuses connections for {@code duration}, as a provider that is down: the listening socket closes at once, so a
+   * new connection is refused ({@code ECONNREFUSED}), every open connection is dropped and the requests on them end
+   * without (the rest of) their answers; after {@code duration}, as the {@link Sleeper} counts it, the server listens
+   * on the same port again. A refusal while refusing replaces the time left.
+   *
+   * @throws IllegalArgumentException if {@code duration} is not 1..86400 seconds
+   */
+  public void refuseConnections(Duration duration) {
+    Objects.requireNonNull(duration, "duration");
+    long seconds = duration.toSeconds();
+    if (duration.toNanos() % 1_000_000_000L != 0 || seconds < 1 || seconds > MAX_REFUSE_CONNECTIONS_SECONDS) {
+      throw new IllegalArgumentException("sim.refuse_connections_seconds: " + duration + " is outside 1.."
+          + MAX_REFUSE_CONNECTIONS_SECONDS + " whole seconds");
+    }
+    handler.refusals().refuse(duration, null);
+  }
+
+  /**
+   * Listens again now, if refusing connections, on the same port.
+   *
+   * @throws UncheckedIOException if the port cannot be bound again (then the server still refuses)
+   */
+  public void acceptConnections() {
+    handler.refusals().accept();
+  }
+
+  /** Whether the server refuses connections now. */
+  public boolean refusingConnections() {
+    return handler.refusals().refusing();
+  }
+
   /** Ends waiting requests without (the rest of) their answers, stops the server and its threads. */
   @Override
   public void close() {
+    handler.refusals().close();
     handler.wakeAll();
     try {
       server.stop();
@@ -152,6 +199,7 @@ public final class SimServer implements AutoCloseable {
       throw new IllegalStateException("sim: failed to stop: " + e.getMessage(), e);
     } finally {
       virtualThreads.shutdownNow();
+      clientWatch.close();
     }
   }
 

@@ -9,9 +9,12 @@ package dev.sluice.sim;
  * @param rejectedByRate 429s because of {@code rpm} (and forced {@code X-Sim-Fault: 429})
  * @param rejectedByConcurrency 429s because of {@code maxConcurrent}
  * @param rejectedByTokens 429s because of {@code tpm}
+ * @param unauthorized calls answered 401 because their key is one of {@code rejectedKeys}; never admitted, so in
+ *     no other counter
  * @param serverErrors answers 5xx, whether drawn by {@code errorRate} or forced by a request header
  * @param resets connections reset without an answer
- * @param stalls responses that went silent half-way
+ * @param stalls answers that went silent, half-way or (forced by {@code X-Sim-Fault: stall-first-byte}) before
+ *     their headers
  * @param clientDisconnects responses abandoned because a write to the client failed
  * @param inFlight admitted model calls not yet finished
  * @param acceptedTokens prompt + completion tokens of the accepted calls
@@ -22,6 +25,7 @@ public record SimStats(
     long rejectedByRate,
     long rejectedByConcurrency,
     long rejectedByTokens,
+    long unauthorized,
     long serverErrors,
     long resets,
     long stalls,

@@ -5,8 +5,8 @@ import java.util.Arrays;
 import org.eclipse.jetty.server.Response;
 
 /**
- * Writes a whole body, or half of it, a stall (a silence of {@code stallMillis}) and then the rest; and stalls a
- * stream between two events. Every stall is counted. Thread-safe: holds only thread-safe collaborators.
+ * Writes a whole body, or half of it, a stall (a silence of {@code stallMillis}) and then the rest; stalls a
+ * stream between two events; and stalls an answer before its headers. Every stall is counted. Thread-safe: holds only thread-safe collaborators.
  */
 final class Stalls {
   private final Counters counters;
@@ -27,6 +27,12 @@ final class Stalls {
     BlockingWrites.write(response, false, Arrays.copyOfRange(body, 0, half));
     stallNow(response, stallMillis);
     BlockingWrites.write(response, true, Arrays.copyOfRange(body, half, body.length));
+  }
+
+  /** Counts a stall and stays silent for {@code stallMillis}, before anything of the answer is sent. */
+  void stallBeforeHeaders(long stallMillis) throws IOException {
+    counters.stalls.increment();
+    pauses.pause(stallMillis);
   }
 
   /** Sends the headers (if not yet sent), counts a stall and stays silent for {@code stallMillis}. */

@@ -156,6 +156,11 @@ class CommandLineTest {
     try (HttpClient http = HttpClient.newHttpClient()) {
       Output out = new Output(demo);
       URI base = URI.create(out.await(Pattern.compile("OpenAI-compatible base URL\\s*:\\s*(http://\\S+)")));
+      List<URI> sims = new ArrayList<>();
+      for (String id : List.of("sim-a", "sim-b", "sim-c")) {
+        sims.add(URI.create(out.await(Pattern.compile("^    " + id + " +(http://\\S+) +hidden limits: \\d+ requests/min, "
+            + "4 at once; Sluice's rate: \\d+ requests/min$"))));
+      }
       out.await(Pattern.compile("(Press Ctrl-C to stop)"));
       assertThat(out.seen).anyMatch(line -> line.trim().startsWith("curl -s " + base + "/chat/completions "));
       assertThat(out.seen).anyMatch(line -> line.contains("OpenAI(base_url=\"" + base + "\""));
@@ -166,6 +171,14 @@ class CommandLineTest {
           .build(), HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).contains("\"chat.completion\"");
+      // Each simulated key is a provider of its own, with its own counters: the one call reached exactly one.
+      long accepted = 0;
+      for (URI sim : sims) {
+        HttpResponse<String> stats = http.send(HttpRequest.newBuilder(URI.create(sim.toString()
+            .replace("/v1", "/sim/stats"))).build(), HttpResponse.BodyHandlers.ofString());
+        accepted += new ObjectMapper().readTree(stats.body()).get("accepted").asLong();
+      }
+      assertThat(accepted).isEqualTo(1);
     } finally {
       demo.destroy();
       assertThat(demo.waitFor(20, TimeUnit.SECONDS)).isTrue();
@@ -194,6 +207,53 @@ class CommandLineTest {
       sim.destroy();
       assertThat(sim.waitFor(20, TimeUnit.SECONDS)).isTrue();
     }
+  }
+
+  @Test
+  void simStartsSeveralIndependentProvidersAndPrintsOneLineEach() throws Exception {
+    Process sim = sluice(Map.of(), "sim", "--port", "0", "--providers", "3", "--rpm", "1", "--burst", "1")
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      Output out = new Output(sim);
+      List<URI> bases = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        bases.add(URI.create(out.await(Pattern.compile("^sim listening on (http://127\\.0\\.0\\.1:\\d+/v1)$"))));
+      }
+      assertThat(bases).doesNotHaveDuplicates();
+      for (URI base : bases) {
+        assertThat(chat(http, base).statusCode()).isEqualTo(200); // each its own bucket of one
+      }
+      assertThat(chat(http, bases.get(0)).statusCode()).isEqualTo(429);
+
+      HttpResponse<String> unlimited = http.send(HttpRequest.newBuilder(
+          URI.create(bases.get(1).toString().replace("/v1", "/sim/config")))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"rpm\":0}")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(unlimited.statusCode()).isEqualTo(200);
+      assertThat(chat(http, bases.get(1)).statusCode()).isEqualTo(200);
+      assertThat(chat(http, bases.get(2)).statusCode()).isEqualTo(429);
+    } finally {
+      sim.destroy();
+      assertThat(sim.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  @Test
+  void simRefusesAProviderCountOutOfRangeOrPastTheLastPort() throws Exception {
+    Run none = run(Map.of(), "sim", "--port", "0", "--providers", "0");
+    Run past = run(Map.of(), "sim", "--port", "65535", "--providers", "2");
+
+    assertThat(none.exitCode()).isEqualTo(2);
+    assertThat(none.stderr()).isEqualTo("sluice sim: --providers: 0 is outside 1..100" + System.lineSeparator());
+    assertThat(past.exitCode()).isEqualTo(2);
+    assertThat(past.stderr()).isEqualTo("sluice sim: --providers: 2 providers from --port 65535 would need ports up "
+        + "to 65536, past 65535" + System.lineSeparator());
+  }
+
+  private static HttpResponse<String> chat(HttpClient http, URI base) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"messages\":[]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** A process's standard output, read line by line on its own thread so that the pipe never fills. */

@@ -36,6 +36,30 @@ class LimitsTest {
   }
 
   @Test
+  void slidingWindowConcurrencyRefusalSaysWhatTheMinuteStillAllows() {
+    Limits limits = new Limits(SimConfig.defaults().withRpm(10).withRateAlgorithm(RateAlgorithm.SLIDING_WINDOW)
+        .withMaxConcurrent(1), 0);
+
+    assertThat(limits.tryAdmit(0, 10).accepted()).isTrue();
+    Admission refused = limits.tryAdmit(SECOND, 10);
+
+    assertThat(refused.verdict()).isEqualTo(Admission.Verdict.CONCURRENCY);
+    assertThat(refused.headers()).contains(java.util.Map.entry("x-ratelimit-remaining-requests", "9"));
+    assertThat(refused.message()).isEqualTo("Too many concurrent requests");
+  }
+
+  @Test
+  void rateRefusalWhileAtTheConcurrencyLimitReadsAsRate() {
+    Limits limits = new Limits(SimConfig.defaults().withRpm(60).withBurst(1).withMaxConcurrent(1), 0);
+
+    assertThat(limits.tryAdmit(0, 10).accepted()).isTrue();
+    Admission refused = limits.tryAdmit(0, 10);
+
+    assertThat(refused.verdict()).isEqualTo(Admission.Verdict.RATE);
+    assertThat(refused.headers()).contains(java.util.Map.entry("x-ratelimit-remaining-requests", "0"));
+  }
+
+  @Test
   void concurrencyIsCheckedOnlyAfterRateSoRemainingRequestsStaysPositive() {
     Limits limits = new Limits(SimConfig.defaults().withRpm(60).withBurst(5).withMaxConcurrent(1), 0);
 

@@ -342,7 +342,7 @@ class SimApiTest {
   @Test
   void invalidOverrideHeaderAnswers400NamingIt() {
     assertThat(refusal("X-Sim-Fault", "boom"))
-        .isEqualTo("X-Sim-Fault: boom is not one of 500, 503, 429, reset, stall");
+        .isEqualTo("X-Sim-Fault: boom is not one of 500, 503, 429, reset, stall, stall-first-byte");
     assertThat(refusal("X-Sim-Ttft-Ms", "soon")).isEqualTo("X-Sim-Ttft-Ms: soon is not a whole number in 0..3600000");
     assertThat(refusal("X-Sim-Status", "200")).isEqualTo("X-Sim-Status: 200 is outside 400..599");
     assertThat(refusal("X-Sim-Chunks", "100001")).isEqualTo("X-Sim-Chunks: 100001 is outside 0..100000");

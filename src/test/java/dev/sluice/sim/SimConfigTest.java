@@ -19,6 +19,8 @@ class SimConfigTest {
     assertThat(c.ttftJitterMillis()).isZero();
     assertThat(c.perTokenMillis()).isZero();
     assertThat(c.errorRate()).isZero();
+    assertThat(c.errorStatus()).isEqualTo(500);
+    assertThat(c.rejectedKeys()).isEmpty();
     assertThat(c.completionTokens()).isEqualTo(16);
     assertThat(c.stallMillis()).isEqualTo(600_000);
     assertThat(c.rateAlgorithm()).isEqualTo(RateAlgorithm.TOKEN_BUCKET);
@@ -62,6 +64,15 @@ class SimConfigTest {
     assertThatThrownBy(() -> d.withCompletionTokens(100_001))
         .hasMessage("sim.completion_tokens: 100001 is outside 0..100000");
     assertThatThrownBy(() -> d.withErrorRate(1.5)).hasMessage("sim.error_rate: 1.5 is outside 0.0..1.0");
+    assertThatThrownBy(() -> d.withErrorStatus(499)).hasMessage("sim.error_status: 499 is outside 500..599");
+    assertThatThrownBy(() -> d.withErrorStatus(600)).hasMessage("sim.error_status: 600 is outside 500..599");
+    assertThatThrownBy(() -> d.withRejectedKeys(null)).hasMessage("sim.rejected_keys: must be a list (empty for none)");
+    assertThatThrownBy(() -> d.withRejectedKeys(java.util.Arrays.asList("sk-ok-key", null)))
+        .hasMessage("sim.rejected_keys: null is not an API key");
+    assertThatThrownBy(() -> d.withRejectedKeys(List.of("")))
+        .hasMessage("sim.rejected_keys: a key that is empty or contains whitespace is not an API key");
+    assertThatThrownBy(() -> d.withRejectedKeys(java.util.Collections.nCopies(1001, "sk-key")))
+        .hasMessage("sim.rejected_keys: 1001 keys is more than the 1000 allowed");
     assertThatThrownBy(() -> d.withResetRate(-0.1)).hasMessage("sim.reset_rate: -0.1 is outside 0.0..1.0");
     assertThatThrownBy(() -> d.withStallRate(Double.NaN)).hasMessage("sim.stall_rate: NaN is outside 0.0..1.0");
     assertThatThrownBy(() -> d.withStallMillis(-1)).hasMessage("sim.stall_millis: -1 is outside 0..86400000");

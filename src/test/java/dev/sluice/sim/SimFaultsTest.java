@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -97,6 +99,65 @@ class SimFaultsTest {
   }
 
   @Test
+  void errorStatusSetsTheStatusAndMessageOfDrawnErrors() {
+    SimServer sim = start(SimConfig.defaults().withErrorRate(1.0).withErrorStatus(503));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> overloaded = client.post("/v1/chat/completions", chat("m"));
+      sim.updateConfig(sim.config().withErrorStatus(502));
+      HttpResponse<String> badGateway = client.post("/v1/embeddings", "{\"model\":\"m\",\"input\":\"x\"}");
+      sim.updateConfig(sim.config().withErrorStatus(529));
+      HttpResponse<String> other = client.post("/v1/completions", "{\"model\":\"m\",\"prompt\":\"x\"}");
+
+      assertThat(overloaded.statusCode()).isEqualTo(503);
+      assertThat(overloaded.body()).isEqualTo(
+          errorBody("The server is overloaded or not ready yet.", "server_error", null));
+      assertThat(badGateway.statusCode()).isEqualTo(502);
+      assertThat(badGateway.body()).isEqualTo(errorBody("Bad gateway.", "server_error", null));
+      assertThat(other.statusCode()).isEqualTo(529);
+      assertThat(other.body()).isEqualTo(errorBody(
+          "The server had an error while processing your request. Sorry about that!", "server_error", null));
+      assertThat(sim.stats().serverErrors()).isEqualTo(3);
+      assertThat(sim.stats().accepted()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void rejectedKeyGets401LikeOpenAiAndIsNeverAdmitted() {
+    SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1)
+        .withRejectedKeys(List.of("sk-abcdefghijklmnopwxyz", "sk-short")));
+    try (SimClient client = new SimClient(sim)) {
+      HttpResponse<String> refused = client.post("/v1/chat/completions", chat("m"),
+          "Authorization", "Bearer sk-abcdefghijklmnopwxyz");
+      HttpResponse<String> refusedShort = client.post("/v1/chat/completions", chat("m"),
+          "Authorization", "bearer  sk-short ");
+      HttpResponse<String> models = client.send(client.request("/v1/models")
+          .header("Authorization", "Bearer sk-short").GET().build());
+
+      assertThat(refused.statusCode()).isEqualTo(401);
+      assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/json");
+      assertThat(refused.body()).isEqualTo("{\"error\":{\"message\":\"Incorrect API key provided: sk-a****wxyz. You "
+          + "can find your API key at https://platform.openai.com/account/api-keys.\",\"type\":\"invalid_request_error\","
+          + "\"param\":null,\"code\":\"invalid_api_key\"}}");
+      assertThat(refusedShort.statusCode()).isEqualTo(401);
+      assertThat(json(refusedShort).get("error").get("message").asText()).startsWith(
+          "Incorrect API key provided: ****. ");
+      assertThat(models.statusCode()).isEqualTo(401);
+      assertThat(sim.stats().unauthorized()).isEqualTo(3);
+      assertThat(sim.stats().accepted()).isZero();
+      assertThat(sim.stats().rejected429()).isZero();
+
+      // Other keys, no key and the test-only echo pass; the one token of the bucket was never taken by a 401.
+      assertThat(client.post("/v1/echo", "{}", "Authorization", "Bearer sk-short").statusCode()).isEqualTo(200);
+      assertThat(client.post("/v1/chat/completions", chat("m"), "Authorization", "Bearer sk-other").statusCode())
+          .isEqualTo(200);
+      assertThat(client.post("/v1/chat/completions", chat("m"), "Authorization", "Basic c2stc2hvcnQ6")
+          .statusCode()).isEqualTo(429);
+      assertThat(sim.stats().accepted()).isEqualTo(1);
+      assertThat(sim.stats().unauthorized()).isEqualTo(3);
+    }
+  }
+
+  @Test
   void faultHeaderForces500503And429WithoutConsumingTheLimit() {
     SimServer sim = start(SimConfig.defaults().withRpm(60).withBurst(1));
     try (SimClient client = new SimClient(sim)) {
@@ -132,6 +193,23 @@ class SimFaultsTest {
 
       assertThat(sim.stats().resets()).isEqualTo(1);
       assertThat(client.post("/v1/chat/completions", chat("m")).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void resetAfterALatencyStillResetsTheConnection() throws Exception {
+    SimServer sim = start(SimConfig.defaults());
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      post(socket, chat("m"), "X-Sim-Fault: reset", "X-Sim-Ttft-Ms: 100");
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+
+      sleeper.advance(Duration.ofMillis(100));
+
+      assertThatThrownBy(() -> socket.getInputStream().read()).isInstanceOf(java.net.SocketException.class)
+          .hasMessageContaining("reset");
+      assertThat(sim.stats().resets()).isEqualTo(1);
+      assertThat(sim.stats().clientDisconnects()).isZero();
     }
   }
 
@@ -175,6 +253,117 @@ class SimFaultsTest {
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
         .until(() -> sim.stats().clientDisconnects() == 1);
     await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+  }
+
+  @Test
+  void longTtftSendsNothingNotEvenHeadersAndAClientAbortFreesTheSlotAtOnce() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withTtftMillis(60_000).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      post(socket, chat("m"));
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofSeconds(60));
+      sleeper.advance(Duration.ofMillis(59_999));
+      assertThat(sleeper.sleeping()).containsExactly(Duration.ofMillis(1));
+      assertThat(socket.getInputStream().available()).isZero();
+      assertThat(sim.stats().inFlight()).isEqualTo(1);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+    assertThat(sleeper.sleeping()).isEmpty();
+    assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
+    try (SimClient client = new SimClient(sim)) {
+      assertThat(client.post("/v1/chat/completions", chat("m"), "X-Sim-Ttft-Ms", "0").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void stallFirstByteHeaderStaysSilentForStallMillisThenTheTtftBeforeTheHeaders() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(300_000).withTtftMillis(100).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      InputStream in = socket.getInputStream();
+      post(socket, "{\"model\":\"m\",\"stream\":true}", "X-Sim-Fault: stall-first-byte", "X-Sim-Chunks: 1");
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(300_000));
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+      assertThat(sim.stats().inFlight()).isEqualTo(1);
+      assertThat(in.available()).isZero();
+      sleeper.advance(Duration.ofMillis(300_000));
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+      assertThat(in.available()).isZero();
+      sleeper.advance(Duration.ofMillis(100));
+
+      assertThat(head(in)).startsWith("HTTP/1.1 200 OK\r\n").contains("Content-Type: text/event-stream");
+      BufferedReader body = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+      List<String> events = new ArrayList<>();
+      for (String line = body.readLine(); !"data: [DONE]".equals(line); line = body.readLine()) {
+        if (line.startsWith("data: ")) {
+          events.add(line);
+        }
+      }
+      assertThat(events).hasSize(2); // the one token, then the finish; the fault stalled nothing else
+    }
+    assertThat(sim.stats().stalls()).isEqualTo(1);
+    assertThat(sim.stats().accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void stallFirstByteHeaderDelaysAWholeAnswerAndTheEcho() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withStallMillis(5_000));
+    try (SimClient client = new SimClient(sim)) {
+      CompletableFuture<HttpResponse<String>> chat =
+          client.postAsync("/v1/chat/completions", chat("m"), "X-Sim-Fault", "stall-first-byte");
+      CompletableFuture<HttpResponse<String>> echo =
+          client.postAsync("/v1/echo", "{\"a\":1}", "X-Sim-Fault", "stall-first-byte");
+      assertThat(sleeper.awaitSleeping(2)).containsExactly(Duration.ofMillis(5_000), Duration.ofMillis(5_000));
+      assertThat(chat).isNotDone();
+      assertThat(echo).isNotDone();
+
+      sleeper.advance(Duration.ofMillis(5_000));
+
+      assertThat(chat.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(echo.get(30, java.util.concurrent.TimeUnit.SECONDS).body()).isEqualTo("{\"a\":1}");
+      assertThat(sim.stats().stalls()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void clientAbortDuringAStallMidStreamFreesTheSlotAtOnce() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withMaxConcurrent(1).withStallMillis(600_000));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      post(socket, "{\"model\":\"m\",\"stream\":true}", "X-Sim-Fault: stall", "X-Sim-Chunks: 4");
+
+      assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(600_000));
+      assertThat(head(socket.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n");
+      assertThat(sim.stats().stalls()).isEqualTo(1);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> sim.stats().inFlight() == 0);
+    assertThat(sleeper.sleeping()).isEmpty();
+    assertThat(sim.stats().clientDisconnects()).isEqualTo(1);
+  }
+
+  @Test
+  void keepAliveConnectionServesCallsWithLatencyOneAfterAnother() throws Exception {
+    SimServer sim = start(SimConfig.defaults().withTtftMillis(100).withMaxConcurrent(1));
+    try (Socket socket = new Socket("127.0.0.1", sim.port())) {
+      socket.setSoTimeout(30_000);
+      InputStream in = socket.getInputStream();
+      for (int i = 1; i <= 3; i++) {
+        post(socket, chat("m"));
+        assertThat(sleeper.awaitSleeping(1)).containsExactly(Duration.ofMillis(100));
+        sleeper.advance(Duration.ofMillis(100));
+        String head = head(in);
+        assertThat(head).startsWith("HTTP/1.1 200 OK\r\n");
+        Matcher length = Pattern.compile("Content-Length: (\\d+)").matcher(head);
+        assertThat(length.find()).isTrue();
+        assertThat(new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.UTF_8))
+            .contains("\"id\":\"chatcmpl-sim-" + i + "\"");
+      }
+    }
+    assertThat(sim.stats().accepted()).isEqualTo(3);
+    assertThat(sim.stats().clientDisconnects()).isZero();
   }
 
   @Test

@@ -119,9 +119,12 @@ class SimLimitsTest {
 
     assertThat(limited.statusCode()).isEqualTo(429);
     assertThat(limited.headers().firstValue("Retry-After")).hasValue("1");
-    assertThat(Integer.parseInt(limited.headers().firstValue("x-ratelimit-remaining-requests").orElseThrow()))
-        .isPositive();
+    // What the minute still allows, as a provider says it: a refusal that is not about the rate.
+    assertThat(limited.headers().firstValue("x-ratelimit-limit-requests")).hasValue("600");
+    assertThat(limited.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("48");
+    assertThat(limited.headers().firstValue("x-ratelimit-reset-requests")).hasValue("200ms");
     assertThat(json(limited).get("error").get("message").asText()).isEqualTo("Too many concurrent requests");
+    assertThat(json(limited).get("error").get("code").asText()).isEqualTo("rate_limit_exceeded");
     sleeper.advance(Duration.ofMillis(600));
     assertThat(held1.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     assertThat(held2.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
