@@ -175,9 +175,14 @@ sluice_config() {  # sluice_config PORT METRICS_PORT: writes Sluice's config for
   # empties that bucket within seconds and then measures the limit. So the pool "nvidia" gets SLUICE_BACKENDS
   # backends at those maxima, all pointing at the simulated provider; a pool dispatches to its backends in order,
   # so the requests take the first backend's tokens, then the next one's, and are never held back (16 backends:
-  # 26,667 req/s steady, 1.6 million burst). With pools in the file the pool-level environment variables do not
-  # apply, so everything is set here.
-  local f="$out/sluice-$1.yaml" i
+  # 26,667 req/s steady, 1.6 million burst). A backend has at most 100 requests in flight (max_concurrent's
+  # ceiling), so there are also enough backends for the most streams the parts run hold open at once (the soak's
+  # 9,000: 90 backends). With pools in the file the pool-level environment variables do not apply, so everything is set
+  # here.
+  local f="$out/sluice-$1.yaml" i most_streams=$STREAMS
+  if [[ $part == soak || $part == all ]] && (( SOAK_STREAMS > most_streams )); then most_streams=$SOAK_STREAMS; fi
+  local backends=$(( (most_streams + 99) / 100 ))
+  (( backends < SLUICE_BACKENDS )) && backends=$SLUICE_BACKENDS
   {
     echo "server: {host: 127.0.0.1, port: $1, metrics_port: $2,"
     echo "         max_connections_per_upstream: 10000}"
@@ -188,8 +193,9 @@ sluice_config() {  # sluice_config PORT METRICS_PORT: writes Sluice's config for
     echo "    queue_max_size: 1000000"
     echo "    full_policy: passthrough"
     echo "    backends:"
-    for i in $(seq 1 "$SLUICE_BACKENDS"); do
-      echo "      - {id: sim-$i, base_url: 'http://127.0.0.1:$SIM_PORT/v1', rate_rpm: 100000, capacity: 100000}"
+    for i in $(seq 1 "$backends"); do
+      echo "      - {id: sim-$i, base_url: 'http://127.0.0.1:$SIM_PORT/v1', rate_rpm: 100000, capacity: 100000,"
+      echo "         concurrency: {mode: fixed, max_concurrent: 100}}"
     done
   } >"$f"
   echo "$f"
