@@ -12,6 +12,7 @@ import java.net.URI;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.ObjLongConsumer;
 
 /**
  * One upstream account of a pool, and the one place that decides whether it may be sent a request now:
@@ -50,7 +51,7 @@ public final class Backend {
   private final Optional<Cooldown> cooldown;
   private final Clock clock;
   private volatile Runnable onCapacityChange = () -> { };
-  private volatile ServiceListener serviceListener = (backend, change) -> { };
+  private volatile ServiceListener serviceListener = (backend, inService, change) -> { };
   /** Why the backend gets no traffic at all, or null while it is in service. */
   private OutOfService outOfService;
   private final Map<RefusalKind, Long> refusals = new EnumMap<>(RefusalKind.class);
@@ -146,7 +147,7 @@ public final class Backend {
    */
   public synchronized boolean acceptsUnshaped(long nowNanos) {
     return outOfService == null && nowNanos >= notBeforeNanos && !retreat.atUpstreamLimit(nowNanos)
-        && (cooldown.isEmpty() || !cooldown.get().cooling(nowNanos));
+        && (cooldown.isEmpty() || !cooldown.get().cooling(nowNanos)) && inFlight < concurrency.limit();
   }
 
   /**
@@ -167,14 +168,15 @@ public final class Backend {
     synchronized (this) {
       capacityChanged = inFlight-- >= concurrency.limit();
       if (attempt.failure() == Attempt.Failure.CANCELLED) {
-        return;
-      }
-      if (!attempt.answered() || attempt.status() >= 500) {
-        cool(now, 0, attempt.answered() ? "upstream " + attempt.status() : "upstream " + describe(attempt.failure()));
+        // Nothing to learn about the upstream; the slot it held is free all the same.
+      } else if (!attempt.answered() || attempt.status() >= 500) {
+        cool(now, permit, 0,
+            attempt.answered() ? "upstream " + attempt.status() : "upstream " + describe(attempt.failure()));
       } else if (attempt.credentialsRefused() && apiKey.isPresent()) {
         if (outOfService == null) {
           outOfService = new OutOfService(false, clock.wallTimeMillis(), attempt.status());
           died = outOfService;
+          capacityChanged = true; // waiters behind it may now spill, or be answered at once
         }
       } else if (attempt.rateLimited()) {
         capacityChanged |= onRateLimited(permit, attempt, now);
@@ -193,7 +195,7 @@ public final class Backend {
       }
     }
     if (died != null) {
-      serviceListener.onChange(this, died.describe());
+      serviceListener.onChange(this, false, died.describe());
     }
     if (capacityChanged) {
       onCapacityChange.run();
@@ -211,7 +213,7 @@ public final class Backend {
     lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight);
     lastRefusalMillis = clock.wallTimeMillis();
     refusals.merge(lastRefusal, 1L, Long::sum);
-    cool(now, attempt.retryAfterNanos(), "upstream 429 (" + lastRefusal.label() + ")");
+    cool(now, permit, attempt.retryAfterNanos(), "upstream 429 (" + lastRefusal.label() + ")");
     // Only a refusal of a request sent under the limit in force lowers it: the refusals of one burst lower it once.
     if (lastRefusal == RefusalKind.CONCURRENCY && permit.concurrencyLimitAtSend() == concurrency.limit()) {
       concurrency.onAnswer(now - permit.grantedNanos(), permit.inFlightAtSend() + 1, true, lastRefusalMillis);
@@ -238,8 +240,8 @@ public final class Backend {
     return true;
   }
 
-  private void cool(long now, long retryAfterNanos, String cause) {
-    cooldown.ifPresent(c -> c.onFailure(now, clock.wallTimeMillis(), retryAfterNanos, cause));
+  private void cool(long now, Permit permit, long retryAfterNanos, String cause) {
+    cooldown.ifPresent(c -> c.onFailure(now, permit.grantedNanos(), clock.wallTimeMillis(), retryAfterNanos, cause));
   }
 
   private static String describe(Attempt.Failure failure) {
@@ -256,13 +258,25 @@ public final class Backend {
    * Returns false if it was in service already.
    */
   public boolean revive(String by) {
+    return revive(by, true);
+  }
+
+  /**
+   * Puts a dead backend back in service (a probe with its key succeeded); one an operator disabled meanwhile stays
+   * disabled. Returns false if it was not dead.
+   */
+  public boolean reviveDead(String by) {
+    return revive(by, false);
+  }
+
+  private boolean revive(String by, boolean evenDisabled) {
     synchronized (this) {
-      if (outOfService == null) {
+      if (outOfService == null || outOfService.disabled() && !evenDisabled) {
         return false;
       }
       outOfService = null;
     }
-    serviceListener.onChange(this, "back in service: " + by);
+    serviceListener.onChange(this, true, "back in service: " + by);
     onCapacityChange.run();
     return true;
   }
@@ -279,7 +293,8 @@ public final class Backend {
       }
       disabled = outOfService = new OutOfService(true, clock.wallTimeMillis(), 0);
     }
-    serviceListener.onChange(this, disabled.describe());
+    serviceListener.onChange(this, false, disabled.describe());
+    onCapacityChange.run(); // waiters may now spill, or be answered at once when no backend is left
     return true;
   }
 
@@ -291,15 +306,18 @@ public final class Backend {
   /** Told when a backend goes out of service or comes back. */
   @FunctionalInterface
   public interface ServiceListener {
-    /** @param change what happened, for people, e.g. {@code dead: the upstream answered 401 to its key} */
-    void onChange(Backend backend, String change);
+    /**
+     * @param inService whether the backend is in service after the change
+     * @param change what happened, for people, e.g. {@code dead: the upstream answered 401 to its key}
+     */
+    void onChange(Backend backend, boolean inService, String change);
   }
 
   /**
    * Changes the concurrency limit's mode or limit (an operator's decision: the change is given the wall time,
    * ms since the epoch), then lets waiters use the room it made.
    */
-  public void changeConcurrency(java.util.function.ObjLongConsumer<ConcurrencyLimit> change) {
+  public void changeConcurrency(ObjLongConsumer<ConcurrencyLimit> change) {
     synchronized (this) {
       change.accept(concurrency, clock.wallTimeMillis());
     }
@@ -320,13 +338,17 @@ public final class Backend {
         + (1.0 - (double) bucket.availableTokens(nowNanos) / bucket.capacity()) / 1_000.0;
   }
 
-  /** Ends a cooldown in progress (an operator's decision); returns false if the backend was not cooling. */
+  /**
+   * Ends a cooldown in progress and any hold of the upstream's {@code Retry-After} (an operator's decision: send
+   * again now); returns false if the backend was neither cooling nor held.
+   */
   public boolean endCooldown() {
     long now = clock.nanoTime();
     boolean was;
     synchronized (this) {
-      was = cooldown.isPresent() && cooldown.get().cooling(now);
+      was = cooldown.isPresent() && cooldown.get().cooling(now) || notBeforeNanos > now;
       cooldown.ifPresent(c -> c.clear(now, clock.wallTimeMillis(), "an operator"));
+      notBeforeNanos = Long.MIN_VALUE;
     }
     if (was) {
       onCapacityChange.run();

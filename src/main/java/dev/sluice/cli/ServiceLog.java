@@ -19,8 +19,7 @@ final class ServiceLog implements Backend.ServiceListener {
   }
 
   @Override
-  public void onChange(Backend backend, String change) {
-    boolean inService = backend.outOfService().isEmpty();
+  public void onChange(Backend backend, boolean inService, String change) {
     events.serviceChange(backend.pool(), backend.id(), inService, change);
     (inService ? LOG.atInfo() : LOG.atWarn())
         .addKeyValue("pool", backend.pool())

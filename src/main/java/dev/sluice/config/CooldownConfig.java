@@ -1,8 +1,9 @@
 package dev.sluice.config;
 
 /**
- * Cooldown after an upstream 429: the n-th consecutive one rests the backend {@code base × 2^(n-1)} seconds
- * ({@code base × n} when not exponential), capped at {@code maxSeconds}.
+ * Cooldown after an upstream failure (a 429, a 5xx, a connect failure, a reset, a first-byte timeout): the n-th
+ * consecutive one rests the backend {@code base × 2^(n-1)} seconds ({@code base × n} when not exponential), capped
+ * at {@code maxSeconds}. Applies in pools of two or more backends.
  *
  * @param baseSeconds first cooldown in seconds; 1..3600, default 5
  * @param maxSeconds longest cooldown in seconds; base..86400, default 300

@@ -67,6 +67,8 @@ public final class Cooldown {
   private final Consumer<Event> listener;
   private Policy policy;
   private int consecutive;
+  /** When the last failure that counted was seen; requests sent before it failed in the same burst. */
+  private long lastCountedNanos = Long.MIN_VALUE;
   private long started;
   private long endNanos = Long.MIN_VALUE;
   private final ArrayDeque<Event> events = new ArrayDeque<>();
@@ -83,13 +85,20 @@ public final class Cooldown {
 
   /**
    * A failure at {@code nowNanos}: counts it and cools the backend, at least for {@code retryAfterNanos} (0 when
-   * the upstream sent none). Returns the instant the cooldown ends.
+   * the upstream sent none). A request sent before the last counted failure was seen failed in the same burst (they
+   * were in flight together): it may extend the cooldown but does not count again, so eight requests refused at
+   * once cool the backend as one failure, not as the eighth in a row. Returns the instant the cooldown ends.
    *
+   * @param sentNanos when the failed request was sent
    * @param cause what failed, for the event's summary, e.g. {@code "upstream 429"}
    */
-  public synchronized long onFailure(long nowNanos, long wallMillis, long retryAfterNanos, String cause) {
-    consecutive++;
-    long own = length(consecutive);
+  public synchronized long onFailure(long nowNanos, long sentNanos, long wallMillis, long retryAfterNanos,
+      String cause) {
+    if (sentNanos >= lastCountedNanos) {
+      consecutive++;
+      lastCountedNanos = nowNanos;
+    }
+    long own = length(Math.max(1, consecutive));
     long length = Math.max(own, retryAfterNanos);
     long end = saturatedAdd(nowNanos, length);
     boolean extends_ = end > endNanos;
@@ -135,11 +144,6 @@ public final class Cooldown {
     if (wasCooling) {
       record(nowNanos, wallMillis, nowNanos, "ended early by " + who);
     }
-  }
-
-  /** Hot change of the policy; a cooldown in progress keeps its end. */
-  public synchronized void setPolicy(Policy policy) {
-    this.policy = policy;
   }
 
   public synchronized Policy policy() {

@@ -54,10 +54,6 @@ public final class RetryBudget {
     return new RetryUsage(counts.accepted(second), counts.refused(second));
   }
 
-  public int percent() {
-    return percent;
-  }
-
   private long second(long nowNanos) {
     return Math.max(0, nowNanos - originNanos) / NANOS_PER_SECOND;
   }

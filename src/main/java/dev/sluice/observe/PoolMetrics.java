@@ -38,7 +38,8 @@ final class PoolMetrics implements MultiCollector {
       Series.gauge("sluice_queue_capacity", "Waiters the pool's queue holds at most.", PoolSnapshot::queueMaxSize),
       Series.gauge("sluice_queue_size", "Waiters in the pool's queue, every priority.", PoolSnapshot::size),
       Series.counter("sluice_dispatched", "Waiters sent upstream.", PoolSnapshot::dispatched),
-      Series.counter("sluice_requeued", "Requests put back in the queue after an upstream 429.",
+      Series.counter("sluice_requeued", "Requests put back in the queue after an upstream failure before the first"
+          + " byte (a 429, a 5xx, a refused key, a connect failure, a reset or a first-byte timeout).",
           PoolSnapshot::requeued),
       Series.counter("sluice_passthrough", "Newcomers sent without waiting because the queue was full"
           + " (passthrough policy).", PoolSnapshot::passedThroughFull),

@@ -36,8 +36,11 @@ public final class DeadKeyProbe {
 
   /** Ends when the scheduler is shut down. */
   private void round() {
-    probeDead();
-    scheduler.schedule(this::round, intervalNanos);
+    try {
+      probeDead();
+    } finally {
+      scheduler.schedule(this::round, intervalNanos);
+    }
   }
 
   /** Probes each dead backend once; completes when every probe has ended. */
@@ -55,7 +58,7 @@ public final class DeadKeyProbe {
     return new CompletableResponseListener(request, 64 * 1024).send()
         .thenAccept(response -> {
           if (response.getStatus() >= 200 && response.getStatus() < 300) {
-            backend.revive("a probe with its key was answered " + response.getStatus());
+            backend.reviveDead("a probe with its key was answered " + response.getStatus());
           }
         })
         .exceptionally(failure -> null);

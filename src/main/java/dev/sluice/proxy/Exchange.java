@@ -186,6 +186,7 @@ final class Exchange implements Waiter {
   void enterQueue(long nowNanos) {
     queued = true;
     queuedSinceNanos = nowNanos;
+    enteredPoolNanos = nowNanos;
   }
 
   /** The request leaves the queue at {@code nowNanos}, sent upstream or answered by Sluice; no-op if not in it. */

@@ -20,8 +20,10 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.UnresolvedAddressException;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.ByteBufferRequestContent;
@@ -113,9 +115,11 @@ public final class Forwarder {
     }
     long firstByteTimeout = exchange.permit == null ? 0 : exchange.pool.map(Pool::firstByteTimeoutMillis).orElse(0L);
     if (firstByteTimeout > 0) {
-      relay.firstByteDeadline = client.getScheduler().schedule(
-          () -> proxyToServerRequest.abort(new FirstByteTimeoutException(firstByteTimeout)),
-          firstByteTimeout, TimeUnit.MILLISECONDS);
+      relay.firstByteDeadline = client.getScheduler().schedule(() -> {
+        if (!relay.headersArrived) {
+          proxyToServerRequest.abort(new FirstByteTimeoutException(firstByteTimeout));
+        }
+      }, firstByteTimeout, TimeUnit.MILLISECONDS);
     }
     proxyToServerRequest.send(relay);
     // The caller may have left between the check above and upstreamRequest being set, unseen by callerLeft.
@@ -220,6 +224,8 @@ public final class Forwarder {
     private boolean retrying;
     /** Aborts the attempt if no response headers arrive in time; null without a first-byte timeout. */
     volatile org.eclipse.jetty.util.thread.Scheduler.Task firstByteDeadline;
+    /** Set when the response headers arrive: a first-byte deadline due at that instant must not abort. */
+    volatile boolean headersArrived;
     private boolean writing;
     private Runnable afterWrite;
 
@@ -235,6 +241,7 @@ public final class Forwarder {
       upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
       upstreamRemainingRequests = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.REQUESTS);
       upstreamRemainingTokens = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.TOKENS);
+      headersArrived = true;
       var deadline = firstByteDeadline;
       if (deadline != null) {
         deadline.cancel();
@@ -274,7 +281,7 @@ public final class Forwarder {
      */
     private boolean mayRetry(int status, long waitNanos) {
       Dispatcher dispatcher = exchange.dispatcher;
-      boolean credentialsRefused = status == 401 || status == 403;
+      boolean credentialsRefused = status == 401;
       return dispatcher != null && exchange.permit != null && !exchange.permit.unshaped() && !exchange.clientGone
           && exchange.attempts < exchange.pool.map(Pool::maxAttempts).orElse(1)
           // A wait the deadline cannot cover only matters when no other backend can answer instead.
@@ -378,6 +385,11 @@ public final class Forwarder {
       if (errorBody == null) {
         response.write(true, BufferUtil.EMPTY_BUFFER, this);
       } else if (errorBody.relayable(jsonFactory)) {
+        // The caller never saw the backend's key: a provider's error that repeats it must not show it either.
+        if (backendKey != null && errorBody.mask(backendKey)) {
+          response.getHeaders().remove(HttpHeader.CONTENT_LENGTH);
+          exchange.declaredLength = -1;
+        }
         ByteBuffer held = errorBody.held();
         exchange.responseBytes += held.remaining();
         response.write(true, held, this);
@@ -418,7 +430,7 @@ public final class Forwarder {
         exchange.upstreamWaitNanos += clock.nanoTime() - exchange.sentNanos; // the failed attempt, body included
         exchange.permit = null;
         exchange.retried(upstreamStatus > 0 ? Integer.toString(upstreamStatus)
-            : attempt.failure().name().toLowerCase(java.util.Locale.ROOT));
+            : attempt.failure().name().toLowerCase(Locale.ROOT));
         if (exchange.clientGone) {
           exchange.proxyToClientCallback.failed(new EOFException("caller went away"));
           finish(exchange, 0, Failure.CLIENT_DISCONNECTED);
@@ -511,9 +523,7 @@ public final class Forwarder {
         return new OpenAiError(504, "upstream_error", "upstream_timeout",
             "The upstream " + upstream + " did not answer within " + timeoutMillis / 1000 + " s.");
       }
-      if (isCause(failure, ConnectException.class) || isCause(failure, UnresolvedAddressException.class)
-          || isCause(failure, UnknownHostException.class) || isCause(failure, NoRouteToHostException.class)
-          || isCause(failure, SocketTimeoutException.class)) {
+      if (isConnectFailure(failure)) {
         return new OpenAiError(502, "upstream_error", "upstream_connect_failed",
             "Could not connect to the upstream " + upstream + ".");
       }
@@ -526,9 +536,13 @@ public final class Forwarder {
     }
   }
 
-  /** Whether an upstream status before the first byte is worth another attempt: 429, 401/403, and 5xx but 501. */
+  /**
+   * Whether an upstream status before the first byte is worth another attempt: 429, 401 (a backend's key refused:
+   * another key may serve), and 5xx but 501. Not 403: providers also send it for a model or a region a key may not
+   * use, and failing such a request over would take one backend after another out of service.
+   */
   private static boolean retryable(int status) {
-    return status == 429 || status == 401 || status == 403 || status >= 500 && status != 501;
+    return status == 429 || status == 401 || status >= 500 && status != 501;
   }
 
   /** What an attempt that got no answer tells about its upstream. */
@@ -539,9 +553,7 @@ public final class Forwarder {
     if (isCause(failure, TimeoutException.class)) {
       return Attempt.Failure.TIMEOUT;
     }
-    if (isCause(failure, ConnectException.class) || isCause(failure, UnresolvedAddressException.class)
-        || isCause(failure, UnknownHostException.class) || isCause(failure, NoRouteToHostException.class)
-        || isCause(failure, SocketTimeoutException.class)) {
+    if (isConnectFailure(failure)) {
       return Attempt.Failure.CONNECT;
     }
     return Attempt.Failure.RESET;
@@ -554,7 +566,14 @@ public final class Forwarder {
   static long retryJitterNanos(int attemptsMade) {
     long ceiling = Math.min(TimeUnit.SECONDS.toNanos(1),
         TimeUnit.MILLISECONDS.toNanos(50) << Math.min(10, Math.max(0, attemptsMade - 1)));
-    return java.util.concurrent.ThreadLocalRandom.current().nextLong(ceiling + 1);
+    return ThreadLocalRandom.current().nextLong(ceiling + 1);
+  }
+
+  /** No connection could be made: refused, unreachable, unresolvable, or not in time. */
+  private static boolean isConnectFailure(Throwable failure) {
+    return isCause(failure, ConnectException.class) || isCause(failure, UnresolvedAddressException.class)
+        || isCause(failure, UnknownHostException.class) || isCause(failure, NoRouteToHostException.class)
+        || isCause(failure, SocketTimeoutException.class);
   }
 
   private static boolean isCause(Throwable failure, Class<? extends Throwable> type) {

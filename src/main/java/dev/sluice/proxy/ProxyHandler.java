@@ -151,9 +151,7 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
       stripModelPrefix(exchange, scan);
     }
     exchange.dispatcher = dispatchers.get(pool.get().name());
-    long now = clock.nanoTime();
-    exchange.enteredPoolNanos = now;
-    exchange.enterQueue(now);
+    exchange.enterQueue(clock.nanoTime());
     exchange.dispatcher.submit(exchange);
   }
 

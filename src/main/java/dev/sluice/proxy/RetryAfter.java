@@ -12,7 +12,8 @@ import org.eclipse.jetty.http.HttpHeader;
 /**
  * How long an upstream's 429 asks us to wait, from the most precise statement it makes: {@code retry-after-ms};
  * else, when {@code x-ratelimit-remaining-requests} is 0, the {@code x-ratelimit-reset-requests} duration
- * (OpenAI-style Go durations such as {@code 120ms} or {@code 1m30s}); else {@code Retry-After} in seconds or as an
+ * (OpenAI-style Go durations such as {@code 120ms} or {@code 1m30s}); else, when
+ * {@code x-ratelimit-remaining-tokens} is 0, {@code x-ratelimit-reset-tokens}; else {@code Retry-After} in seconds or as an
  * HTTP date. Providers round {@code Retry-After} up to whole seconds, while their request bucket often refills a
  * token within milliseconds; waiting the rounded second would idle the key. Stateless.
  */
@@ -28,14 +29,20 @@ final class RetryAfter {
     if (millis > 0) {
       return millis * NANOS_PER_MILLI;
     }
-    HttpField remaining = headers.getField("x-ratelimit-remaining-requests");
-    if (remaining != null && "0".equals(remaining.getValue().strip())) {
-      long reset = goDurationNanos(headers.get("x-ratelimit-reset-requests"));
-      if (reset > 0) {
-        return reset;
-      }
+    long reset = resetWhenNoneRemain(headers, "requests");
+    if (reset == 0) {
+      reset = resetWhenNoneRemain(headers, "tokens");
     }
-    return retryAfterNanos(headers.get(HttpHeader.RETRY_AFTER), nowWallMillis);
+    return reset > 0 ? reset : retryAfterNanos(headers.get(HttpHeader.RETRY_AFTER), nowWallMillis);
+  }
+
+  /** {@code x-ratelimit-reset-KIND} when {@code x-ratelimit-remaining-KIND} is 0, else 0. */
+  private static long resetWhenNoneRemain(HttpFields headers, String kind) {
+    HttpField remaining = headers.getField("x-ratelimit-remaining-" + kind);
+    if (remaining == null || !"0".equals(remaining.getValue().strip())) {
+      return 0;
+    }
+    return goDurationNanos(headers.get("x-ratelimit-reset-" + kind));
   }
 
   /** {@code Retry-After}: delay seconds (fractions tolerated) or an HTTP date; 0 when absent or unreadable. */

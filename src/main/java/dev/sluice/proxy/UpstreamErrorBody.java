@@ -89,6 +89,36 @@ final class UpstreamErrorBody {
     return ByteBuffer.wrap(bytes, 0, length);
   }
 
+  /**
+   * Replaces every occurrence of {@code secret} in the held body with {@code ****}; returns whether there was one.
+   * Inside a JSON string the replacement keeps the document valid.
+   */
+  boolean mask(String secret) {
+    byte[] needle = secret.getBytes(StandardCharsets.UTF_8);
+    if (needle.length == 0) {
+      return false;
+    }
+    byte[] stars = "****".getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[length + (length / needle.length + 1) * stars.length];
+    int written = 0;
+    boolean found = false;
+    for (int i = 0; i < length; ) {
+      if (i + needle.length <= length && Arrays.equals(bytes, i, i + needle.length, needle, 0, needle.length)) {
+        System.arraycopy(stars, 0, out, written, stars.length);
+        written += stars.length;
+        i += needle.length;
+        found = true;
+      } else {
+        out[written++] = bytes[i++];
+      }
+    }
+    if (found) {
+      bytes = out;
+      length = written;
+    }
+    return found;
+  }
+
   /** Whether the whole body, now held, may go to the caller as the upstream sent it. */
   boolean relayable(JsonFactory factory) {
     return json && BodyScan.scan(factory, bytes, length).wellFormed();

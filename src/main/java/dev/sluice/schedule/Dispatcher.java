@@ -11,6 +11,7 @@ import dev.sluice.time.Clock;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
@@ -347,7 +348,6 @@ public final class Dispatcher implements PoolView {
   /** Sends what can go now; moves on what waited too long; schedules the one wakeup for the rest. Lock held. */
   private void dispatch(long now, List<Runnable> actions) {
     expire(now, actions);
-    spillOverdue(now, actions);
     while (!queue.isEmpty()) {
       Waiter next = queue.peek();
       if (next != head) {
@@ -369,16 +369,17 @@ public final class Dispatcher implements PoolView {
       if (grant instanceof Backend.Granted granted) {
         queue.poll();
         head = null;
-        dispatched++;
-        if (next.attempts() == 0) {
-          failover.retryBudget().onFirstAttempt(now);
-        }
-        actions.add(() -> next.dispatch(granted.permit()));
+        send(next, granted, now, actions);
         continue;
       }
       if (grant instanceof Backend.Out) {
         noBackendInService(now, actions);
         return;
+      }
+      // The head waits. A head that waits for a backend it has not tried yet leaves the ones it tried to others;
+      // and whatever waited spill_after here moves on.
+      if (next.attempts() > 0 && serveBehind(next, now, actions) || spillOverdue(now, actions)) {
+        continue;
       }
       long wakeAt = Math.min(((Backend.Wait) grant).retryAtNanos(), queue.earliestFrontDeadline());
       if (next.priority() == Priority.LOW) {
@@ -392,6 +393,36 @@ public final class Dispatcher implements PoolView {
       return;
     }
     emptied.signalAll();
+  }
+
+  private void send(Waiter waiter, Backend.Granted granted, long now, List<Runnable> actions) {
+    dispatched++;
+    if (waiter.attempts() == 0) {
+      failover.retryBudget().onFirstAttempt(now);
+    }
+    actions.add(() -> waiter.dispatch(granted.permit()));
+  }
+
+  /**
+   * Sends the first waiter behind {@code head} that a backend can take now, if any: past waiters that, like the
+   * head, wait for backends they have not tried, up to the first that has tried none (if that one cannot go, nobody
+   * behind it can). Returns whether one went. Lock held.
+   */
+  private boolean serveBehind(Waiter head, long now, List<Runnable> actions) {
+    for (Waiter waiter : queue.inOrder()) {
+      if (waiter == head) {
+        continue;
+      }
+      if (choose(waiter, now) instanceof Backend.Granted granted) {
+        queue.remove(waiter);
+        send(waiter, granted, now, actions);
+        return true;
+      }
+      if (waiter.attempts() == 0) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /**
@@ -437,8 +468,20 @@ public final class Dispatcher implements PoolView {
     return backends.stream().filter(b -> !waiter.triedBackend(b)).allMatch(b -> b.outOfService().isPresent());
   }
 
+  /** The backends, least loaded first; each load read once, as releases change them meanwhile. */
   private List<Backend> byLoad(long now) {
-    return backends.stream().sorted(Comparator.comparingDouble(b -> b.load(now))).toList();
+    double[] loads = new double[backends.size()];
+    Integer[] order = new Integer[loads.length];
+    for (int i = 0; i < loads.length; i++) {
+      loads[i] = backends.get(i).load(now);
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingDouble(i -> loads[i]));
+    List<Backend> sorted = new ArrayList<>(order.length);
+    for (Integer i : order) {
+      sorted.add(backends.get(i));
+    }
+    return sorted;
   }
 
   /** Every backend is out of service: waiters spill at once, or are answered 503. Lock held. */
@@ -465,15 +508,20 @@ public final class Dispatcher implements PoolView {
         || waiter.inheritedEmergencyUpstream().isPresent();
   }
 
-  /** Waiters at the front of their level that waited {@code spill_after} here move on. Lock held. */
-  private void spillOverdue(long now, List<Runnable> actions) {
+  /**
+   * Waiters at the front of their level that waited {@code spill_after} here move on; returns whether any did.
+   * Lock held.
+   */
+  private boolean spillOverdue(long now, List<Runnable> actions) {
     long limit = now - failover.spillAfterNanos();
+    int before = queue.size();
     queue.expireFronts(waiter -> waiter.enteredPoolNanos() <= limit && mayMoveOn(waiter), waiter -> {
           if (waiter == head) {
             head = null;
           }
           spill(waiter, now, actions);
         });
+    return queue.size() < before;
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.sluice.schedule;
 
 import dev.sluice.backend.Priority;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.function.Predicate;
 
 /**
@@ -71,6 +72,11 @@ final class WaitQueue {
       level.addFirst(earlier.pop());
     }
     size++;
+  }
+
+  /** Every waiter in dispatch order; not to be modified while iterating. */
+  Iterable<Waiter> inOrder() {
+    return () -> Arrays.stream(levels).flatMap(ArrayDeque::stream).iterator();
   }
 
   /** The waiter that goes next, or null. */

@@ -26,7 +26,7 @@ public interface Waiter {
   /** Answer the caller with this refusal. */
   void reject(Rejection rejection);
 
-  /** When it joined the queue it is in: on arrival, or when it moved to a fallback pool. */
+  /** When it last joined the queue it is in: on arrival, when put back after a failure, or when it moved. */
   long enteredPoolNanos();
 
   /** Upstream attempts made so far. */

@@ -156,4 +156,39 @@ class BackendTest {
     assertThat(backend.nanosToNextToken(clock.nanoTime())).isEqualTo(3 * SECOND);
     assertThat(backend.snapshot().inFlight()).isZero();
   }
+
+  @Test
+  void queueFullPassthroughRespectsTheConcurrencyLimit() {
+    Backend limited = TestBackends.withCooldown("limited", 600, 40, 1, clock);
+    assertThat(limited.acceptsUnshaped(clock.nanoTime())).isTrue();
+    limited.unshapedPermit(clock.nanoTime());
+    assertThat(limited.acceptsUnshaped(clock.nanoTime())).isFalse();
+  }
+
+  @Test
+  void endingACooldownAlsoEndsTheUpstreamsRetryAfterHold() {
+    Backend cooled = TestBackends.withCooldown("cooled", 600, 40, 8, clock);
+    Permit permit = ((Backend.Granted) cooled.tryAcquire(clock.nanoTime())).permit();
+    permit.release(new Attempt(429, 30_000_000_000L, 5, Attempt.ABSENT)); // a concurrency 429, Retry-After 30 s
+    assertThat(cooled.tryAcquire(clock.nanoTime())).isInstanceOf(Backend.Wait.class);
+
+    assertThat(cooled.endCooldown()).isTrue();
+
+    assertThat(cooled.tryAcquire(clock.nanoTime())).isInstanceOf(Backend.Granted.class);
+  }
+
+  @Test
+  void aBackendWithoutItsOwnKeyIsNotMarkedDeadByA401() {
+    acquire().release(new Attempt(401, 0));
+    assertThat(backend.snapshot().state()).isEqualTo("active");
+  }
+
+  @Test
+  void aProbeDoesNotBringBackABackendAnOperatorDisabled() {
+    Backend keyed = TestBackends.withCooldown("keyed", 600, 40, 8, clock);
+    keyed.disable();
+    assertThat(keyed.reviveDead("a probe")).isFalse();
+    assertThat(keyed.snapshot().state()).isEqualTo("disabled");
+    assertThat(keyed.revive("an operator")).isTrue();
+  }
 }

@@ -50,7 +50,7 @@ class DeadKeyProbeTest {
   }
 
   private static void kill(Backend backend) {
-    Permit permit = ((Backend.Granted) backend.tryAcquire(System.nanoTime())).permit();
+    Permit permit = ((Backend.Granted) backend.tryAcquire(Clock.system().nanoTime())).permit();
     permit.release(new Attempt(401, 0));
     assertThat(backend.snapshot().state()).isEqualTo("dead");
   }

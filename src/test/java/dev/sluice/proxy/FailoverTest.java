@@ -70,9 +70,13 @@ class FailoverTest {
 
   /** An upstream that answers 401 to every key, as a provider does to a revoked one. */
   private static CannedUpstream refusingKeys() throws Exception {
-    byte[] body = ("{\"error\":{\"message\":\"Incorrect API key provided.\",\"type\":\"invalid_request_error\","
-        + "\"code\":\"invalid_api_key\"}}").getBytes(StandardCharsets.UTF_8);
-    return new CannedUpstream(CannedUpstream.response("401 Unauthorized",
+    return answering("401 Unauthorized", "{\"error\":{\"message\":\"Incorrect API key provided.\","
+        + "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}");
+  }
+
+  private static CannedUpstream answering(String status, String json) throws Exception {
+    byte[] body = json.getBytes(StandardCharsets.UTF_8);
+    return new CannedUpstream(CannedUpstream.response(status,
         "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n", body));
   }
 
@@ -211,5 +215,49 @@ class FailoverTest {
           .doesNotContain("sk-key");
       assertThat(refused.headers().firstValue("Retry-After")).contains("5");
     }
+  }
+
+  @Test
+  void a403IsTheCallersAnswerNotAFailoverAndTheBackendIsDeadForLaterRequests() throws Exception {
+    try (CannedUpstream forbidding = answering("403 Forbidden", "{\"error\":{\"message\":\"This key may not use"
+        + " this model.\",\"type\":\"permission_error\",\"code\":\"model_not_allowed\"}}")) {
+      SimServer healthy = harness.sim();
+      Sluice sluice = sluice("", forbidding.baseUrl(), healthy.baseUrl());
+
+      assertThat(chat(sluice).statusCode()).isEqualTo(403);
+      assertThat(healthy.stats().accepted()).isZero();
+      assertThat(backendStatus(sluice, "b1").at("/state").asText()).isEqualTo("dead");
+      assertThat(chat(sluice).statusCode()).isEqualTo(200);
+      assertThat(healthy.stats().accepted()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aProvidersErrorThatRepeatsTheBackendsKeyReachesTheCallerWithTheKeyMasked() throws Exception {
+    try (CannedUpstream refusing = answering("401 Unauthorized", "{\"error\":{\"message\":\"Incorrect API key"
+        + " provided: sk-key-one-1111.\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}")) {
+      Sluice sluice = sluice("", refusing.baseUrl());
+
+      HttpResponse<String> answer = chat(sluice);
+
+      assertThat(answer.statusCode()).isEqualTo(401);
+      assertThat(answer.body()).doesNotContain("sk-key-one").contains("Incorrect API key provided: ****.");
+      assertThat(JSON.readTree(answer.body()).at("/error/code").asText()).isEqualTo("invalid_api_key");
+    }
+  }
+
+  @Test
+  void aRequestPutBackAfterALongFailedAttemptFailsOverInsteadOfSpilling() throws Exception {
+    SimServer silent = harness.sim(SimConfig.defaults().withTtftMillis(60_000));
+    SimServer healthy = harness.sim();
+    SimServer emergency = harness.sim();
+    // The first attempt takes 2 s, longer than spill_after: the spill clock starts again when the request is put
+    // back, so the pool's other backend answers, not the emergency upstream.
+    Sluice sluice = sluice("first_byte_timeout_seconds: 2\nspill_after_seconds: 1\nemergency_upstream: \""
+        + emergency.baseUrl() + "\"", silent.baseUrl(), healthy.baseUrl());
+
+    assertThat(chat(sluice).statusCode()).isEqualTo(200);
+    assertThat(healthy.stats().accepted()).isEqualTo(1);
+    assertThat(emergency.stats().accepted()).isZero();
   }
 }

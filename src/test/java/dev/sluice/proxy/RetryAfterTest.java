@@ -41,4 +41,12 @@ class RetryAfterTest {
     assertThat(RetryAfter.nanos(requestsLeft, NOW_MILLIS)).isEqualTo(2_000_000_000L);
     assertThat(RetryAfter.nanos(HttpFields.EMPTY, NOW_MILLIS)).isZero();
   }
+
+  @Test
+  void whenNoTokensRemainTheResetOfTokensIsTheWait() {
+    HttpFields tokens = HttpFields.build().put("Retry-After", "2").put("x-ratelimit-remaining-requests", "3")
+        .put("x-ratelimit-remaining-tokens", "0").put("x-ratelimit-reset-tokens", "6.5s");
+
+    assertThat(RetryAfter.nanos(tokens, NOW_MILLIS)).isEqualTo(6_500_000_000L);
+  }
 }

@@ -135,27 +135,75 @@ class ManyBackendsTest {
   }
 
   @Test
-  void aCoolingBackendIsPassedOverAndPrecheckLetsItServeWhenNoOtherCan() {
+  void aCoolingBackendIsPassedOverWhileAnotherCanServe() {
     Backend a = backend("a", 40, 8);
     Backend b = backend("b", 1, 8); // one token, then one a second
     Dispatcher dispatcher = dispatcher(Selection.ORDERED, a, b);
+    last(submit(dispatcher)).release(new Attempt(429, 0)); // a cools for 5 s
+
+    assertThat(backendOf(submit(dispatcher))).isEqualTo("b");
+    TestWaiter next = submit(dispatcher);
+    advance(Duration.ofSeconds(1)); // b's next token, while a still cools
+    assertThat(backendOf(next)).isEqualTo("b");
+    assertThat(a.snapshot().cooldownRemainingNanos()).isEqualTo(4 * SECOND);
+  }
+
+  @Test
+  void aSlotFreedByACancelledAttemptGoesToTheNextWaiterAtOnce() {
+    Dispatcher dispatcher = dispatcher(Selection.ORDERED, backend("a", 40, 1));
     TestWaiter first = submit(dispatcher);
-    last(first).release(new Attempt(429, 0)); // a cools for 5 s
-
     TestWaiter second = submit(dispatcher);
-    assertThat(backendOf(second)).isEqualTo("b");
-    b.tryAcquire(clock.nanoTime()); // nothing
-    // b's next token is 1 s away: at 1 s b serves, while a still cools.
-    TestWaiter third = submit(dispatcher);
-    advance(Duration.ofSeconds(1));
-    assertThat(backendOf(third)).isEqualTo("b");
+    assertThat(second.dispatched()).isFalse();
 
-    // Now b refills at one a second and a cools until 5 s; make b unable to serve: take its slots... by tokens:
-    // the fourth waits for b's next token at 2 s, which comes first.
-    TestWaiter fourth = submit(dispatcher);
-    advance(Duration.ofSeconds(1));
-    assertThat(backendOf(fourth)).isEqualTo("b");
-    assertThat(a.snapshot().cooldownRemainingNanos()).isEqualTo(3 * SECOND);
+    last(first).release(Attempt.unanswered()); // the caller left before the upstream answered
+
+    assertThat(backendOf(second)).isEqualTo("a");
+  }
+
+  @Test
+  void aWaiterBehindAHeadThatWaitsForAnUntriedBackendTakesTheBackendTheHeadTried() {
+    Backend a = TestBackends.of("a", 60, 40, clock); // no cooldown: it can serve again at once
+    Backend b = backend("b", 40, 1);
+    Dispatcher dispatcher = dispatcher(Selection.ORDERED, a, b);
+    TestWaiter head = submit(dispatcher);
+    TestWaiter occupant = new TestWaiter("occupant", Priority.NORMAL, clock.nanoTime(), LONG_WAIT, departures);
+    occupant.permits.add(((Backend.Granted) b.tryAcquire(clock.nanoTime())).permit());
+    last(head).release(new Attempt(500, 0));
+    dispatcher.requeue(head); // waits for b, the backend it has not tried
+
+    TestWaiter behind = submit(dispatcher);
+
+    assertThat(head.permits).hasSize(1);
+    assertThat(backendOf(behind)).isEqualTo("a");
+  }
+
+  @Test
+  void disablingThePoolsLastBackendAnswersItsWaitersAtOnce() {
+    Backend a = backend("a", 40, 1);
+    Dispatcher dispatcher = dispatcher(Selection.ORDERED, a);
+    submit(dispatcher);
+    TestWaiter waiting = submit(dispatcher);
+
+    a.disable();
+
+    assertThat(waiting.rejection()).hasValueSatisfying(r -> assertThat(r.code()).isEqualTo("no_backend_available"));
+  }
+
+  @Test
+  void withSpillAfterZeroWhatThePoolCannotServeAtOnceMovesOnAndTheRestStays() {
+    Dispatcher primary = new Dispatcher("primary", List.of(backend("p", 1, 8)),
+        new Dispatcher.Settings(100, FullPolicy.REJECT, LONG_WAIT), new Dispatcher.Failover(Selection.ORDERED, 0,
+            new RetryBudget(20, 60, clock.nanoTime()), Optional.empty()), clock, scheduler);
+    Dispatcher fallback = dispatcher("fallback", Selection.ORDERED, Optional.empty(), 100, backend("f", 5, 8));
+    primary.setFallback(fallback);
+
+    TestWaiter served = submit(primary);
+    TestWaiter moved = submit(primary);
+
+    assertThat(backendOf(served)).isEqualTo("p");
+    assertThat(served.moves).isEmpty();
+    assertThat(moved.moves).containsExactly(fallback);
+    assertThat(backendOf(moved)).isEqualTo("f");
   }
 
   @Test
@@ -234,14 +282,14 @@ class ManyBackendsTest {
       advance(Duration.ofSeconds(1));
     }
 
-    // p refills one token a second: it served four; at 5 s the rest had waited spill_after and moved on, and the
-    // fallback pool served them at once.
-    assertThat(waiting.subList(0, 4)).allSatisfy(w -> assertThat(backendOf(w)).isEqualTo("p"));
-    assertThat(waiting.subList(4, 7)).allSatisfy(w -> {
+    // p refills one token a second: it served five, the fifth with the token of 5 s; then the rest, which had
+    // waited spill_after and which p could not serve, moved on, and the fallback pool served them at once.
+    assertThat(waiting.subList(0, 5)).allSatisfy(w -> assertThat(backendOf(w)).isEqualTo("p"));
+    assertThat(waiting.subList(5, 7)).allSatisfy(w -> {
       assertThat(w.moves).containsExactly(fallback);
       assertThat(backendOf(w)).isEqualTo("f");
     });
-    assertThat(primary.snapshot().spilled()).isEqualTo(3);
+    assertThat(primary.snapshot().spilled()).isEqualTo(2);
   }
 
   @Test
