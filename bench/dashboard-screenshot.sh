@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes docs/dashboard.png: `./sluice demo` (the simulated provider with a hidden limit below Sluice's configured
-# rate, so adaptive retreat has work to do), 90 s of chat completions of mixed priorities at 5 req/s, then a
-# screenshot of the dashboard in headless Chromium (/usr/bin/chromium and /usr/bin/chromedriver).
+# Makes docs/dashboard.png: `./sluice demo` (three simulated keys behind one pool, each configured above its hidden
+# limit, so adaptive retreat, concurrency limits and cooldowns have work to do), 90 s of chat completions of mixed
+# priorities at 5 req/s, then a screenshot of the dashboard in headless Chromium (/usr/bin/chromium and
+# /usr/bin/chromedriver).
 #
 #   bench/dashboard-screenshot.sh [OUT.png] [SECONDS] [REQUESTS_PER_SECOND]
 #
