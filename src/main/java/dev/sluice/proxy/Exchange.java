@@ -230,6 +230,9 @@ final class Exchange implements Waiter {
     if (permit != null) {
       return Optional.of(permit.backend().id());
     }
+    if (!tried.isEmpty() && !emergency) { // its last attempt failed and it ended back in the queue
+      return Optional.of(tried.getLast().id());
+    }
     if (emergency) {
       return Optional.of("emergency");
     }

@@ -442,7 +442,8 @@ public final class Forwarder {
           exchange.enterQueue(clock.nanoTime());
           // A 429's backend holds itself back for as long as the upstream asked; after other failures the next
           // attempt waits a little, jittered, so that retries of many requests do not arrive together.
-          exchange.dispatcher.requeue(exchange, upstreamStatus == 429 ? 0 : retryJitterNanos(exchange.attempts));
+          boolean rateLimited = upstreamStatus == 429;
+          exchange.dispatcher.requeue(exchange, rateLimited ? 0 : retryJitterNanos(exchange.attempts), !rateLimited);
           if (exchange.clientGone) { // the caller left while this went back in, unseen by callerLeft
             callerLeft(exchange, new EOFException("caller went away"));
           }

@@ -162,18 +162,23 @@ public final class Dispatcher implements PoolView {
   }
 
   /**
-   * A dispatched request whose upstream failed before the first byte (a 429, a 5xx, no connection, no answer in
-   * time): back to the front of its level, to go again when a backend may serve, another than the one it tried if
-   * there is one. It was accepted once, so it is not refused for a full queue.
+   * A dispatched request whose upstream said 429 before the first byte: back to the front of its level, to go
+   * again when a backend may serve, another than the one it tried if there is one. It was accepted once, so it is
+   * not refused for a full queue.
    */
   public void requeue(Waiter waiter) {
-    requeue(waiter, 0);
+    requeue(waiter, 0, false);
   }
 
-  /** {@link #requeue(Waiter)} after {@code delayNanos} (0: now); meanwhile the waiter is in no queue. */
-  public void requeue(Waiter waiter, long delayNanos) {
+  /**
+   * A dispatched request whose upstream failed before the first byte: after {@code delayNanos} (0: now; meanwhile
+   * it is in no queue) back to the front of its level ({@code ahead} false: a 429, which says the rate was too
+   * high), or ahead of every level ({@code ahead} true: a 5xx, a refused key or connection, a reset, a timeout; it
+   * was served once, and a backend's failure must not send it to the back of a long queue of more urgent requests).
+   */
+  public void requeue(Waiter waiter, long delayNanos, boolean ahead) {
     if (delayNanos > 0) {
-      scheduler.schedule(() -> requeue(waiter, 0), delayNanos);
+      scheduler.schedule(() -> requeue(waiter, 0, ahead), delayNanos);
       return;
     }
     underLock((now, actions) -> {
@@ -182,7 +187,11 @@ public final class Dispatcher implements PoolView {
         actions.add(() -> waiter.reject(rejection));
       } else {
         requeued++;
-        queue.putBack(waiter);
+        if (ahead) {
+          queue.putRetry(waiter);
+        } else {
+          queue.putBack(waiter);
+        }
       }
       dispatch(now, actions);
     });
@@ -355,7 +364,9 @@ public final class Dispatcher implements PoolView {
         headSinceNanos = now;
       }
       long lowTimeout = settings.lowTimeoutNanos();
-      if (next.priority() == Priority.LOW && now - headSinceNanos >= lowTimeout) {
+      // A retry is not held to the low timeout: it was served once already.
+      boolean lowHead = next.priority() == Priority.LOW && !queue.headIsRetry();
+      if (lowHead && now - headSinceNanos >= lowTimeout) {
         queue.poll();
         head = null;
         timedOut++;
@@ -382,7 +393,7 @@ public final class Dispatcher implements PoolView {
         continue;
       }
       long wakeAt = Math.min(((Backend.Wait) grant).retryAtNanos(), queue.earliestFrontDeadline());
-      if (next.priority() == Priority.LOW) {
+      if (lowHead) {
         wakeAt = Math.min(wakeAt, headSinceNanos + lowTimeout);
       }
       long spillable = queue.earliestFrontEntry(this::mayMoveOn);

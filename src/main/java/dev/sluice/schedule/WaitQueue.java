@@ -6,20 +6,30 @@ import java.util.Arrays;
 import java.util.function.Predicate;
 
 /**
- * Waiters by priority: one FIFO per level, strict between levels. Within a level, deadlines follow arrival (one
- * timeout for all), so each level's front holds its earliest deadline; a waiter put back keeps that order. Not
- * thread-safe: the dispatcher guards it.
+ * Waiters by priority: one FIFO per level, strict between levels, behind a lane of retries that goes before every
+ * level. Within a level, deadlines follow arrival (one timeout for all), so each level's front holds its earliest
+ * deadline; a waiter put back keeps that order, and so does the retry lane. Not thread-safe: the dispatcher guards
+ * it.
  */
 final class WaitQueue {
   private static final Priority[] LEVELS = Priority.values();
+  /** {@code lanes[0]} is the retry lane; {@code lanes[1 + level]} holds the level's waiters. */
   @SuppressWarnings("unchecked")
-  private final ArrayDeque<Waiter>[] levels = new ArrayDeque[LEVELS.length];
+  private final ArrayDeque<Waiter>[] lanes = new ArrayDeque[LEVELS.length + 1];
   private int size;
 
   WaitQueue() {
-    for (int i = 0; i < levels.length; i++) {
-      levels[i] = new ArrayDeque<>();
+    for (int i = 0; i < lanes.length; i++) {
+      lanes[i] = new ArrayDeque<>();
     }
+  }
+
+  private ArrayDeque<Waiter> level(Priority priority) {
+    return lanes[1 + priority.ordinal()];
+  }
+
+  private ArrayDeque<Waiter> retries() {
+    return lanes[0];
   }
 
   int size() {
@@ -30,31 +40,41 @@ final class WaitQueue {
     return size == 0;
   }
 
+  /** Waiters of {@code priority}, in its level and in the retry lane. */
   int depth(Priority priority) {
-    return levels[priority.ordinal()].size();
+    int inRetries = 0;
+    for (Waiter waiter : retries()) {
+      inRetries += waiter.priority() == priority ? 1 : 0;
+    }
+    return level(priority).size() + inRetries;
   }
 
-  /** Waiters that go before the first of {@code priority}: every waiter of a higher level. */
+  /** Waiters that go before the first of {@code priority}'s level: the retries and every waiter of a higher level. */
   int aheadOfLevel(Priority priority) {
     int ahead = 0;
-    for (int i = 0; i < priority.ordinal(); i++) {
-      ahead += levels[i].size();
+    for (int i = 0; i <= priority.ordinal(); i++) {
+      ahead += lanes[i].size();
     }
     return ahead;
   }
 
   void addLast(Waiter waiter) {
-    levels[waiter.priority().ordinal()].addLast(waiter);
+    level(waiter.priority()).addLast(waiter);
     size++;
   }
 
   /** Takes {@code waiter} out wherever it waits; false if it is not in the queue. */
   boolean remove(Waiter waiter) {
-    if (!levels[waiter.priority().ordinal()].removeFirstOccurrence(waiter)) {
+    if (!level(waiter.priority()).removeFirstOccurrence(waiter) && !retries().removeFirstOccurrence(waiter)) {
       return false;
     }
     size--;
     return true;
+  }
+
+  /** Whether the waiter that goes next is a retry. */
+  boolean headIsRetry() {
+    return !retries().isEmpty();
   }
 
   /**
@@ -62,7 +82,18 @@ final class WaitQueue {
    * requests put back meanwhile), so that each level's front keeps its earliest deadline and nobody waits past it.
    */
   void putBack(Waiter waiter) {
-    ArrayDeque<Waiter> level = levels[waiter.priority().ordinal()];
+    putInDeadlineOrder(level(waiter.priority()), waiter);
+  }
+
+  /**
+   * Puts a waiter whose attempt failed for the upstream's reasons (not a 429) in the retry lane, ahead of every
+   * level, in deadline order: it was served once, and the next backend that can take it should.
+   */
+  void putRetry(Waiter waiter) {
+    putInDeadlineOrder(retries(), waiter);
+  }
+
+  private void putInDeadlineOrder(ArrayDeque<Waiter> level, Waiter waiter) {
     ArrayDeque<Waiter> earlier = new ArrayDeque<>();
     while (!level.isEmpty() && level.peekFirst().deadlineNanos() < waiter.deadlineNanos()) {
       earlier.push(level.pollFirst());
@@ -76,12 +107,12 @@ final class WaitQueue {
 
   /** Every waiter in dispatch order; not to be modified while iterating. */
   Iterable<Waiter> inOrder() {
-    return () -> Arrays.stream(levels).flatMap(ArrayDeque::stream).iterator();
+    return () -> Arrays.stream(lanes).flatMap(ArrayDeque::stream).iterator();
   }
 
   /** The waiter that goes next, or null. */
   Waiter peek() {
-    for (ArrayDeque<Waiter> level : levels) {
+    for (ArrayDeque<Waiter> level : lanes) {
       if (!level.isEmpty()) {
         return level.peekFirst();
       }
@@ -90,7 +121,7 @@ final class WaitQueue {
   }
 
   Waiter poll() {
-    for (ArrayDeque<Waiter> level : levels) {
+    for (ArrayDeque<Waiter> level : lanes) {
       if (!level.isEmpty()) {
         size--;
         return level.pollFirst();
@@ -99,19 +130,19 @@ final class WaitQueue {
     return null;
   }
 
-  /** The lowest level that has waiters, or null when empty. */
+  /** The lowest level that has waiters (retries aside: they are never evicted), or null when there is none. */
   Priority lowestWaitingLevel() {
-    for (int i = levels.length - 1; i >= 0; i--) {
-      if (!levels[i].isEmpty()) {
+    for (int i = LEVELS.length - 1; i >= 0; i--) {
+      if (!level(LEVELS[i]).isEmpty()) {
         return LEVELS[i];
       }
     }
     return null;
   }
 
-  /** Removes and returns the newest waiter of {@code priority}. */
+  /** Removes and returns the newest waiter of {@code priority}'s level. */
   Waiter pollNewest(Priority priority) {
-    Waiter waiter = levels[priority.ordinal()].pollLast();
+    Waiter waiter = level(priority).pollLast();
     if (waiter != null) {
       size--;
     }
@@ -120,7 +151,7 @@ final class WaitQueue {
 
   /** Removes, from the front of each level, the waiters {@code expired} accepts; returns them via {@code sink}. */
   void expireFronts(Predicate<Waiter> expired, java.util.function.Consumer<Waiter> sink) {
-    for (ArrayDeque<Waiter> level : levels) {
+    for (ArrayDeque<Waiter> level : lanes) {
       while (!level.isEmpty() && expired.test(level.peekFirst())) {
         size--;
         sink.accept(level.pollFirst());
@@ -131,7 +162,7 @@ final class WaitQueue {
   /** The earliest deadline among the fronts of the levels, or {@code Long.MAX_VALUE}. */
   long earliestFrontDeadline() {
     long earliest = Long.MAX_VALUE;
-    for (ArrayDeque<Waiter> level : levels) {
+    for (ArrayDeque<Waiter> level : lanes) {
       if (!level.isEmpty()) {
         earliest = Math.min(earliest, level.peekFirst().deadlineNanos());
       }
@@ -145,7 +176,7 @@ final class WaitQueue {
    */
   long earliestFrontEntry(Predicate<Waiter> filter) {
     long earliest = Long.MAX_VALUE;
-    for (ArrayDeque<Waiter> level : levels) {
+    for (ArrayDeque<Waiter> level : lanes) {
       if (!level.isEmpty() && filter.test(level.peekFirst())) {
         earliest = Math.min(earliest, level.peekFirst().enteredPoolNanos());
       }

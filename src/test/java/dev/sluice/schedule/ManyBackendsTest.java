@@ -178,6 +178,29 @@ class ManyBackendsTest {
   }
 
   @Test
+  void aRequestWhoseBackendFailedGoesAheadOfEveryLevelAndAfterA429ToTheFrontOfItsOwn() {
+    Dispatcher dispatcher = dispatcher(Selection.ORDERED, TestBackends.of("a", 60, 1, clock)); // a token a second
+    TestWaiter failed = new TestWaiter("failed", Priority.LOW, clock.nanoTime(), LONG_WAIT, departures);
+    dispatcher.submit(failed);
+    TestWaiter normal = submit(dispatcher); // waits for the next token
+
+    last(failed).release(new Attempt(502, 0));
+    dispatcher.requeue(failed, 0, true);
+    advance(Duration.ofSeconds(1));
+
+    assertThat(failed.permits).hasSize(2);
+    assertThat(normal.dispatched()).isFalse();
+
+    last(failed).release(new Attempt(429, 0));
+    dispatcher.requeue(failed); // a 429: the front of the low level, behind the normal one
+    advance(Duration.ofSeconds(1));
+    assertThat(normal.dispatched()).isTrue();
+    assertThat(failed.permits).hasSize(2);
+    advance(Duration.ofSeconds(1));
+    assertThat(failed.permits).hasSize(3);
+  }
+
+  @Test
   void disablingThePoolsLastBackendAnswersItsWaitersAtOnce() {
     Backend a = backend("a", 40, 1);
     Dispatcher dispatcher = dispatcher(Selection.ORDERED, a);
