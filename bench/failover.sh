@@ -116,6 +116,13 @@ curl -s --max-time 5 "http://127.0.0.1:$SLUICE_PORT/status" >"$out/status-end.js
 grep -E '"logger":"sluice\.(backend|retreat)"' "$out/sluice.log" >"$out/backend-events.log" || true
 stop_pid "$sluice_pid"
 stop_pid "$sim_pid"
+# The report again, now that Sluice's log is complete: a refused request that Sluice had retried after a failed
+# attempt (its log says "retried":"reset", "connect", "401", ...) counts against the keys.
+if [ "$driver_ok" = 1 ] && ! "$JAVA" -cp "$CP" dev.sluice.bench.FailoverLoad "${args[@]}" --report-only \
+    --sluice-log "$out/sluice.log" >"$out/driver.out" 2>>"$out/driver.log"; then
+  driver_ok=0
+  log "the report from Sluice's log failed; see $out/driver.log"
+fi
 
 # ---- summary ----
 summary="$out/summary.md"
@@ -140,11 +147,14 @@ Goodput = the 200s whose answer arrived in the window. Upstream 429 share = the 
 saw (accepted + 429 + 401), deltas of /sim/stats between the window's boundaries, over all three (a sim that refuses
 connections cannot be read and sees no attempts: its last reading counts). Client errors are those of the requests
 sent in the window, by status and code; caused by the keys = 401/403, 502/504, 503 no_backend_available (any 5xx
-but Sluice's queue_full/evicted) and connections to Sluice that broke; Sluice's own 429 rate_limited and 503
-queue_full/evicted refuse what the live keys cannot take. Urgent wait = X-Sluice-Queue-Ms of the urgent requests
+but Sluice's queue_full/evicted), connections to Sluice that broke, and any refusal of a request that Sluice had
+retried after an attempt failed on a key (its log: "retried" reset, connect, 401, ...); Sluice's own 429
+rate_limited and 503 queue_full/evicted refuse what the live keys cannot take. Urgent wait = X-Sluice-Queue-Ms of the urgent requests
 sent in the window (p99 by nearest rank).
-Code: $code_rev. Machine: $(nproc) CPUs; $(uname -sr); $(uptime | sed 's/.*load average/load average/') at the end.
 EOF
+  echo
+  echo "Code: $code_rev. Machine: $(nproc) CPUs; $(uname -sr);" \
+    "$(uptime | sed 's/.*load average/load average/') at the end."
   echo
   if [ "$driver_ok" = 1 ] && [ -f "$out/section.md" ]; then
     cat "$out/section.md"

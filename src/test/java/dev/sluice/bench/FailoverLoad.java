@@ -22,8 +22,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -46,7 +48,9 @@ import picocli.CommandLine.Spec;
  * later another starts answering 401 ({@code "rejected_keys": [its key]}). Every sim's counters are read at each
  * window boundary, right before each event and once more when the last answer is in; Sluice's {@code /status} every
  * few seconds. Writes the raw data (requests.csv, sim-stats.jsonl, status.jsonl, events.txt) and the report of
- * {@link FailoverReport} (section.md, windows.json); {@code --report-only} rebuilds the report from the raw files.
+ * {@link FailoverReport} (section.md, windows.json); {@code --report-only} rebuilds the report from the raw files,
+ * and with {@code --sluice-log} joins Sluice's request log by {@code X-Sluice-Request-Id}, so that a refusal of a
+ * request whose attempt failed on a key counts against the keys.
  *
  * <p>Bounded: exactly {@code rate × duration} requests, then at most {@code client-timeout + 15} s of waiting;
  * requests still open then are cancelled and count as unanswered. Thread-safety: one sender thread, one virtual
@@ -58,7 +62,7 @@ import picocli.CommandLine.Spec;
 public final class FailoverLoad implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CSV_HEADER =
-      "index,send_ms,send_lag_ms,priority,status,code,latency_ms,queue_ms,answered,failure";
+      "index,send_ms,send_lag_ms,priority,status,code,latency_ms,queue_ms,answered,failure,request_id";
   /** How long the refusing key refuses connections: the sim's maximum, longer than any run. */
   private static final int REFUSE_SECONDS = 86_400;
   private static final String AFTER_DRAIN = "after the drain";
@@ -74,11 +78,7 @@ public final class FailoverLoad implements Callable<Integer> {
     double queueMillis = -1;
     boolean answered;
     String failure = "";
-
-    Answer answer() {
-      return new Answer(offsetNanos, sentLagNanos, priority, status, code, latencyNanos, queueMillis, answered,
-          failure);
-    }
+    String requestId = "";
   }
 
   @Spec
@@ -167,6 +167,11 @@ public final class FailoverLoad implements Callable<Integer> {
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for raw data and report.")
   Path out;
+
+  @Option(names = "--sluice-log", paramLabel = "FILE",
+      description = "Sluice's log (JSON lines): a refused request that Sluice had retried after a failed attempt "
+          + "(a reset, a refused connection, a 401, ...) counts as caused by the keys.")
+  Path sluiceLog;
 
   @Option(names = "--report-only", arity = "0..1", paramLabel = "true|false",
       description = "Rebuild the report from the raw files already in --out, sending nothing.")
@@ -300,6 +305,7 @@ public final class FailoverLoad implements Callable<Integer> {
           r.status = response.statusCode();
           r.answered = true;
           r.queueMillis = response.headers().firstValue("X-Sluice-Queue-Ms").map(Double::parseDouble).orElse(-1.0);
+          r.requestId = response.headers().firstValue("X-Sluice-Request-Id").orElse("");
           if (r.status != 200) {
             r.code = errorCode(response.body());
           }
@@ -333,7 +339,7 @@ public final class FailoverLoad implements Callable<Integer> {
           .append(',').append(Schedule.PRIORITIES[r.priority]).append(',').append(r.status).append(',').append(r.code)
           .append(',').append(r.latencyNanos < 0 ? "" : fmt3(r.latencyNanos / 1e6)).append(',')
           .append(r.queueMillis < 0 ? "" : fmt3(r.queueMillis)).append(',').append(r.answered).append(',')
-          .append(r.failure).append('\n');
+          .append(r.failure).append(',').append(r.requestId).append('\n');
     }
     Files.writeString(out.resolve("requests.csv"), csv);
     List<Reading> ordered = new ArrayList<>(readings);
@@ -342,7 +348,11 @@ public final class FailoverLoad implements Callable<Integer> {
     writeStatus(out.resolve("status.jsonl"), new ArrayList<>(status));
     List<String> eventLines = new ArrayList<>(events);
     Files.writeString(out.resolve("events.txt"), eventLines.isEmpty() ? "" : String.join("\n", eventLines) + "\n");
-    report(Arrays.stream(recs).map(Rec::answer).toList(), ordered, new ArrayList<>(status), eventLines);
+    Map<String, String> retried = retriedById();
+    List<Answer> answers = Arrays.stream(recs).map(r -> new Answer(r.offsetNanos, r.sentLagNanos, r.priority,
+        r.status, r.code, r.latencyNanos, r.queueMillis, r.answered, r.failure,
+        retried.getOrDefault(r.requestId, ""))).toList();
+    report(answers, ordered, new ArrayList<>(status), eventLines);
     return 0;
   }
 
@@ -388,13 +398,14 @@ public final class FailoverLoad implements Callable<Integer> {
   private void reportOnly() throws IOException {
     List<String> lines = Files.readAllLines(out.resolve("requests.csv"));
     List<String> priorities = List.of(Schedule.PRIORITIES);
+    Map<String, String> retried = retriedById();
     List<Answer> answers = new ArrayList<>();
     for (String line : lines.subList(1, lines.size())) {
       String[] f = line.split(",", -1);
       answers.add(new Answer((long) (Double.parseDouble(f[1]) * 1e6), (long) (Double.parseDouble(f[2]) * 1e6),
           priorities.indexOf(f[3]), Integer.parseInt(f[4]), f[5],
           f[6].isEmpty() ? -1 : (long) (Double.parseDouble(f[6]) * 1e6), f[7].isEmpty() ? -1 : Double.parseDouble(f[7]),
-          Boolean.parseBoolean(f[8]), f[9]));
+          Boolean.parseBoolean(f[8]), f[9], f.length > 10 ? retried.getOrDefault(f[10], "") : ""));
     }
     List<Reading> readings = new ArrayList<>();
     for (String l : nonBlank(out.resolve("sim-stats.jsonl"))) {
@@ -412,6 +423,27 @@ public final class FailoverLoad implements Callable<Integer> {
           data == null || data.isNull() ? null : data));
     }
     report(answers, readings, status, nonBlank(out.resolve("events.txt")));
+  }
+
+  /**
+   * What Sluice's request log ({@code --sluice-log}) says each retried request's failed attempts got, by request id
+   * ({@code "retried":"reset"}); empty without the option.
+   */
+  private Map<String, String> retriedById() throws IOException {
+    Map<String, String> retried = new HashMap<>();
+    if (sluiceLog == null) {
+      return retried;
+    }
+    for (String line : nonBlank(sluiceLog)) {
+      if (!line.startsWith("{") || !line.contains("\"logger\":\"sluice.request\"")) {
+        continue;
+      }
+      JsonNode entry = JSON.readTree(line);
+      if (entry.hasNonNull("retried")) {
+        retried.put(entry.path("request_id").asText(), entry.path("retried").asText());
+      }
+    }
+    return retried;
   }
 
   private static List<String> nonBlank(Path file) throws IOException {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -50,7 +51,9 @@ final class FailoverReport {
   enum Cause {
     /**
      * The dead or refusing keys: a 401 or 403, a 5xx that is not Sluice's queue refusing load (502 connect failure,
-     * 504, 503 {@code no_backend_available}), or a connection to Sluice that broke without an answer.
+     * 504, 503 {@code no_backend_available}), a connection to Sluice that broke without an answer, or any other
+     * refusal of a request whose attempt had failed on a key (Sluice's log says it was retried after a reset, a
+     * refused connection, a 401, ...): that attempt would otherwise have answered it.
      */
     KEYS("dead or refusing keys"),
     /** Sluice refusing what the live keys cannot take: 429 {@code rate_limited}, 503 {@code queue_full} or
@@ -80,9 +83,16 @@ final class FailoverReport {
    * @param queueMillis {@code X-Sluice-Queue-Ms}; -1 when absent
    * @param answered whether an answer arrived
    * @param failure the exception's simple name when none did ("" otherwise)
+   * @param retried what Sluice's log says each retried attempt got ({@code "reset"}, {@code "connect"},
+   *     {@code "401"}, {@code "429"}, ...), comma-separated; "" when none was retried or the log was not read
    */
   record Answer(long offsetNanos, long sendLagNanos, int priority, int status, String code, long latencyNanos,
-      double queueMillis, boolean answered, String failure) {}
+      double queueMillis, boolean answered, String failure, String retried) {
+    /** Whether Sluice retried it after an attempt failed for something other than a 429 (a failing key). */
+    boolean retriedAfterKeyFailure() {
+      return !retried.isEmpty() && Arrays.stream(retried.split(",")).anyMatch(r -> !r.equals("429"));
+    }
+  }
 
   /**
    * One reading of every sim's {@code /sim/stats}.
@@ -195,7 +205,7 @@ final class FailoverReport {
     if (s == 200) {
       return null;
     }
-    if (s == 401 || s == 403) {
+    if (s == 401 || s == 403 || a.retriedAfterKeyFailure()) {
       return Cause.KEYS;
     }
     if (s == 429 && a.code().equals("rate_limited") || s == 503 && SHAPING_503_CODES.contains(a.code())) {
@@ -207,13 +217,17 @@ final class FailoverReport {
     return Cause.OTHER;
   }
 
-  /** How an outcome is listed among the errors: "503 no_backend_available", "no answer (HttpTimeoutException)". */
+  /**
+   * How an outcome is listed among the errors: "503 no_backend_available", "no answer (HttpTimeoutException)", "429
+   * rate_limited after reset" (Sluice retried it after a failed attempt).
+   */
   static String errorKey(Answer a) {
     if (!a.answered()) {
       String failure = a.failure().isEmpty() ? "cancelled" : a.failure();
       return (cause(a) == Cause.KEYS ? "reset (" : "no answer (") + failure + ")";
     }
-    return a.status() + " " + (a.code().isEmpty() ? "-" : a.code());
+    return a.status() + " " + (a.code().isEmpty() ? "-" : a.code())
+        + (a.retried().isEmpty() ? "" : " after " + a.retried());
   }
 
   /**

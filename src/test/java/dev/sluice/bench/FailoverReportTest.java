@@ -57,21 +57,27 @@ class FailoverReportTest {
 
   private static Answer ok(double sendSeconds, int priority, double latencySeconds, double queueMillis) {
     return new Answer((long) (sendSeconds * S), 0, priority, 200, "", (long) (latencySeconds * S), queueMillis, true,
-        "");
+        "", "");
   }
 
   private static Answer refused(double sendSeconds, int priority, int status, String code) {
-    return new Answer((long) (sendSeconds * S), 0, priority, status, code, S, -1, true, "");
+    return refusedAfter(sendSeconds, priority, status, code, "");
+  }
+
+  /** Refused after Sluice retried it: {@code retried} as its log says what the failed attempts got. */
+  private static Answer refusedAfter(double sendSeconds, int priority, int status, String code, String retried) {
+    return new Answer((long) (sendSeconds * S), 0, priority, status, code, S, -1, true, "", retried);
   }
 
   private static Answer none(double sendSeconds, int priority, String failure) {
-    return new Answer((long) (sendSeconds * S), 0, priority, 0, "", -1, -1, false, failure);
+    return new Answer((long) (sendSeconds * S), 0, priority, 0, "", -1, -1, false, failure, "");
   }
 
   private static final List<Answer> ANSWERS = List.of(
       ok(10, URGENT, 2.5, 500),
       ok(58, NORMAL, 3, 1000),          // sent in window 1, answered at 61 s: goodput of window 2
       refused(70, LOW, 429, "rate_limited"),
+      refusedAfter(95, LOW, 429, "rate_limited", "reset"), // its attempt was cut by the refusing key
       ok(100, URGENT, 4.5, 2500),
       ok(110, URGENT, 2.1, 100),
       refused(155, NORMAL, 401, "invalid_api_key"),
@@ -105,7 +111,7 @@ class FailoverReportTest {
     assertThat(w).extracting(Window::liveKeysAtStart).containsExactly(3, 3, 2, 1);
     assertThat(w).extracting(Window::liveKeysAtEnd).containsExactly(3, 2, 1, 1);
     assertThat(w).extracting(Window::ok).containsExactly(1, 3, 1, 0);
-    assertThat(w).extracting(Window::sent).containsExactly(2, 3, 2, 6);
+    assertThat(w).extracting(Window::sent).containsExactly(2, 4, 2, 6);
     // window 2: sim 1 counts from its reading at 90 s, the last before it refused connections
     assertThat(w).extracting(Window::upstream).containsExactly(new Counts(119, 1, 0), new Counts(100, 0, 0),
         new Counts(60, 2, 3), new Counts(40, 0, 1));
@@ -119,8 +125,9 @@ class FailoverReportTest {
   void errors_areListedByStatusAndCode_andTheKeysAreBlamedOnlyForWhatTheyCause() {
     List<Window> w = FailoverReport.windows(SETTINGS, ANSWERS, READINGS);
 
-    assertThat(w.get(1).errors()).isEqualTo(Map.of("429 rate_limited", 1));
-    assertThat(w.get(1).keyErrors()).isZero();
+    assertThat(w.get(1).errors()).containsExactly(Map.entry("429 rate_limited", 1),
+        Map.entry("429 rate_limited after reset", 1));
+    assertThat(w.get(1).causes()).containsExactly(Map.entry(Cause.KEYS, 1), Map.entry(Cause.SHAPING, 1));
     assertThat(w.get(2).errors()).isEqualTo(Map.of("401 invalid_api_key", 1));
     assertThat(w.get(2).keyErrors()).isEqualTo(1);
     assertThat(w.get(3).errors()).containsExactly(Map.entry("429 rate_limit_exceeded", 1),
@@ -134,6 +141,9 @@ class FailoverReportTest {
     assertThat(FailoverReport.cause(refused(1, LOW, 504, "upstream_timeout"))).isEqualTo(Cause.KEYS);
     assertThat(FailoverReport.cause(none(1, LOW, "interrupted"))).isEqualTo(Cause.NO_ANSWER);
     assertThat(FailoverReport.cause(ok(1, LOW, 2, 0))).isNull();
+    assertThat(FailoverReport.cause(refusedAfter(1, LOW, 429, "rate_limit_exceeded", "429,429")))
+        .isEqualTo(Cause.OTHER);
+    assertThat(FailoverReport.cause(refusedAfter(1, LOW, 429, "rate_limited", "429,connect"))).isEqualTo(Cause.KEYS);
   }
 
   @Test
@@ -155,7 +165,7 @@ class FailoverReportTest {
     w.forEach(window -> verdicts.add(FailoverReport.verdicts(SETTINGS, window)));
 
     assertThat(verdicts.get(0)).containsExactly("(MISS)", "PASS", "PASS", "PASS");
-    assertThat(verdicts.get(1)).containsExactly("MISS", "PASS", "PASS", "MISS");
+    assertThat(verdicts.get(1)).containsExactly("MISS", "PASS", "MISS", "MISS");
     assertThat(verdicts.get(2)).containsExactly("MISS", "MISS", "MISS", "n/a");
     assertThat(verdicts.get(3)).containsExactly("MISS", "PASS", "MISS", "n/a");
   }
@@ -172,10 +182,11 @@ class FailoverReportTest {
         "- note: min 2 counts sim 1 with its reading from before it stopped answering (it refuses connections, so it "
             + "sees no attempts).",
         "Whole run (0 s to 300.0 s, event): upstream attempts the sims saw 367 = 359 accepted + 3 429s + 5 401s; "
-            + "upstream 429 share 0.82 %. Callers: 13 sent, 5 answered 200; errors: 401 invalid_api_key: 1, 429 "
-            + "rate_limit_exceeded: 1, 429 rate_limited: 1, 502 upstream_connect_failed: 1, 503 no_backend_available: "
-            + "1, 503 queue_full: 1, no answer (HttpTimeoutException): 1, reset (IOException): 1; by cause: dead or "
-            + "refusing keys 4, more offered than the live keys allow 2, no answer 1, other 1.");
-    assertThat(md).contains("Judged: 6 PASS, 7 MISS");
+            + "upstream 429 share 0.82 %. Callers: 14 sent, 5 answered 200; errors: 401 invalid_api_key: 1, 429 "
+            + "rate_limit_exceeded: 1, 429 rate_limited: 1, 429 rate_limited after reset: 1, 502 "
+            + "upstream_connect_failed: 1, 503 no_backend_available: 1, 503 queue_full: 1, no answer "
+            + "(HttpTimeoutException): 1, reset (IOException): 1; by cause: dead or refusing keys 5, more offered than "
+            + "the live keys allow 2, no answer 1, other 1.");
+    assertThat(md).contains("Judged: 5 PASS, 8 MISS");
   }
 }
