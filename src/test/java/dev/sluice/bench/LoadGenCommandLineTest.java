@@ -13,8 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The bench tools' options as bench/run.sh and bench/shaping.sh pass them: parsed into the fields the runs read,
- * and refused (exit code 2, a message naming the option, nothing sent) when unknown, malformed or out of range.
+ * The bench tools' options as bench/run.sh, bench/shaping.sh and bench/failover.sh pass them: parsed into the fields
+ * the runs read, and refused (exit code 2, a message naming the option, nothing sent) when unknown, malformed or out of range.
  * Every refused run points at port 1 of 127.0.0.1, so a run that wrongly went ahead would fail to connect.
  */
 class LoadGenCommandLineTest {
@@ -285,5 +285,87 @@ class LoadGenCommandLineTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.firstLine()).isEqualTo(
         "Invalid value for option '--priorities': expected one of [MIXED, NORMAL] (case-insensitive) but was 'urgent'");
+  }
+
+  @Test
+  void failover_everyOption_reachesTheRun(@TempDir Path dir) {
+    CommandLine commandLine = FailoverLoad.commandLine();
+    commandLine.parseArgs("--target", URL,
+        "--sims", "http://127.0.0.1:9330,http://127.0.0.1:9331,http://127.0.0.1:9332", "--status", "http://127.0.0.1:9340/status", "--rate", "2.5", "--duration", "60", "--window", "20",
+        "--seed", "7", "--model", "meta/m", "--key-rpm", "30", "--refuse-at", "20", "--refuse-sim", "3",
+        "--reject-at", "40", "--reject-sim", "1", "--reject-key-env", "KEY_1", "--client-timeout", "90",
+        "--status-every", "2", "--target-goodput-pct", "90", "--target-429-pct", "-1", "--target-urgent-p99-ms",
+        "1500", "--target-key-errors", "-1", "--out", dir.toString(), "--report-only");
+
+    FailoverLoad failover = commandLine.getCommand();
+    assertThat(failover.sims).containsExactly("http://127.0.0.1:9330", "http://127.0.0.1:9331",
+        "http://127.0.0.1:9332");
+    assertThat(failover.statusUri).isEqualTo(URI.create("http://127.0.0.1:9340/status"));
+    assertThat(failover.rate).isEqualTo(2.5);
+    assertThat(failover.duration).isEqualTo(60);
+    assertThat(failover.window).isEqualTo(20);
+    assertThat(failover.seed).isEqualTo(7);
+    assertThat(failover.model).isEqualTo("meta/m");
+    assertThat(failover.keyRpm).isEqualTo(30);
+    assertThat(failover.refuseAt).isEqualTo(20);
+    assertThat(failover.refuseSim).isEqualTo(3);
+    assertThat(failover.rejectAt).isEqualTo(40);
+    assertThat(failover.rejectSim).isEqualTo(1);
+    assertThat(failover.rejectKeyEnv).isEqualTo("KEY_1");
+    assertThat(failover.clientTimeout).isEqualTo(90);
+    assertThat(failover.statusEvery).isEqualTo(2);
+    assertThat(failover.targetGoodputPct).isEqualTo(90.0);
+    assertThat(failover.target429Pct).isEqualTo(-1.0);
+    assertThat(failover.targetUrgentP99Millis).isEqualTo(1500.0);
+    assertThat(failover.targetKeyErrors).isEqualTo(-1);
+    assertThat(failover.out).isEqualTo(dir);
+    assertThat(failover.reportOnly).isTrue();
+  }
+
+  @Test
+  void failover_defaults_areTheIssuesBenchmark(@TempDir Path dir) {
+    CommandLine commandLine = FailoverLoad.commandLine();
+    commandLine.parseArgs("--target", URL, "--sims", "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3",
+        "--out", dir.toString());
+
+    FailoverLoad failover = commandLine.getCommand();
+    assertThat(failover.rate * 60).isEqualTo(150.0);
+    assertThat(failover.duration).isEqualTo(240);
+    assertThat(failover.window).isEqualTo(60);
+    assertThat(failover.keyRpm).isEqualTo(40);
+    assertThat(failover.refuseAt).isEqualTo(90);
+    assertThat(failover.rejectAt).isEqualTo(150);
+    assertThat(failover.targetGoodputPct).isEqualTo(95.0);
+    assertThat(failover.target429Pct).isEqualTo(2.0);
+    assertThat(failover.targetUrgentP99Millis).isEqualTo(2000.0);
+    assertThat(failover.targetKeyErrors).isZero();
+  }
+
+  @Test
+  void failover_theSameSimFailingTwice_isRefused(@TempDir Path dir) {
+    Run run = run(FailoverLoad.commandLine(), "--target", URL, "--sims", "http://127.0.0.1:1,http://127.0.0.1:1",
+        "--refuse-sim", "2", "--reject-sim", "2", "--out", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo("--refuse-sim and --reject-sim must name different sims, both were 2");
+  }
+
+  @Test
+  void failover_aSimThatIsNotListed_isRefusedNamingTheRange(@TempDir Path dir) {
+    Run run = run(FailoverLoad.commandLine(), "--target", URL, "--sims", "http://127.0.0.1:1,http://127.0.0.1:1",
+        "--reject-sim", "3", "--out", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo("--reject-sim must be in 1..2, was 3");
+  }
+
+  @Test
+  void failover_withoutTheKeyToReject_isRefusedBeforeSending(@TempDir Path dir) {
+    Run run = run(FailoverLoad.commandLine(), "--target", URL, "--sims", "http://127.0.0.1:1,http://127.0.0.1:1",
+        "--reject-key-env", "SLUICE_TEST_UNSET_VARIABLE_42", "--out", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.firstLine()).isEqualTo(
+        "--reject-key-env must name a set environment variable, was SLUICE_TEST_UNSET_VARIABLE_42");
   }
 }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -59,11 +58,7 @@ import picocli.CommandLine;
 @Command(name = "ShapingLoad", mixinStandardHelpOptions = true,
     description = "Open-loop chat completions with seeded priorities, judged per window against the hidden limit.")
 public final class ShapingLoad implements Callable<Integer> {
-  private static final String[] PRIORITIES = {"urgent", "high", "normal", "low"};
-  /** Cumulative draw thresholds: 10 % urgent, 20 % high, 40 % normal, 30 % low. */
-  private static final double[] PRIORITY_CUMULATIVE = {0.10, 0.30, 0.70, 1.00};
-  /** The index of {@code normal} in {@link #PRIORITIES}. */
-  private static final int NORMAL = 2;
+  private static final String[] PRIORITIES = Schedule.PRIORITIES;
   /** The model sent unless {@code --model} names another. */
   static final String DEFAULT_MODEL = "nvidia/llama-3.1-8b";
   /** Marks the sim's counters read once every request was answered (or given up), after the window samples. */
@@ -240,31 +235,14 @@ public final class ShapingLoad implements Callable<Integer> {
     String body = requestBody(model);
 
     // ---- the schedule: send offsets and priorities, both from the fixed seed ----
-    int total = (int) Math.round(rate * duration);
-    SplittableRandom random = new SplittableRandom(seed);
-    Rec[] recs = new Rec[total];
-    double t = 0;
-    for (int i = 0; i < total; i++) {
+    Schedule schedule = Schedule.of(rate, duration, seed, poisson, priorities == Priorities.NORMAL);
+    int count = schedule.count();
+    Rec[] recs = new Rec[count];
+    for (int i = 0; i < count; i++) {
       Rec r = new Rec();
-      if (poisson) {
-        t += -Math.log(1.0 - random.nextDouble()) / rate;
-      } else {
-        t = i / rate;
-      }
-      r.offsetNanos = (long) (t * 1e9);
-      // drawn for normal-only runs too, so that both get the same Poisson offsets from a seed
-      double d = random.nextDouble();
-      int p = 0;
-      while (d >= PRIORITY_CUMULATIVE[p] && p < PRIORITIES.length - 1) {
-        p++;
-      }
-      r.priority = priorities == Priorities.NORMAL ? NORMAL : p;
+      r.offsetNanos = schedule.offsetNanos(i);
+      r.priority = schedule.priority(i);
       recs[i] = r;
-    }
-    // Poisson offsets may run past the duration: cut the schedule there.
-    int count = total;
-    while (count > 0 && recs[count - 1].offsetNanos >= duration * 1_000_000_000L) {
-      count--;
     }
 
     ExecutorService vthreads = Executors.newVirtualThreadPerTaskExecutor();
