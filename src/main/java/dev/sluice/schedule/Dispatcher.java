@@ -173,8 +173,9 @@ public final class Dispatcher implements PoolView {
   /**
    * A dispatched request whose upstream failed before the first byte: after {@code delayNanos} (0: now; meanwhile
    * it is in no queue) back to the front of its level ({@code ahead} false: a 429, which says the rate was too
-   * high), or ahead of every level ({@code ahead} true: a 5xx, a refused key or connection, a reset, a timeout; it
-   * was served once, and a backend's failure must not send it to the back of a long queue of more urgent requests).
+   * high), or ahead of every level but {@code urgent} ({@code ahead} true: a 5xx, a refused key or connection, a
+   * reset, a timeout; it was served once, and a backend's failure must not send it behind a long queue of more
+   * urgent requests; the urgent ones keep their short wait).
    */
   public void requeue(Waiter waiter, long delayNanos, boolean ahead) {
     if (delayNanos > 0) {

@@ -6,14 +6,14 @@ import java.util.Arrays;
 import java.util.function.Predicate;
 
 /**
- * Waiters by priority: one FIFO per level, strict between levels, behind a lane of retries that goes before every
- * level. Within a level, deadlines follow arrival (one timeout for all), so each level's front holds its earliest
- * deadline; a waiter put back keeps that order, and so does the retry lane. Not thread-safe: the dispatcher guards
- * it.
+ * Waiters by priority: one FIFO per level, strict between levels, with a lane of retries between {@code urgent} and
+ * {@code high}: requests whose backend failed go before every level but the urgent one, which keeps its short wait.
+ * Within a level, deadlines follow arrival (one timeout for all), so each level's front holds its earliest deadline;
+ * a waiter put back keeps that order, and so does the retry lane. Not thread-safe: the dispatcher guards it.
  */
 final class WaitQueue {
   private static final Priority[] LEVELS = Priority.values();
-  /** {@code lanes[0]} is the retry lane; {@code lanes[1 + level]} holds the level's waiters. */
+  /** {@code lanes[0]} holds urgent waiters, {@code lanes[1]} the retries, {@code lanes[1 + level]} the others. */
   @SuppressWarnings("unchecked")
   private final ArrayDeque<Waiter>[] lanes = new ArrayDeque[LEVELS.length + 1];
   private int size;
@@ -24,12 +24,18 @@ final class WaitQueue {
     }
   }
 
+  private static final int RETRY_LANE = 1;
+
+  private static int laneOf(Priority priority) {
+    return priority == Priority.URGENT ? 0 : 1 + priority.ordinal();
+  }
+
   private ArrayDeque<Waiter> level(Priority priority) {
-    return lanes[1 + priority.ordinal()];
+    return lanes[laneOf(priority)];
   }
 
   private ArrayDeque<Waiter> retries() {
-    return lanes[0];
+    return lanes[RETRY_LANE];
   }
 
   int size() {
@@ -49,10 +55,10 @@ final class WaitQueue {
     return level(priority).size() + inRetries;
   }
 
-  /** Waiters that go before the first of {@code priority}'s level: the retries and every waiter of a higher level. */
+  /** Waiters that go before the first of {@code priority}'s level: every waiter of a higher level, and the retries. */
   int aheadOfLevel(Priority priority) {
     int ahead = 0;
-    for (int i = 0; i <= priority.ordinal(); i++) {
+    for (int i = 0; i < laneOf(priority); i++) {
       ahead += lanes[i].size();
     }
     return ahead;
@@ -74,7 +80,7 @@ final class WaitQueue {
 
   /** Whether the waiter that goes next is a retry. */
   boolean headIsRetry() {
-    return !retries().isEmpty();
+    return lanes[0].isEmpty() && !retries().isEmpty();
   }
 
   /**
@@ -86,11 +92,12 @@ final class WaitQueue {
   }
 
   /**
-   * Puts a waiter whose attempt failed for the upstream's reasons (not a 429) in the retry lane, ahead of every
-   * level, in deadline order: it was served once, and the next backend that can take it should.
+   * Puts a waiter whose attempt failed for the upstream's reasons (not a 429) in the retry lane, in deadline order:
+   * it was served once, and the next backend that can take it should, after the urgent requests. An urgent waiter
+   * goes back to the front of its own level, which is ahead of the lane.
    */
   void putRetry(Waiter waiter) {
-    putInDeadlineOrder(retries(), waiter);
+    putInDeadlineOrder(waiter.priority() == Priority.URGENT ? level(Priority.URGENT) : retries(), waiter);
   }
 
   private void putInDeadlineOrder(ArrayDeque<Waiter> level, Waiter waiter) {

@@ -178,7 +178,7 @@ class ManyBackendsTest {
   }
 
   @Test
-  void aRequestWhoseBackendFailedGoesAheadOfEveryLevelAndAfterA429ToTheFrontOfItsOwn() {
+  void aRequestWhoseBackendFailedGoesAheadOfEveryLevelButUrgentAndAfterA429ToTheFrontOfItsOwn() {
     Dispatcher dispatcher = dispatcher(Selection.ORDERED, TestBackends.of("a", 60, 1, clock)); // a token a second
     TestWaiter failed = new TestWaiter("failed", Priority.LOW, clock.nanoTime(), LONG_WAIT, departures);
     dispatcher.submit(failed);
@@ -186,9 +186,14 @@ class ManyBackendsTest {
 
     last(failed).release(new Attempt(502, 0));
     dispatcher.requeue(failed, 0, true);
+    TestWaiter urgent = new TestWaiter("urgent", Priority.URGENT, clock.nanoTime(), LONG_WAIT, departures);
+    dispatcher.submit(urgent);
+    advance(Duration.ofSeconds(1));
+    assertThat(urgent.dispatched()).isTrue();
+    assertThat(failed.permits).hasSize(1);
     advance(Duration.ofSeconds(1));
 
-    assertThat(failed.permits).hasSize(2);
+    assertThat(failed.permits).hasSize(2); // before the normal request that waited longer in its level
     assertThat(normal.dispatched()).isFalse();
 
     last(failed).release(new Attempt(429, 0));
