@@ -356,10 +356,15 @@ public final class Backend {
     return was;
   }
 
+  /**
+   * The backend's concurrency limit, for reading its mode, limit and history; change it through
+   * {@link #changeConcurrency}, which also wakes the dispatcher.
+   */
   public ConcurrencyLimit concurrency() {
     return concurrency;
   }
 
+  /** The backend's cooldown, for reading its state and events; empty for a pool's only backend. */
   public Optional<Cooldown> cooldown() {
     return cooldown;
   }

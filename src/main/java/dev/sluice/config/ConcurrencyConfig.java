@@ -6,6 +6,7 @@ package dev.sluice.config;
  */
 public record ConcurrencyConfig(Mode mode, int maxConcurrent) {
   public static final int DEFAULT_MAX_CONCURRENT = 8;
+  /** The largest {@code max_concurrent} accepted. */
   public static final int MAX_MAX_CONCURRENT = 100;
 
   /** How the in-flight limit is set. */
