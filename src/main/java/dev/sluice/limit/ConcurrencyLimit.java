@@ -84,7 +84,8 @@ public final class ConcurrencyLimit {
     int after = learned.getLimit();
     busyAnswers = 0;
     if (after != before) {
-      record(wallMillis, before, after, concurrencyRefused ? "429 about concurrency with " + inFlightAtSend + " in flight"
+      record(wallMillis, before, after, concurrencyRefused
+          ? "429 about concurrency with " + inFlightAtSend + " in flight"
           : "accepted " + before + " answers with at least half the limit in flight");
     }
   }

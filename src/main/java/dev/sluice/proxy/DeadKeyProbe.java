@@ -2,14 +2,10 @@ package dev.sluice.proxy;
 
 import dev.sluice.backend.Backend;
 import dev.sluice.schedule.Scheduler;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.eclipse.jetty.client.CompletableResponseListener;
 import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.http.HttpHeader;
 
 /**
  * Brings dead backends back: every {@code interval}, each backend whose upstream refused its key (not one an
@@ -52,15 +48,10 @@ public final class DeadKeyProbe {
   }
 
   private CompletableFuture<Void> probe(Backend backend) {
-    var request = client.newRequest(URI.create(UpstreamUri.join(backend.baseUrl(), "/v1/models", null)))
-        .timeout(UpstreamProbe.TIMEOUT_SECONDS, TimeUnit.SECONDS);
-    backend.apiKey().ifPresent(key -> request.headers(h -> h.put(HttpHeader.AUTHORIZATION, "Bearer " + key.reveal())));
-    return new CompletableResponseListener(request, 64 * 1024).send()
-        .thenAccept(response -> {
-          if (response.getStatus() >= 200 && response.getStatus() < 300) {
-            backend.reviveDead("a probe with its key was answered " + response.getStatus());
-          }
-        })
-        .exceptionally(failure -> null);
+    return UpstreamProbe.modelsStatus(client, backend.baseUrl(), backend.apiKey()).thenAccept(status -> {
+      if (status >= 200 && status < 300) {
+        backend.reviveDead("a probe with its key was answered " + status);
+      }
+    });
   }
 }

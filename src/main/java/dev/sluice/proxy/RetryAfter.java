@@ -13,8 +13,8 @@ import org.eclipse.jetty.http.HttpHeader;
  * How long an upstream's 429 asks us to wait, from the most precise statement it makes: {@code retry-after-ms};
  * else, when {@code x-ratelimit-remaining-requests} is 0, the {@code x-ratelimit-reset-requests} duration
  * (OpenAI-style Go durations such as {@code 120ms} or {@code 1m30s}); else, when
- * {@code x-ratelimit-remaining-tokens} is 0, {@code x-ratelimit-reset-tokens}; else {@code Retry-After} in seconds or as an
- * HTTP date. Providers round {@code Retry-After} up to whole seconds, while their request bucket often refills a
+ * {@code x-ratelimit-remaining-tokens} is 0, {@code x-ratelimit-reset-tokens}; else {@code Retry-After} in seconds or
+ * as an HTTP date. Providers round {@code Retry-After} up to whole seconds, while their request bucket often refills a
  * token within milliseconds; waiting the rounded second would idle the key. Stateless.
  */
 final class RetryAfter {

@@ -28,11 +28,19 @@ public final class UpstreamProbe {
 
   /** Completes with true when the upstream answered with a status below 500; never completes exceptionally. */
   public CompletableFuture<Boolean> reachable() {
+    return modelsStatus(client, base, key).thenApply(status -> status > 0 && status < 500);
+  }
+
+  /**
+   * The status {@code GET <base>/models} is answered with, sent with {@code key} if present, within 5 s; 0 when no
+   * answer came. Never completes exceptionally.
+   */
+  static CompletableFuture<Integer> modelsStatus(HttpClient client, URI base, Optional<Secret> key) {
     var request = client.newRequest(URI.create(UpstreamUri.join(base, "/v1/models", null)))
         .timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     key.ifPresent(secret -> request.headers(h -> h.put(HttpHeader.AUTHORIZATION, "Bearer " + secret.reveal())));
     return new CompletableResponseListener(request, 64 * 1024).send()
-        .thenApply(response -> response.getStatus() < 500)
-        .exceptionally(failure -> false);
+        .thenApply(response -> response.getStatus())
+        .exceptionally(failure -> 0);
   }
 }

@@ -27,12 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * first ({@code balanced}), never one the request already tried while an untried one is in service. A backend whose
  * cooldown ends within its precheck threshold is asked only when no other can serve. A waiter that waited
  * {@code spill_after} moves to the fallback pool, or, without one, to the emergency upstream; when no backend is in
- * service at all (all dead or disabled) waiters spill at once, or are answered 503. Dispatch is driven by events, never by
- * polling: it runs on arrival, on requeue, on a backend's capacity change, on a settings change, and at the one
- * pending wakeup, which is the earliest of the instant a backend can next serve (a token, the end of a
- * cooldown or an upstream's {@code Retry-After}), the next waiting deadline, the next spill and the {@code low} head
- * timeout; a freed concurrency slot or a backend back in service wakes it through the backend. Like Caffeine's {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later
- * one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
+ * service at all (all dead or disabled) waiters spill at once, or are answered 503. Dispatch is driven by
+ * events, never by polling: it runs on arrival, on requeue, on a backend's capacity change, on a settings change,
+ * and at the one pending wakeup, which is the earliest of the instant a backend can next serve (a token, the end of
+ * a cooldown or an upstream's {@code Retry-After}), the next waiting deadline, the next spill and the {@code low}
+ * head timeout; a freed concurrency slot or a backend back in service wakes it through the backend. Like Caffeine's
+ * {@code Pacer}, there is at most one pending wakeup; an earlier instant replaces a later one. So an empty bucket and a deep queue wake the dispatcher once per refill, not once per waiter.
  *
  * <p>Every waiter that enters leaves exactly once per stay: dispatched, or rejected (429 after waiting too long,
  * or at once when the queue is full and every backend is at its upstream limit under {@code passthrough}; 503 when
@@ -450,7 +450,7 @@ public final class Dispatcher implements PoolView {
     }
     if (grant instanceof Backend.Wait) {
       // Nobody can serve now: a backend near the end of its cooldown may (and the wake is set by this pass).
-      Backend.Grant lastResort = ask(order, waiter, waiter.attempts() > 0 && untriedAllOut(waiter), now, true);
+      Backend.Grant lastResort = ask(order, waiter, waiter.attempts() > 0 && !hasUntriedInService(waiter), now, true);
       return lastResort instanceof Backend.Out ? grant : lastResort;
     }
     return grant;
@@ -474,10 +474,6 @@ public final class Dispatcher implements PoolView {
       }
     }
     return anyInService ? new Backend.Wait(retryAt) : Backend.Out.INSTANCE;
-  }
-
-  private boolean untriedAllOut(Waiter waiter) {
-    return backends.stream().filter(b -> !waiter.triedBackend(b)).allMatch(b -> b.outOfService().isPresent());
   }
 
   /** The backends, least loaded first; each load read once, as releases change them meanwhile. */
