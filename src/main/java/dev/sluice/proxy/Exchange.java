@@ -57,6 +57,8 @@ final class Exchange implements Waiter {
   byte[] body;
   int bodyLength;
   int attempts;
+  /** Prompt estimate plus the completion it may take: reserved of a tokens-per-minute budget before sending. */
+  long estimatedTokens;
   /** Whether the request went through its pool's queue (then its answer says how long it waited there). */
   boolean queued;
   /** When its stay in the queue began, or {@link #NOT_QUEUED} while it is not in one. */
@@ -119,6 +121,11 @@ final class Exchange implements Waiter {
   @Override
   public long enteredPoolNanos() {
     return enteredPoolNanos;
+  }
+
+  @Override
+  public long estimatedTokens() {
+    return estimatedTokens;
   }
 
   @Override
