@@ -15,12 +15,13 @@ import java.util.Optional;
  * @param retreatState the adaptive retreat's state: {@code NORMAL}, {@code RETREAT} or {@code RECOVER}
  * @param retreatRateRpm the rate in force, requests per minute
  * @param quotaExceeded the quota guard holds the backend back (QUOTA_EXCEEDED)
- * @param quotaCapErrorUntilMillis a provider's quota error is active until then; 0 when none is
+ * @param quotaCapErrorSinceMillis when the provider's quota error that holds the backend (until a probe succeeds)
+ *     arrived; 0 when none does
  * @param quotaCapErrorMessage the provider's message of that error, empty when none
  * @param quotaLastProbeMillis when the last probe request was let through; 0 before the first
  * @param quotaProbeIntervalMillis the probe interval in force (stretched by a {@code Retry-After})
  */
 public record SavedState(String backendId, Optional<OutOfService> outOfService, int cooldownConsecutive,
     long cooldownEndMillis, boolean adaptiveConcurrency, int concurrencyLimit, String retreatState,
-    int retreatRateRpm, boolean quotaExceeded, long quotaCapErrorUntilMillis, String quotaCapErrorMessage,
+    int retreatRateRpm, boolean quotaExceeded, long quotaCapErrorSinceMillis, String quotaCapErrorMessage,
     long quotaLastProbeMillis, long quotaProbeIntervalMillis) {}

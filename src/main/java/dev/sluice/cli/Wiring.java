@@ -23,7 +23,9 @@ import dev.sluice.limit.Cooldown;
 import dev.sluice.limit.RetryBudget;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.QuotaGuard;
 import dev.sluice.limit.TokenBucket;
+import dev.sluice.limit.TokensPerMinute;
 import dev.sluice.observe.Metrics;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
@@ -264,8 +266,13 @@ public final class Wiring {
         config.concurrency().mode() == ConcurrencyConfig.Mode.ADAPTIVE, config.concurrency().maxConcurrent());
     Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown()),
         event -> events.cooldown(pool, config.id(), event.count() == 0, event.summary()))) : Optional.empty();
+    QuotaGuard quota = new QuotaGuard(config.quota().map(q -> new QuotaGuard.Policy(q.budgetTokens(),
+        q.windowHours(), q.thresholdPercent(), Duration.ofSeconds(q.probeIntervalSeconds())))
+        .orElse(QuotaGuard.Policy.capErrorsOnly()));
+    Optional<TokensPerMinute> tpm = config.tpm() > 0
+        ? Optional.of(new TokensPerMinute(buckets, config.id() + ":tpm", config.tpm())) : Optional.empty();
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
-        clock);
+        new Backend.TokenLimits(quota, tpm, config.raiseRateFromHeaders()), clock);
   }
 
   static Cooldown.Policy cooldownPolicy(CooldownConfig config) {

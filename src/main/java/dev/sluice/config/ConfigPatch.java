@@ -96,7 +96,7 @@ public final class ConfigPatch {
         BackendEdit e = edit.backends.get(b.id());
         return e == null ? b : new BackendConfig(b.id(), b.baseUrl(), b.apiKey(),
             e.rateRpm != null ? e.rateRpm : b.rateRpm(), e.capacity != null ? e.capacity : b.capacity(),
-            b.concurrency(), b.cooldown(), b.quota());
+            b.concurrency(), b.cooldown(), b.quota(), b.tpm(), b.raiseRateFromHeaders());
       }).toList();
       pools.add(new PoolConfig(pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(),
           edit.queueMaxSize != null ? edit.queueMaxSize : pool.queueMaxSize(),

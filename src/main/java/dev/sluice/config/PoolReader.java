@@ -159,8 +159,10 @@ final class PoolReader {
     CooldownConfig cooldown = s.section("cooldown").map(c -> cooldown(c, CooldownConfig.defaults()))
         .orElse(CooldownConfig.defaults());
     Optional<QuotaConfig> quota = s.section("quota").map(PoolReader::quota);
+    long tpm = s.longValue("tpm", 1, BackendConfig.MAX_TPM).orElse(0L);
+    boolean raise = s.bool("raise_rate_from_headers").orElse(false);
     s.finish();
-    return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota);
+    return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota, tpm, raise);
   }
 
   private static Secret readKeyFile(String key, Path file) {
@@ -200,9 +202,10 @@ final class PoolReader {
   private static QuotaConfig quota(Section s) {
     long budget = s.longValue("budget_tokens", 1, 1_000_000_000_000L)
         .orElseThrow(() -> new ConfigException(s.path("budget_tokens"), "is required"));
-    int window = s.intValue("window_hours", 1, 168).orElse(5);
-    int threshold = s.intValue("threshold_percent", 1, 100).orElse(99);
-    int probe = s.intValue("probe_interval_seconds", 1, 86_400).orElse(300);
+    int window = s.intValue("window_hours", 1, QuotaConfig.MAX_WINDOW_HOURS).orElse(QuotaConfig.DEFAULT_WINDOW_HOURS);
+    int threshold = s.intValue("threshold_percent", 1, 100).orElse(QuotaConfig.DEFAULT_THRESHOLD_PERCENT);
+    int probe = s.intValue("probe_interval_seconds", 1, QuotaConfig.MAX_PROBE_INTERVAL_SECONDS)
+        .orElse(QuotaConfig.DEFAULT_PROBE_INTERVAL_SECONDS);
     s.finish();
     return new QuotaConfig(budget, window, threshold, probe);
   }

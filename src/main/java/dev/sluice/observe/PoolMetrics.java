@@ -87,7 +87,7 @@ final class PoolMetrics implements MultiCollector {
           + " counted).", BackendSnapshot::cooldownsStarted));
 
   /** The values of {@code sluice_backend_state}'s {@code state} label, one series each, 1 for the state in force. */
-  static final List<String> BACKEND_STATES = List.of("active", "cooling", "dead", "disabled");
+  static final List<String> BACKEND_STATES = List.of("active", "cooling", "quota_exceeded", "dead", "disabled");
 
   private static final List<Priority> PRIORITIES = List.of(Priority.values());
   private final List<PoolView> pools;

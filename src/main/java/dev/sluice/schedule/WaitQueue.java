@@ -113,6 +113,19 @@ final class WaitQueue {
   }
 
   /** Every waiter in dispatch order; not to be modified while iterating. */
+  /** The tokens the first {@code n} waiters, in dispatch order, expect to use. */
+  long tokensOfFirst(int n) {
+    long tokens = 0;
+    int counted = 0;
+    for (Waiter waiter : inOrder()) {
+      if (counted++ == n) {
+        break;
+      }
+      tokens += waiter.estimatedTokens();
+    }
+    return tokens;
+  }
+
   Iterable<Waiter> inOrder() {
     return () -> Arrays.stream(lanes).flatMap(ArrayDeque::stream).iterator();
   }
