@@ -151,7 +151,13 @@ public final class Backend {
    * @param lastResort no other backend of the pool can serve now: a cooldown that ends within its precheck
    *     threshold does not hold the backend back, and a longer one holds it until it is that close to its end
    */
-  public synchronized Grant tryAcquire(long nowNanos, long estimatedTokens, boolean lastResort) {
+  public Grant tryAcquire(long nowNanos, long estimatedTokens, boolean lastResort) {
+    Grant grant = acquire(nowNanos, estimatedTokens, lastResort);
+    tellQuotaChange();
+    return grant;
+  }
+
+  private synchronized Grant acquire(long nowNanos, long estimatedTokens, boolean lastResort) {
     if (outOfService != null) {
       return Out.INSTANCE;
     }
@@ -260,6 +266,7 @@ public final class Backend {
     if (died != null) {
       serviceListener.onChange(this, false, died.describe());
     }
+    tellQuotaChange();
     if (capacityChanged) {
       onCapacityChange.run();
     }
@@ -414,7 +421,21 @@ public final class Backend {
     return true;
   }
 
-  /** Learns when the backend goes out of service or comes back; set once by the composition root. */
+  /** Tells the service listener of the quota guard's last change of state, if any. Not under this monitor. */
+  private void tellQuotaChange() {
+    QuotaGuard quota = tokens.quota();
+    if (quota.changed()) {
+      String change = quota.takeChange();
+      if (change != null) {
+        serviceListener.onChange(this, quota.state() == QuotaState.WITHIN_QUOTA, change);
+      }
+    }
+  }
+
+  /**
+   * Learns when the backend goes out of service (dead, disabled, quota exceeded) or comes back; set once by the
+   * composition root.
+   */
   public void onServiceChange(ServiceListener listener) {
     this.serviceListener = listener;
   }
@@ -628,6 +649,7 @@ public final class Backend {
     synchronized (this) {
       tokens.quota().reset();
     }
+    tellQuotaChange();
     onCapacityChange.run();
   }
 

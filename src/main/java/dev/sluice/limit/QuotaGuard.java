@@ -82,6 +82,9 @@ public final class QuotaGuard {
   private boolean probeOut;
   private long trips;
   private long probes;
+  /** What the last change of state was, for people, until {@link #takeChange} reads it; else null. */
+  private String change;
+  private volatile boolean changePending;
 
   public QuotaGuard(Policy policy) {
     this.policy = policy;
@@ -104,8 +107,14 @@ public final class QuotaGuard {
         return Admit.REQUEST;
       }
       trip(wallMillis);
+      change = "quota exceeded: " + used + " tokens in the last " + policy.windowHours() + " h, "
+          + percent(used) + " % of the budget of " + policy.budgetTokens() + " (threshold "
+          + policy.thresholdPercent() + " %); one probe every " + probeIntervalMillis / 1000 + " s";
+      changePending = true;
     } else if (!capError && used < threshold) {
       state = QuotaState.WITHIN_QUOTA;
+      change = "within quota again: usage slid below the threshold";
+      changePending = true;
       return Admit.REQUEST;
     }
     if (probeOut) {
@@ -146,10 +155,14 @@ public final class QuotaGuard {
       // The provider just refused: the next probe is one interval away, longer if it asked for longer.
       lastProbeMillis = wallMillis;
       probeIntervalMillis = Math.max(policy.probeInterval().toMillis(), (long) Math.ceil(retryAfterMillis * 1.1));
+      change = "quota exceeded: " + message + "; one probe every " + probeIntervalMillis / 1000 + " s";
+      changePending = true;
       return false;
     }
     if (probe && accepted) {
       restore();
+      change = "within quota again: the probe was accepted";
+      changePending = true;
       return true;
     }
     return false;
@@ -175,9 +188,31 @@ public final class QuotaGuard {
 
   /** An operator's reset: the window forgets its usage and the backend is within quota again. */
   public synchronized void reset() {
+    boolean wasExceeded = state == QuotaState.QUOTA_EXCEEDED;
     window.clear();
     restore();
     usageArmed = true;
+    if (wasExceeded) {
+      change = "within quota again: reset by an operator";
+      changePending = true;
+    }
+  }
+
+  /** The last change of state, for people (once), or null when there was none since the last call. */
+  public synchronized String takeChange() {
+    String taken = change;
+    change = null;
+    changePending = false;
+    return taken;
+  }
+
+  /** Whether a change of state waits to be taken; a cheap look, not under the monitor. */
+  public boolean changed() {
+    return changePending;
+  }
+
+  private String percent(long used) {
+    return String.format(java.util.Locale.ROOT, "%.1f", 100.0 * used / policy.budgetTokens());
   }
 
   /** Hot change of the policy; the usage counted stays (a window of another length starts over). */

@@ -27,7 +27,7 @@ class ConfigLoaderTest {
   void defaultsMatchTheEarlierSidecar() {
     SluiceConfig config = env(Map.of());
     assertThat(config.server())
-        .isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096, true));
+        .isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096, true, "./data/sluice.db"));
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).hasToString("https://integrate.api.nvidia.com/v1");
     assertThat(config.logLevel()).isEqualTo("INFO");

@@ -71,7 +71,7 @@ class ExampleConfigTest {
     JsonNode tree = exampleTree();
     SluiceConfig config = new ConfigLoader(keyVariables(tree)).load(installExample(dir, tree));
 
-    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10_485_760, 1024, 4096, true));
+    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10_485_760, 1024, 4096, true, "./data/sluice.db"));
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).isEqualTo(URI.create("https://integrate.api.nvidia.com/v1"));
     assertThat(config.pools()).extracting(PoolConfig::name).containsExactly("nvidia", "nvidia-reserve", "openai");
