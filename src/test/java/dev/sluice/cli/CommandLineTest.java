@@ -44,6 +44,8 @@ class CommandLineTest {
     builder.environment().putAll(env);
     // An ephemeral metrics port, so that a run never depends on 9191 being free.
     builder.environment().putIfAbsent("SIDECAR_METRICS_PORT", "0");
+    // No state file left in the working directory by a test that is not about it.
+    builder.environment().putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     return builder;
   }
 

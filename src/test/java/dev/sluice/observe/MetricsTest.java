@@ -76,6 +76,7 @@ class MetricsTest {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("SIDECAR_PORT", "0");
     all.putIfAbsent("SIDECAR_METRICS_PORT", "0");
+    all.putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     all.put("SIDECAR_UPSTREAM", upstream);
     Sluice sluice = Wiring.build(new ConfigLoader(all).load(), Clock.system());
     running.add(() -> sluice.close(Duration.ZERO));
@@ -205,7 +206,8 @@ class MetricsTest {
     // b1 refuses connections and cools 600 s; b2 allows one request a minute; b3 takes the rest.
     SimServer limited = SimServer.start(SimConfig.defaults().withRpm(1).withBurst(1), Clock.system(), "127.0.0.1", 0);
     running.add(limited);
-    Map<String, String> env = new HashMap<>(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0"));
+    Map<String, String> env = new HashMap<>(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+        "SIDECAR_DB_PATH", ":memory:"));
     Sluice sluice = Wiring.build(new ConfigLoader(env).loadYaml("""
         pools:
           - name: nvidia
