@@ -35,6 +35,9 @@ public final class StateKeeper implements AutoCloseable {
   private final long windowMinutes;
   private ScheduledExecutorService timer;
   private boolean failing;
+  private long batches;
+  private long failedBatches;
+  private long lastWriteMillis;
 
   public StateKeeper(StateStore store, List<Backend> backends, Clock clock) {
     this.store = store;
@@ -90,10 +93,30 @@ public final class StateKeeper implements AutoCloseable {
     pendingUsage.forEach((id, minutes) -> usage.put(id,
         minutes.entrySet().stream().map(e -> new UsageMinute(e.getKey(), e.getValue())).toList()));
     long pruneBefore = Math.floorDiv(clock.wallTimeMillis(), MILLIS_PER_MINUTE) - windowMinutes + 1;
-    store.write(changed, usage, pruneBefore);
+    try {
+      store.write(changed, usage, pruneBefore);
+    } catch (RuntimeException e) {
+      failedBatches++;
+      throw e;
+    }
+    batches++;
+    lastWriteMillis = clock.wallTimeMillis();
     pendingUsage.clear();
     changed.forEach(state -> written.put(state.backendId(), state));
     return changed.size();
+  }
+
+  /**
+   * The keeper's writes so far.
+   *
+   * @param batches batches written
+   * @param failedBatches batches the store refused (kept and written with a later one)
+   * @param lastWriteMillis wall time of the last batch written, 0 before the first
+   */
+  public record Writes(long batches, long failedBatches, long lastWriteMillis) {}
+
+  public synchronized Writes writes() {
+    return new Writes(batches, failedBatches, lastWriteMillis);
   }
 
   private void flushQuietly() {
