@@ -195,12 +195,11 @@ public final class Backend {
     if (!admission.granted()) {
       return new Wait(admission.retryAtNanos());
     }
-    long reserved = tokens.perMinute().isPresent() ? cost : 0;
     tokens.perMinute().ifPresent(t -> t.tryReserve(cost, nowNanos));
     pacing.onSent(cost, nowNanos);
     long previousProbe = quota instanceof QuotaGuard.Admit(boolean probe) && probe
         ? tokens.quota().probeSent(wallMillis) : Permit.NOT_A_PROBE;
-    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++, concurrency.limit(), reserved,
+    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++, concurrency.limit(), cost,
         previousProbe));
   }
 
@@ -333,7 +332,7 @@ public final class Backend {
     // Unknown (-1) until an accepted answer has shown how long requests stay in flight.
     double expectedInFlight = meanAnswerNanos == 0 ? -1
         : bucket.rateRpm() / 60.0 * meanAnswerNanos / NANOS_PER_SECOND;
-    lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight);
+    lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight, permit.reservedTokens());
     lastRefusalMillis = clock.wallTimeMillis();
     refusals.merge(lastRefusal, 1L, Long::sum);
     cool(now, permit, attempt.retryAfterNanos(), "upstream 429 (" + lastRefusal.label() + ")");

@@ -65,7 +65,10 @@ public final class Permit {
     return concurrencyLimitAtSend;
   }
 
-  /** Tokens reserved of the backend's tokens-per-minute budget; 0 without one. */
+  /**
+   * Tokens the request was expected to use, as the backend counted them: what it reserved of the backend's
+   * tokens-per-minute budget when there is one (capped at its capacity); 0 for a request beyond the rate.
+   */
   public long reservedTokens() {
     return reservedTokens;
   }
