@@ -13,7 +13,7 @@ CREATE TABLE backend_state (
   retreat_state                TEXT    NOT NULL,
   retreat_rate_rpm             INTEGER NOT NULL,
   quota_exceeded               INTEGER NOT NULL CHECK (quota_exceeded IN (0, 1)),
-  quota_cap_error_until_millis INTEGER NOT NULL,
+  quota_cap_error_since_millis INTEGER NOT NULL,
   quota_cap_error_message      TEXT    NOT NULL,
   quota_last_probe_millis      INTEGER NOT NULL,
   quota_probe_interval_millis  INTEGER NOT NULL,

@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.StateKeeper;
 import dev.sluice.proxy.DeadKeyProbe;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.Dispatcher;
@@ -31,10 +32,12 @@ public final class Sluice implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final DeadKeyProbe deadKeyProbe;
   private final ScheduledExecutorService dashboardTimer;
+  private final StateKeeper keeper;
 
   Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
       List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer,
-      DeadKeyProbe deadKeyProbe) {
+      DeadKeyProbe deadKeyProbe, StateKeeper keeper) {
+    this.keeper = keeper;
     this.config = config;
     this.deadKeyProbe = deadKeyProbe;
     this.server = server;
@@ -54,6 +57,7 @@ public final class Sluice implements AutoCloseable {
     client.getProtocolHandlers().clear();
     server.start();
     deadKeyProbe.start();
+    keeper.start();
     return this;
   }
 
@@ -119,6 +123,7 @@ public final class Sluice implements AutoCloseable {
       client.stop();
       timer.shutdownNow();
       dashboardTimer.shutdownNow();
+      keeper.close(); // after the last answer: what it taught the backends is written too
     }
   }
 }

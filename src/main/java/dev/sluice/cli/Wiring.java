@@ -10,6 +10,7 @@ import dev.sluice.admin.LiveConfig;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.StateKeeper;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConcurrencyConfig;
 import dev.sluice.config.CooldownConfig;
@@ -44,9 +45,11 @@ import dev.sluice.proxy.UpstreamProbe;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Scheduler;
+import dev.sluice.store.SqliteStateStore;
 import dev.sluice.time.Clock;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -152,6 +155,9 @@ public final class Wiring {
           fallback -> dispatchers.get(poolConfig.name()).setFallback(dispatchers.get(fallback)));
     }
     List<Backend> allBackends = pools.stream().flatMap(p -> p.backends().stream()).toList();
+    // What the backends learned and used before a restart is theirs again before the first request.
+    StateKeeper keeper = new StateKeeper(SqliteStateStore.open(Path.of(config.server().dbPath())), allBackends, clock);
+    keeper.restore();
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
     QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
@@ -244,7 +250,8 @@ public final class Wiring {
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     DeadKeyProbe deadKeyProbe = new DeadKeyProbe(client, allBackends, scheduler, DEAD_KEY_PROBE_INTERVAL);
-    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer, deadKeyProbe);
+    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer, deadKeyProbe,
+        keeper);
   }
 
   /** The metrics port: a second connector of the same server, with one selector that also accepts. */

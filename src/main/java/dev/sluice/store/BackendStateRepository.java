@@ -17,11 +17,11 @@ final class BackendStateRepository {
   private static final String UPSERT = """
       INSERT INTO backend_state (backend_id, out_of_service_disabled, out_of_service_since_millis,
           out_of_service_status, cooldown_consecutive, cooldown_end_millis, adaptive_concurrency, concurrency_limit,
-          retreat_state, retreat_rate_rpm, quota_exceeded, quota_cap_error_until_millis, quota_cap_error_message,
+          retreat_state, retreat_rate_rpm, quota_exceeded, quota_cap_error_since_millis, quota_cap_error_message,
           quota_last_probe_millis, quota_probe_interval_millis)
       VALUES (:backendId, :outOfServiceDisabled, :outOfServiceSinceMillis, :outOfServiceStatus, :cooldownConsecutive,
           :cooldownEndMillis, :adaptiveConcurrency, :concurrencyLimit, :retreatState, :retreatRateRpm, :quotaExceeded,
-          :quotaCapErrorUntilMillis, :quotaCapErrorMessage, :quotaLastProbeMillis, :quotaProbeIntervalMillis)
+          :quotaCapErrorSinceMillis, :quotaCapErrorMessage, :quotaLastProbeMillis, :quotaProbeIntervalMillis)
       ON CONFLICT (backend_id) DO UPDATE SET
           out_of_service_disabled = excluded.out_of_service_disabled,
           out_of_service_since_millis = excluded.out_of_service_since_millis,
@@ -33,7 +33,7 @@ final class BackendStateRepository {
           retreat_state = excluded.retreat_state,
           retreat_rate_rpm = excluded.retreat_rate_rpm,
           quota_exceeded = excluded.quota_exceeded,
-          quota_cap_error_until_millis = excluded.quota_cap_error_until_millis,
+          quota_cap_error_since_millis = excluded.quota_cap_error_since_millis,
           quota_cap_error_message = excluded.quota_cap_error_message,
           quota_last_probe_millis = excluded.quota_last_probe_millis,
           quota_probe_interval_millis = excluded.quota_probe_interval_millis
@@ -42,7 +42,7 @@ final class BackendStateRepository {
   private static final String SELECT_ALL = """
       SELECT backend_id, out_of_service_disabled, out_of_service_since_millis, out_of_service_status,
           cooldown_consecutive, cooldown_end_millis, adaptive_concurrency, concurrency_limit, retreat_state,
-          retreat_rate_rpm, quota_exceeded, quota_cap_error_until_millis, quota_cap_error_message,
+          retreat_rate_rpm, quota_exceeded, quota_cap_error_since_millis, quota_cap_error_message,
           quota_last_probe_millis, quota_probe_interval_millis
       FROM backend_state
       ORDER BY backend_id
@@ -76,7 +76,7 @@ final class BackendStateRepository {
           .bind("retreatState", state.retreatState())
           .bind("retreatRateRpm", state.retreatRateRpm())
           .bind("quotaExceeded", state.quotaExceeded())
-          .bind("quotaCapErrorUntilMillis", state.quotaCapErrorUntilMillis())
+          .bind("quotaCapErrorSinceMillis", state.quotaCapErrorSinceMillis())
           .bind("quotaCapErrorMessage", state.quotaCapErrorMessage())
           .bind("quotaLastProbeMillis", state.quotaLastProbeMillis())
           .bind("quotaProbeIntervalMillis", state.quotaProbeIntervalMillis())
@@ -93,7 +93,7 @@ final class BackendStateRepository {
     return new SavedState(row.getString("backend_id"), outOfService, row.getInt("cooldown_consecutive"),
         row.getLong("cooldown_end_millis"), row.getBoolean("adaptive_concurrency"), row.getInt("concurrency_limit"),
         row.getString("retreat_state"), row.getInt("retreat_rate_rpm"), row.getBoolean("quota_exceeded"),
-        row.getLong("quota_cap_error_until_millis"), row.getString("quota_cap_error_message"),
+        row.getLong("quota_cap_error_since_millis"), row.getString("quota_cap_error_message"),
         row.getLong("quota_last_probe_millis"), row.getLong("quota_probe_interval_millis"));
   }
 }
