@@ -43,7 +43,7 @@ public final class StateKeeper implements AutoCloseable {
     this.store = store;
     this.backends = List.copyOf(backends);
     this.clock = clock;
-    this.windowMinutes = backends.stream().mapToLong(b -> b.quota().windowHours() * 60L).max().orElse(60);
+    this.windowMinutes = backends.stream().mapToLong(b -> b.quota().window().toMinutes()).max().orElse(60);
   }
 
   /** Takes up what the store holds into the backends; call once, before traffic. Returns how many were restored. */

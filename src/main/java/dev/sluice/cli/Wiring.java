@@ -274,7 +274,7 @@ public final class Wiring {
     Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown()),
         event -> events.cooldown(pool, config.id(), event.count() == 0, event.summary()))) : Optional.empty();
     QuotaGuard quota = new QuotaGuard(config.quota().map(q -> new QuotaGuard.Policy(q.budgetTokens(),
-        q.windowHours(), q.thresholdPercent(), Duration.ofSeconds(q.probeIntervalSeconds())))
+        Duration.ofMinutes(q.windowMinutes()), q.thresholdPercent(), Duration.ofSeconds(q.probeIntervalSeconds())))
         .orElse(QuotaGuard.Policy.capErrorsOnly()));
     Optional<TokensPerMinute> tpm = config.tpm() > 0
         ? Optional.of(new TokensPerMinute(buckets, config.id() + ":tpm", config.tpm())) : Optional.empty();

@@ -202,7 +202,12 @@ final class PoolReader {
   private static QuotaConfig quota(Section s) {
     long budget = s.longValue("budget_tokens", 1, 1_000_000_000_000L)
         .orElseThrow(() -> new ConfigException(s.path("budget_tokens"), "is required"));
-    int window = s.intValue("window_hours", 1, QuotaConfig.MAX_WINDOW_HOURS).orElse(QuotaConfig.DEFAULT_WINDOW_HOURS);
+    Optional<Integer> hours = s.intValue("window_hours", 1, QuotaConfig.MAX_WINDOW_HOURS);
+    Optional<Integer> minutes = s.intValue("window_minutes", 1, QuotaConfig.MAX_WINDOW_MINUTES);
+    if (hours.isPresent() && minutes.isPresent()) {
+      throw new ConfigException(s.path("window_minutes"), "cannot be combined with window_hours");
+    }
+    int window = minutes.orElse(hours.orElse(QuotaConfig.DEFAULT_WINDOW_HOURS) * 60);
     int threshold = s.intValue("threshold_percent", 1, 100).orElse(QuotaConfig.DEFAULT_THRESHOLD_PERCENT);
     int probe = s.intValue("probe_interval_seconds", 1, QuotaConfig.MAX_PROBE_INTERVAL_SECONDS)
         .orElse(QuotaConfig.DEFAULT_PROBE_INTERVAL_SECONDS);

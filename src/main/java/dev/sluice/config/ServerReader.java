@@ -48,10 +48,6 @@ final class ServerReader {
           envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port", metricsPort);
     }
     String dbPath = env.string(ENV_DB_PATH).or(() -> fileDbPath).orElse(ServerConfig.DEFAULT_DB_PATH);
-    if (dbPath.isBlank()) {
-      throw new ConfigException(env.string(ENV_DB_PATH).isPresent() ? ENV_DB_PATH : "server.db_path",
-          "must name a file, or " + ServerConfig.IN_MEMORY + " to keep the state in memory only");
-    }
     return new ServerConfig(host, port, metricsPort, maxBody, connections, queued, metricsEnabled, dbPath);
   }
 }

@@ -21,22 +21,23 @@ import java.util.List;
 public final class QuotaGuard {
   /**
    * @param budgetTokens tokens allowed per window; 0 for none (only the provider's quota errors trip the guard)
-   * @param windowHours window length in hours
+   * @param window window length, whole minutes, at least one
    * @param thresholdPercent share of the budget at which the guard trips, 1..100
    * @param probeInterval while exceeded, one probe request this often
    */
-  public record Policy(long budgetTokens, int windowHours, int thresholdPercent, Duration probeInterval) {
+  public record Policy(long budgetTokens, Duration window, int thresholdPercent, Duration probeInterval) {
     public Policy {
-      if (budgetTokens < 0 || windowHours < 1 || thresholdPercent < 1 || thresholdPercent > 100
+      if (budgetTokens < 0 || window.toMinutes() < 1 || window.toSecondsPart() != 0 || window.toMillisPart() != 0
+          || window.toNanosPart() != 0 || thresholdPercent < 1 || thresholdPercent > 100
           || probeInterval.isNegative() || probeInterval.isZero()) {
-        throw new IllegalArgumentException("quota needs budget ≥ 0, window ≥ 1 h, threshold 1..100 and a positive "
-            + "probe interval: " + budgetTokens + ", " + windowHours + ", " + thresholdPercent + ", " + probeInterval);
+        throw new IllegalArgumentException("quota needs budget ≥ 0, a window of whole minutes ≥ 1, threshold 1..100 "
+            + "and a positive probe interval: " + budgetTokens + ", " + window + ", " + thresholdPercent + ", " + probeInterval);
       }
     }
 
     /** No budget: only the provider's quota errors trip the guard, which then probes every 300 s. */
     public static Policy capErrorsOnly() {
-      return new Policy(0, 5, 99, Duration.ofSeconds(300));
+      return new Policy(0, Duration.ofHours(5), 99, Duration.ofSeconds(300));
     }
 
     /** Tokens in the window at which the guard trips; {@code Long.MAX_VALUE} without a budget. */
@@ -88,7 +89,7 @@ public final class QuotaGuard {
 
   public QuotaGuard(Policy policy) {
     this.policy = policy;
-    this.window = new TokenWindow(Math.toIntExact(policy.windowHours() * 60L));
+    this.window = new TokenWindow(Math.toIntExact(policy.window().toMinutes()));
     this.probeIntervalMillis = policy.probeInterval().toMillis();
   }
 
@@ -107,7 +108,7 @@ public final class QuotaGuard {
         return Admit.REQUEST;
       }
       trip(wallMillis);
-      change = "quota exceeded: " + used + " tokens in the last " + policy.windowHours() + " h, "
+      change = "quota exceeded: " + used + " tokens in the last " + describe(policy.window()) + ", "
           + percent(used) + " % of the budget of " + policy.budgetTokens() + " (threshold "
           + policy.thresholdPercent() + " %); one probe every " + probeIntervalMillis / 1000 + " s";
       changePending = true;
@@ -211,13 +212,17 @@ public final class QuotaGuard {
     return changePending;
   }
 
+  private static String describe(Duration window) {
+    return window.toMinutesPart() == 0 ? window.toHours() + " h" : window.toMinutes() + " min";
+  }
+
   private String percent(long used) {
     return String.format(java.util.Locale.ROOT, "%.1f", 100.0 * used / policy.budgetTokens());
   }
 
   /** Hot change of the policy; the usage counted stays (a window of another length starts over). */
   public synchronized void setPolicy(Policy newPolicy) {
-    if (newPolicy.windowHours() != policy.windowHours()) {
+    if (!newPolicy.window().equals(policy.window())) {
       throw new IllegalArgumentException("the window length cannot change while running");
     }
     policy = newPolicy;
@@ -246,7 +251,7 @@ public final class QuotaGuard {
     long used = window.total(wallMillis);
     return new QuotaSnapshot(state, used, policy.budgetTokens(),
         policy.budgetTokens() == 0 ? 0 : 100.0 * used / policy.budgetTokens(), policy.thresholdPercent(),
-        policy.windowHours(), capError, capErrorMessage, probeIntervalMillis, lastProbeMillis,
+        policy.window().toMinutes() / 60.0, capError, capErrorMessage, probeIntervalMillis, lastProbeMillis,
         state == QuotaState.QUOTA_EXCEEDED ? lastProbeMillis + probeIntervalMillis : 0, trips, probes);
   }
 
@@ -278,8 +283,8 @@ public final class QuotaGuard {
     window.drainChanged();
   }
 
-  /** Window length in hours (the store prunes usage older than this). */
-  public synchronized int windowHours() {
-    return policy.windowHours();
+  /** The window's length (the store prunes usage older than this). */
+  public synchronized Duration window() {
+    return policy.window();
   }
 }

@@ -8,7 +8,7 @@ package dev.sluice.limit;
  * @param budgetTokens the budget; 0 for none
  * @param usagePercent window usage as a share of the budget, in percent; 0 without a budget
  * @param thresholdPercent share of the budget at which the guard trips
- * @param windowHours window length
+ * @param windowHours window length in hours (a fraction for a window of minutes)
  * @param capError the provider's quota error holds the backend until a probe succeeds
  * @param capErrorMessage what the provider said, empty when no cap error is active
  * @param probeIntervalMillis the probe interval in force (stretched by a cap error's {@code Retry-After})
@@ -18,5 +18,5 @@ package dev.sluice.limit;
  * @param probes probes let through since start
  */
 public record QuotaSnapshot(QuotaState state, long windowUsageTokens, long budgetTokens, double usagePercent,
-    int thresholdPercent, int windowHours, boolean capError, String capErrorMessage, long probeIntervalMillis,
+    int thresholdPercent, double windowHours, boolean capError, String capErrorMessage, long probeIntervalMillis,
     long lastProbeMillis, long nextProbeMillis, long trips, long probes) {}

@@ -129,7 +129,7 @@ class ConfigLoaderTest {
     assertThat(nv1.apiKey()).map(Secret::reveal).contains("nvapi-123");
     assertThat(nv1.concurrency().mode()).isEqualTo(ConcurrencyConfig.Mode.ADAPTIVE);
     assertThat(nv1.cooldown()).isEqualTo(new CooldownConfig(3, 60, false, 1));
-    assertThat(nv1.quota()).contains(new QuotaConfig(2_000_000, 5, 95, 120));
+    assertThat(nv1.quota()).contains(new QuotaConfig(2_000_000, 300, 95, 120));
     assertThat(config.pools().get(1).backends().getFirst().apiKey()).map(Secret::reveal).contains("sk-file-key");
   }
 
@@ -148,6 +148,11 @@ class ConfigLoaderTest {
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", api_key_env: MISSING_KEY}]}]' | pools[0].backends[0].api_key_env: environment variable MISSING_KEY is not set
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", concurrency: {max_concurrent: 101}}]}]' | pools[0].backends[0].concurrency.max_concurrent: 101 is outside 1..100
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", cooldown: {base_seconds: 10, max_seconds: 5}}]}]' | pools[0].backends[0].cooldown.max_seconds: 5 is outside 10..86400
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", tpm: 0}]}]' | pools[0].backends[0].tpm: 0 is outside 1..100000000
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {budget_tokens: 9, window_hours: 1, window_minutes: 10}}]}]' | pools[0].backends[0].quota.window_minutes: cannot be combined with window_hours
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {budget_tokens: 9, window_minutes: 10081}}]}]' | pools[0].backends[0].quota.window_minutes: 10081 is outside 1..10080
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {window_hours: 5}}]}]' | pools[0].backends[0].quota.budget_tokens: is required
+      'server: {db_path: ""}'                                    | server.db_path: must not be empty
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: a, backends: [{id: c, base_url: "http://h"}]}]' | pools[1].name: a is declared twice
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, aliases: [a], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].aliases: a is claimed by pool a and by pool c; an alias belongs to one pool
       'pools: [{name: a, models: [gpt-4o], backends: [{id: b, base_url: "http://h"}]}, {name: c, models: [gpt-4o-mini, gpt-4o], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].models[1]: gpt-4o is claimed by pool a and by pool c; a model name or glob belongs to one pool
@@ -181,6 +186,34 @@ class ConfigLoaderTest {
     assertThat(config.defaultPool()).contains("nvidia");
     assertThat(config.pools().get(0).models()).isEmpty();
     assertThat(config.pools().get(1).models()).containsExactly("gpt-4o", "gpt-4o-*", "meta/llama-?");
+  }
+
+  @Test
+  void aQuotaWindowMayBeGivenInMinutesAndTokenLimitsAreRead() {
+    SluiceConfig config = yaml("""
+        pools:
+          - name: a
+            backends:
+              - {id: b, base_url: "http://h", tpm: 40000, raise_rate_from_headers: true,
+                 quota: {budget_tokens: 500000, window_minutes: 10, probe_interval_seconds: 30}}
+              - {id: c, base_url: "http://h", quota: {budget_tokens: 9}}
+        """, Map.of());
+    var backends = config.pools().getFirst().backends();
+    assertThat(backends.get(0).quota()).contains(new QuotaConfig(500_000, 10, 99, 30));
+    assertThat(backends.get(0).tpm()).isEqualTo(40_000);
+    assertThat(backends.get(0).raiseRateFromHeaders()).isTrue();
+    assertThat(backends.get(1).quota()).contains(new QuotaConfig(9, 300, 99, 300));
+    assertThat(backends.get(1).tpm()).isZero();
+    assertThat(backends.get(1).raiseRateFromHeaders()).isFalse();
+  }
+
+  @Test
+  void theStateStoreFileComesFromTheEnvironmentOverTheFile() {
+    assertThat(env(Map.of()).server().dbPath()).isEqualTo("./data/sluice.db");
+    assertThat(yaml("server: {db_path: /var/lib/sluice/state.db}", Map.of()).server().dbPath())
+        .isEqualTo("/var/lib/sluice/state.db");
+    assertThat(yaml("server: {db_path: /var/lib/sluice/state.db}", Map.of("SIDECAR_DB_PATH", ":memory:")).server()
+        .dbPath()).isEqualTo(":memory:");
   }
 
   @Test
