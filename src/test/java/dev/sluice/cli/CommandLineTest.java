@@ -84,6 +84,31 @@ class CommandLineTest {
   }
 
   @Test
+  void aCorruptStateFileStopsStartUpWithOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+    Path db = Files.writeString(dir.resolve("sluice.db"), "this is not a database, just text\n".repeat(200));
+    Run run = run(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.stderr()).startsWith("sluice: state store " + db.toAbsolutePath() + ": not a database")
+        .endsWith(System.lineSeparator()).hasLineCount(1);
+  }
+
+  @Test
+  void aStateFileAnotherSluiceUsesStopsStartUp(@TempDir Path dir) throws Exception {
+    Path db = dir.resolve("sluice.db");
+    Process first = sluice(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve")
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      new Output(first).await(Pattern.compile("^(Sluice listening on) "));
+      Run second = run(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve");
+      assertThat(second.exitCode()).isEqualTo(2);
+      assertThat(second.stderr()).startsWith("sluice: state store " + db.toAbsolutePath() + ": locked by another")
+          .hasLineCount(1);
+    } finally {
+      first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void invalidConfigFileStopsStartUp(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("sluice.yaml"), "defaults: {timeout_seconds: 0}\n");
     Run run = run(Map.of(), "serve", "--config", file.toString());
