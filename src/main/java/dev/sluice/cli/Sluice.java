@@ -9,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.client.HttpClient;
@@ -32,11 +33,11 @@ public final class Sluice implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final DeadKeyProbe deadKeyProbe;
   private final ScheduledExecutorService dashboardTimer;
-  private final StateKeeper keeper;
+  private final Optional<StateKeeper> keeper;
 
   Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
       List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer,
-      DeadKeyProbe deadKeyProbe, StateKeeper keeper) {
+      DeadKeyProbe deadKeyProbe, Optional<StateKeeper> keeper) {
     this.keeper = keeper;
     this.config = config;
     this.deadKeyProbe = deadKeyProbe;
@@ -57,7 +58,7 @@ public final class Sluice implements AutoCloseable {
     client.getProtocolHandlers().clear();
     server.start();
     deadKeyProbe.start();
-    keeper.start();
+    keeper.ifPresent(StateKeeper::start);
     return this;
   }
 
@@ -123,7 +124,7 @@ public final class Sluice implements AutoCloseable {
       client.stop();
       timer.shutdownNow();
       dashboardTimer.shutdownNow();
-      keeper.close(); // after the last answer: what it taught the backends is written too
+      keeper.ifPresent(StateKeeper::close); // after the last answer: what it taught the backends is written too
     }
   }
 }

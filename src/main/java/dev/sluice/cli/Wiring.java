@@ -155,9 +155,11 @@ public final class Wiring {
           fallback -> dispatchers.get(poolConfig.name()).setFallback(dispatchers.get(fallback)));
     }
     List<Backend> allBackends = pools.stream().flatMap(p -> p.backends().stream()).toList();
-    // What the backends learned and used before a restart is theirs again before the first request.
-    StateKeeper keeper = new StateKeeper(SqliteStateStore.open(Path.of(config.server().dbPath())), allBackends, clock);
-    keeper.restore();
+    // What the backends learned and used before a restart is theirs again before the first request. Kept in memory
+    // only, there is nothing to restore or write, and the SQLite driver is not even loaded.
+    Optional<StateKeeper> keeper = config.server().dbPath().equals(ServerConfig.IN_MEMORY) ? Optional.empty()
+        : Optional.of(new StateKeeper(SqliteStateStore.open(Path.of(config.server().dbPath())), allBackends, clock));
+    keeper.ifPresent(StateKeeper::restore);
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
     QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
