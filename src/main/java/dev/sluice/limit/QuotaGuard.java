@@ -222,7 +222,12 @@ public final class QuotaGuard {
     return String.format(java.util.Locale.ROOT, "%.1f", 100.0 * used / policy.budgetTokens());
   }
 
-  /** Hot change of the policy; the usage counted stays (a window of another length starts over). */
+  /**
+   * Hot change of the budget, threshold and probe interval; the usage counted stays, and a stretched probe interval
+   * stays while its cap error is active.
+   *
+   * @throws IllegalArgumentException if the window's length would change: the minutes counted belong to it
+   */
   public synchronized void setPolicy(Policy newPolicy) {
     if (newPolicy.windowHours() != policy.windowHours()) {
       throw new IllegalArgumentException("the window length cannot change while running");

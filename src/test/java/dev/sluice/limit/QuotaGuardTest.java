@@ -395,6 +395,35 @@ class QuotaGuardTest {
   }
 
   @Test
+  void aNewPolicyKeepsTheUsageAndAppliesItsThresholdAtTheNextRequest() {
+    QuotaGuard guard = guard(10_000, 1, 99, 300);
+    use(guard, at("10:00:00"), 995);
+    assertThat(guard.admit(at("10:00:00"))).isEqualTo(REQUEST);
+
+    guard.setPolicy(new QuotaGuard.Policy(1_000, 1, 99, Duration.ofSeconds(600)));
+
+    assertThat(guard.admit(at("10:00:01"))).isEqualTo(new Hold(at("10:10:01")));
+    assertThat(guard.snapshot(at("10:00:01")).budgetTokens()).isEqualTo(1_000);
+  }
+
+  @Test
+  void aNewPolicyLeavesAnIntervalStretchedByACapError() {
+    QuotaGuard guard = guard(10_000, 1, 99, 300);
+    quotaError(guard, at("10:00:00"), 1_000 * SECOND);
+
+    guard.setPolicy(new QuotaGuard.Policy(10_000, 1, 99, Duration.ofSeconds(60)));
+
+    assertThat(guard.snapshot(at("10:00:00")).probeIntervalMillis()).isEqualTo(1_100 * SECOND);
+  }
+
+  @Test
+  void theWindowsLengthCannotChangeWhileRunning() {
+    QuotaGuard guard = guard(10_000, 1, 99, 300);
+    assertThatThrownBy(() -> guard.setPolicy(new QuotaGuard.Policy(10_000, 5, 99, Duration.ofSeconds(300))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("the window length cannot change while running");
+  }
+
+  @Test
   void aPolicyIsCheckedWhole() {
     assertThatThrownBy(() -> new QuotaGuard.Policy(1_000, 5, 0, Duration.ofSeconds(300)))
         .isInstanceOf(IllegalArgumentException.class)
