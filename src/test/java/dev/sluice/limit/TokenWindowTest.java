@@ -7,7 +7,9 @@ import dev.sluice.limit.TokenWindow.Minute;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -237,7 +239,7 @@ class TokenWindowTest {
     }
     // Replaying what was drained, latest count per minute, gives a store that agrees with the window.
     drained.addAll(window.drainChanged());
-    java.util.Map<Long, Long> store = new java.util.TreeMap<>();
+    Map<Long, Long> store = new TreeMap<>();
     drained.forEach(m -> store.put(m.minute(), m.tokens()));
     TokenWindow restored = new TokenWindow(minutes);
     restored.restore(store.entrySet().stream().map(e -> new Minute(e.getKey(), e.getValue())).toList(), now);
