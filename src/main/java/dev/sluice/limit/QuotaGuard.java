@@ -40,9 +40,13 @@ public final class QuotaGuard {
       return new Policy(0, Duration.ofHours(5), 99, Duration.ofSeconds(300));
     }
 
-    /** Tokens in the window at which the guard trips; {@code Long.MAX_VALUE} without a budget. */
+    /**
+     * Tokens in the window at which the guard trips, the threshold share rounded up to a whole token;
+     * {@code Long.MAX_VALUE} without a budget. In whole numbers: a double would put 7 % of 100 at 8.
+     */
     long thresholdTokens() {
-      return budgetTokens == 0 ? Long.MAX_VALUE : (long) Math.ceil(budgetTokens * (thresholdPercent / 100.0));
+      return budgetTokens == 0 ? Long.MAX_VALUE
+          : budgetTokens / 100 * thresholdPercent + Math.ceilDiv(budgetTokens % 100 * thresholdPercent, 100);
     }
   }
 
@@ -155,12 +159,15 @@ public final class QuotaGuard {
       capErrorMessage = message;
       // The provider just refused: the next probe is one interval away, longer if it asked for longer.
       lastProbeMillis = wallMillis;
-      probeIntervalMillis = Math.max(policy.probeInterval().toMillis(), (long) Math.ceil(retryAfterMillis * 1.1));
+      // 1.1 x, rounded up in whole milliseconds (a double would make 400 s into 440.001 s).
+      probeIntervalMillis = Math.max(policy.probeInterval().toMillis(),
+          retryAfterMillis + Math.ceilDiv(retryAfterMillis, 10));
       change = "quota exceeded: " + message + "; one probe every " + probeIntervalMillis / 1000 + " s";
       changePending = true;
       return false;
     }
-    if (probe && accepted) {
+    // A probe answered after usage slid below the threshold, or after a reset, finds the backend restored already.
+    if (probe && accepted && state == QuotaState.QUOTA_EXCEEDED) {
       restore();
       change = "within quota again: the probe was accepted";
       changePending = true;
@@ -220,7 +227,12 @@ public final class QuotaGuard {
     return String.format(java.util.Locale.ROOT, "%.1f", 100.0 * used / policy.budgetTokens());
   }
 
-  /** Hot change of the policy; the usage counted stays (a window of another length starts over). */
+  /**
+   * Hot change of the budget, threshold and probe interval; the usage counted stays, and a stretched probe interval
+   * stays while its cap error is active.
+   *
+   * @throws IllegalArgumentException if the window's length would change: the minutes counted belong to it
+   */
   public synchronized void setPolicy(Policy newPolicy) {
     if (!newPolicy.window().equals(policy.window())) {
       throw new IllegalArgumentException("the window length cannot change while running");

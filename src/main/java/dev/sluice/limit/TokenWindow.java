@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NavigableSet;
+import java.util.TreeSet;
 
 /**
  * Tokens used over a sliding window of whole wall-clock minutes, kept as one count per minute: at any instant the
@@ -31,7 +33,7 @@ public final class TokenWindow {
   private final ArrayDeque<long[]> counts = new ArrayDeque<>();
   private long total;
   /** Minutes whose counts changed since {@link #drainChanged}, oldest first. */
-  private final List<Long> changed = new ArrayList<>();
+  private final NavigableSet<Long> changed = new TreeSet<>();
 
   /** @param minutes window length in minutes, ≥ 1 */
   public TokenWindow(int minutes) {
@@ -56,9 +58,7 @@ public final class TokenWindow {
       counts.addLast(new long[] {minute, tokens});
     }
     total += tokens;
-    if (changed.isEmpty() || changed.getLast() != minute) {
-      changed.add(minute);
-    }
+    changed.add(minute);
   }
 
   /** Tokens in the window at {@code wallMillis}. */
@@ -89,9 +89,7 @@ public final class TokenWindow {
   /** Forgets all usage. */
   public synchronized void clear() {
     for (long[] count : counts) {
-      if (changed.isEmpty() || changed.getLast() < count[0]) {
-        changed.add(count[0]);
-      }
+      changed.add(count[0]);
     }
     counts.clear();
     total = 0;

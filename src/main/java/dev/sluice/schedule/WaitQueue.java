@@ -112,7 +112,6 @@ final class WaitQueue {
     size++;
   }
 
-  /** Every waiter in dispatch order; not to be modified while iterating. */
   /** The tokens the first {@code n} waiters, in dispatch order, expect to use. */
   long tokensOfFirst(int n) {
     long tokens = 0;
@@ -126,6 +125,7 @@ final class WaitQueue {
     return tokens;
   }
 
+  /** Every waiter in dispatch order; not to be modified while iterating. */
   Iterable<Waiter> inOrder() {
     return () -> Arrays.stream(lanes).flatMap(ArrayDeque::stream).iterator();
   }
