@@ -29,7 +29,7 @@ class BackendTokenBudgetTest {
   private static final long SECOND = 1_000_000_000L;
   private static final long ABSENT = RateHeaders.ABSENT;
   /** 1000 tokens over 1 h, tripping at 990, one probe every 300 s. */
-  private static final QuotaGuard.Policy SMALL_BUDGET = new QuotaGuard.Policy(1_000, 1, 99, Duration.ofSeconds(300));
+  private static final QuotaGuard.Policy SMALL_BUDGET = new QuotaGuard.Policy(1_000, Duration.ofHours(1), 99, Duration.ofSeconds(300));
   private static final QuotaGuard.Policy NO_BUDGET = QuotaGuard.Policy.capErrorsOnly();
 
   private final ManualClock clock = new ManualClock();
@@ -181,7 +181,8 @@ class BackendTokenBudgetTest {
     Backend backend = backend(SMALL_BUDGET, 0, false);
     Permit permit = acquire(backend, 1_000_000);
 
-    assertThat(permit.reservedTokens()).isZero();
+    assertThat(permit.reservedTokens()).as("the estimate, for telling a tokens 429; no bucket to settle")
+        .isEqualTo(1_000_000);
     permit.release(ok(300));
 
     assertThat(backend.tpm()).isZero();
@@ -279,7 +280,7 @@ class BackendTokenBudgetTest {
 
   @Test
   void usageSlidingOutOfTheWindowRestoresTheBackendAndTheListenerHearsIt() {
-    Backend backend = backend(new QuotaGuard.Policy(1_000, 1, 99, Duration.ofHours(2)), 0, false);
+    Backend backend = backend(new QuotaGuard.Policy(1_000, Duration.ofHours(1), 99, Duration.ofHours(2)), 0, false);
     acquire(backend, 0).release(ok(995));
     // The manual clock starts at 00:00:01; the usage leaves the 1 h window at 01:00:00.
     assertThat(backend.tryAcquire(now(), 0, false)).isEqualTo(new Backend.Wait(now() + 3_599 * SECOND));

@@ -33,7 +33,7 @@ class StateKeeperTest {
         new TokenBucket(BucketStore.inMemory(), id, 600, 40),
         new RetreatController(RetreatPolicy.defaults(), 600, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
         new ConcurrencyLimit(false, 8), Optional.of(new Cooldown(TestBackends.DEFAULT_COOLDOWN)),
-        new Backend.TokenLimits(new QuotaGuard(new QuotaGuard.Policy(1_000, windowHours, 99,
+        new Backend.TokenLimits(new QuotaGuard(new QuotaGuard.Policy(1_000, Duration.ofHours(windowHours), 99,
             Duration.ofSeconds(300))), Optional.empty(), false), clock);
   }
 

@@ -23,7 +23,7 @@ class QuotaGuardTest {
   }
 
   private static QuotaGuard guard(long budgetTokens, int windowHours, int thresholdPercent, int probeSeconds) {
-    return new QuotaGuard(new QuotaGuard.Policy(budgetTokens, windowHours, thresholdPercent,
+    return new QuotaGuard(new QuotaGuard.Policy(budgetTokens, Duration.ofHours(windowHours), thresholdPercent,
         Duration.ofSeconds(probeSeconds)));
   }
 
@@ -400,7 +400,7 @@ class QuotaGuardTest {
     use(guard, at("10:00:00"), 995);
     assertThat(guard.admit(at("10:00:00"))).isEqualTo(REQUEST);
 
-    guard.setPolicy(new QuotaGuard.Policy(1_000, 1, 99, Duration.ofSeconds(600)));
+    guard.setPolicy(new QuotaGuard.Policy(1_000, Duration.ofHours(1), 99, Duration.ofSeconds(600)));
 
     assertThat(guard.admit(at("10:00:01"))).isEqualTo(new Hold(at("10:10:01")));
     assertThat(guard.snapshot(at("10:00:01")).budgetTokens()).isEqualTo(1_000);
@@ -411,7 +411,7 @@ class QuotaGuardTest {
     QuotaGuard guard = guard(10_000, 1, 99, 300);
     quotaError(guard, at("10:00:00"), 1_000 * SECOND);
 
-    guard.setPolicy(new QuotaGuard.Policy(10_000, 1, 99, Duration.ofSeconds(60)));
+    guard.setPolicy(new QuotaGuard.Policy(10_000, Duration.ofHours(1), 99, Duration.ofSeconds(60)));
 
     assertThat(guard.snapshot(at("10:00:00")).probeIntervalMillis()).isEqualTo(1_100 * SECOND);
   }
@@ -419,15 +419,17 @@ class QuotaGuardTest {
   @Test
   void theWindowsLengthCannotChangeWhileRunning() {
     QuotaGuard guard = guard(10_000, 1, 99, 300);
-    assertThatThrownBy(() -> guard.setPolicy(new QuotaGuard.Policy(10_000, 5, 99, Duration.ofSeconds(300))))
+    assertThatThrownBy(() -> guard.setPolicy(new QuotaGuard.Policy(10_000, Duration.ofHours(5), 99, Duration.ofSeconds(300))))
         .isInstanceOf(IllegalArgumentException.class).hasMessage("the window length cannot change while running");
   }
 
   @Test
   void aPolicyIsCheckedWhole() {
-    assertThatThrownBy(() -> new QuotaGuard.Policy(1_000, 5, 0, Duration.ofSeconds(300)))
+    assertThatThrownBy(() -> new QuotaGuard.Policy(1_000, Duration.ofHours(5), 0, Duration.ofSeconds(300)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("quota needs budget ≥ 0, window ≥ 1 h, threshold 1..100 and a positive probe interval: 1000, 5,"
-            + " 0, PT5M");
+        .hasMessage("quota needs budget ≥ 0, a window of whole minutes ≥ 1, threshold 1..100 and a positive probe"
+            + " interval: 1000, PT5H, 0, PT5M");
+    assertThatThrownBy(() -> new QuotaGuard.Policy(1_000, Duration.ofSeconds(90), 99, Duration.ofSeconds(300)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -191,7 +191,7 @@ class DispatcherTokensTest {
 
   @Test
   void waitersBehindAnExceededQuotaSendOneProbeAndGoWhenItIsAccepted() {
-    Backend backend = backend("b", 6_000, 100, 0, new QuotaGuard.Policy(1_000, 1, 99, Duration.ofSeconds(300)));
+    Backend backend = backend("b", 6_000, 100, 0, new QuotaGuard.Policy(1_000, Duration.ofHours(1), 99, Duration.ofSeconds(300)));
     Dispatcher dispatcher = dispatcher(100, backend);
     submit(dispatcher, "spender", Priority.NORMAL, 0).permits.getFirst()
         .release(new Attempt(200, 0).withUsage(995, false));
