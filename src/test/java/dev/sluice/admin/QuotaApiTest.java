@@ -104,7 +104,7 @@ class QuotaApiTest {
     assertThat(q.get("trips").asLong()).isEqualTo(1);
     assertThat(q.get("probes").asLong()).isZero();
     assertThat(q.get("tpm").asLong()).isEqualTo(100_000);
-    // The answer's 1,000 tokens were charged to the minute's budget; it refills at 1,667 a second.
+    // The minute's budget less what was used, refilling at 1,667 tokens a second.
     assertThat(q.get("tpm_available").asLong()).isBetween(99_000L, 100_000L);
     assertThat(harness.status().at("/pools/0/backends/0/state").asText()).isEqualTo("quota_exceeded");
     assertThat(waiting).isNotDone();
