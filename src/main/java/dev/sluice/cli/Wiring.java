@@ -7,6 +7,7 @@ import dev.sluice.admin.BackendEndpoints;
 import dev.sluice.admin.ConfigEndpoints;
 import dev.sluice.admin.CooldownEndpoints;
 import dev.sluice.admin.LiveConfig;
+import dev.sluice.admin.QuotaEndpoints;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
@@ -235,6 +236,7 @@ public final class Wiring {
     adminRoutes.addAll(new AdaptiveEndpoints(pools).routes());
     adminRoutes.addAll(new CooldownEndpoints(pools, clock).routes());
     adminRoutes.addAll(new BackendEndpoints(pools, liveConfig).routes());
+    adminRoutes.addAll(new QuotaEndpoints(pools).routes());
     AdminHandler admin = new AdminHandler(config.adminToken(), adminRoutes, requestIds::nameResponse);
     // The dashboard's snapshots are built on their own thread: with many backends a build would delay the
     // dispatchers' wakeups on theirs.
