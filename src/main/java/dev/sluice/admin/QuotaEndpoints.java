@@ -70,7 +70,7 @@ public final class QuotaEndpoints {
   private static String describe(BackendSnapshot snapshot) {
     QuotaSnapshot q = snapshot.quota();
     return q.state() + ", " + q.windowUsageTokens()
-        + (q.budgetTokens() > 0 ? " of " + q.budgetTokens() : "") + " tokens in " + q.windowHours() + " h"
+        + (q.budgetTokens() > 0 ? " of " + q.budgetTokens() : "") + " tokens in " + q.windowHoursShown() + " h"
         + (q.capError() ? ", cap error" : "");
   }
 
@@ -86,7 +86,7 @@ public final class QuotaEndpoints {
     m.put("budget_tokens", budget ? q.budgetTokens() : null);
     m.put("usage_percent", budget ? Math.round(q.usagePercent() * 100) / 100.0 : null);
     m.put("threshold_percent", q.thresholdPercent());
-    m.put("window_hours", q.windowHours());
+    m.put("window_hours", q.windowHoursShown());
     m.put("cap_error", q.capError() ? capMessage(q) : null);
     m.put("probe_interval_seconds", q.probeIntervalMillis() / 1000.0);
     m.put("last_probe_at", BackendDirectory.iso(q.lastProbeMillis()));

@@ -19,4 +19,10 @@ package dev.sluice.limit;
  */
 public record QuotaSnapshot(QuotaState state, long windowUsageTokens, long budgetTokens, double usagePercent,
     int thresholdPercent, double windowHours, boolean capError, String capErrorMessage, long probeIntervalMillis,
-    long lastProbeMillis, long nextProbeMillis, long trips, long probes) {}
+    long lastProbeMillis, long nextProbeMillis, long trips, long probes) {
+  /** The window's length in hours as people and JSON show it: whole when it is ({@code 5}), else a fraction. */
+  public Number windowHoursShown() {
+    return windowHours == Math.rint(windowHours) ? (Number) (long) windowHours
+        : Math.round(windowHours * 10_000) / 10_000.0;
+  }
+}

@@ -258,7 +258,7 @@ class MetricsTest {
    * neither; both before the sim.
    */
   private Sluice budgets() throws Exception {
-    Sluice sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0"))
+    Sluice sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:"))
         .loadYaml("""
             pools:
               - name: nvidia

@@ -45,7 +45,7 @@ class StatusTest {
 
   /** Pool nvidia: b1 with a budget of 2,000 tokens and 50,000 tokens per minute, b2 with neither. */
   private void start() throws Exception {
-    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0")).loadYaml("""
+    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:")).loadYaml("""
         pools:
           - name: nvidia
             aliases: [nvidia]

@@ -234,7 +234,7 @@ final class SnapshotBuilder {
     m.put("used", q.windowUsageTokens());
     m.put("budget", q.budgetTokens());
     m.put("threshold", q.thresholdPercent());
-    m.put("hours", q.windowHours());
+    m.put("hours", q.windowHoursShown());
     if (exceeded) {
       m.put("next_probe_seconds", Math.max(0, Math.ceilDiv(q.nextProbeMillis() - wallMillis, 1000)));
       if (q.capError()) {

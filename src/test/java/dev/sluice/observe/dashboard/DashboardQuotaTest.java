@@ -61,7 +61,7 @@ class DashboardQuotaTest {
   @Test
   void anExceededBackendShowsItsQuotaBarAndTheResetButtonPutsItBackInService() throws Exception {
     sim = SimServer.start(SimConfig.defaults(), Clock.system(), "127.0.0.1", 0);
-    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:",
         "SIDECAR_ADMIN_TOKEN", TOKEN)).loadYaml("""
         pools:
           - name: nvidia
