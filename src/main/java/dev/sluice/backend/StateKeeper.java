@@ -106,17 +106,9 @@ public final class StateKeeper implements AutoCloseable {
     return changed.size();
   }
 
-  /**
-   * The keeper's writes so far.
-   *
-   * @param batches batches written
-   * @param failedBatches batches the store refused (kept and written with a later one)
-   * @param lastWriteMillis wall time of the last batch written, 0 before the first
-   */
-  public record Writes(long batches, long failedBatches, long lastWriteMillis) {}
-
-  public synchronized Writes writes() {
-    return new Writes(batches, failedBatches, lastWriteMillis);
+  /** The keeper's writes so far, to the store at {@code path}. */
+  public synchronized StoreWrites writes(String path) {
+    return new StoreWrites(path, batches, failedBatches, lastWriteMillis);
   }
 
   private void flushQuietly() {

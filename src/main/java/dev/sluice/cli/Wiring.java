@@ -12,6 +12,7 @@ import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
 import dev.sluice.backend.StateKeeper;
+import dev.sluice.backend.StoreWrites;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConcurrencyConfig;
 import dev.sluice.config.CooldownConfig;
@@ -188,8 +189,9 @@ public final class Wiring {
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
     RequestIds requestIds = new RequestIds();
+    String dbPath = config.server().dbPath();
     StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList,
-        requestIds::nameResponse);
+        requestIds::nameResponse, () -> keeper.map(k -> k.writes(dbPath)).orElse(new StoreWrites(dbPath, 0, 0, 0)));
     int timeoutSeconds = config.defaults().timeoutSeconds();
     Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
     Router router = new Router(pools, config.defaultPool());

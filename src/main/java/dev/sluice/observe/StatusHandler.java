@@ -1,6 +1,7 @@
 package dev.sluice.observe;
 
 import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.backend.StoreWrites;
 import dev.sluice.http.JsonAnswer;
 import dev.sluice.http.OpenAiError;
 import dev.sluice.limit.QuotaSnapshot;
@@ -8,6 +9,7 @@ import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,15 +42,18 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   private final Supplier<CompletableFuture<Boolean>> upstreamReachable;
   private final List<PoolView> pools;
   private final BiConsumer<Request, Response> nameResponse;
+  private final Supplier<StoreWrites> store;
 
   /**
    * @param upstreamReachable probes the default pool's upstream
    * @param pools the pools, read at each request
    * @param nameResponse puts the request's id on its answer, as on every answer Sluice sends
+   * @param store what the state store has written
    */
   public StatusHandler(Clock clock, String version, ProxyStats stats,
       Supplier<CompletableFuture<Boolean>> upstreamReachable, List<? extends PoolView> pools,
-      BiConsumer<Request, Response> nameResponse) {
+      BiConsumer<Request, Response> nameResponse, Supplier<StoreWrites> store) {
+    this.store = store;
     this.clock = clock;
     this.startNanos = clock.nanoTime();
     this.version = version;
@@ -114,6 +119,14 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     body.put("errors", stats.errors());
     body.put("tokens", stats.tokens());
     body.put("pools", snapshots().stream().map(this::pool).toList());
+    StoreWrites writes = store.get();
+    Map<String, Object> stored = new LinkedHashMap<>();
+    stored.put("path", writes.path());
+    stored.put("batches", writes.batches());
+    stored.put("failed_batches", writes.failedBatches());
+    stored.put("last_write_at", writes.lastWriteMillis() == 0 ? null
+        : Instant.ofEpochMilli(writes.lastWriteMillis()).toString());
+    body.put("store", stored);
     return body;
   }
 

@@ -32,7 +32,7 @@ class CommandLineTest {
 
   private record Run(int exitCode, String stdout, String stderr) {}
 
-  private static ProcessBuilder sluice(Map<String, String> env, String... args) {
+  static ProcessBuilder sluice(Map<String, String> env, String... args) {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
     command.add("--enable-native-access=ALL-UNNAMED"); // SQLite's driver loads a native library
@@ -285,7 +285,7 @@ class CommandLineTest {
   }
 
   /** A process's standard output, read line by line on its own thread so that the pipe never fills. */
-  private static final class Output {
+  static final class Output {
     private static final String END = "\u0000end";
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     final List<String> seen = new ArrayList<>();
