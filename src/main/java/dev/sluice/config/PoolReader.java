@@ -68,7 +68,7 @@ final class PoolReader {
     return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, accounting, backends);
   }
 
-  /** The pool's {@code stream_usage}, {@code default_max_tokens} and {@code quota_errors}, each absent from {@code d}. */
+  /** A pool's {@code stream_usage}, {@code default_max_tokens} and {@code quota_errors}; absent ones as {@code d}. */
   static AccountingConfig accounting(Section s, AccountingConfig d) {
     boolean streamUsage = s.bool("stream_usage").orElse(d.streamUsage());
     int defaultMaxTokens = s.intValue("default_max_tokens", 1, AccountingConfig.MAX_DEFAULT_MAX_TOKENS)

@@ -9,9 +9,10 @@ import org.eclipse.jetty.util.BufferUtil;
  * byte through as the upstream sent it. The stream is cut into events by the sniffer that also reads the usage
  * from them ({@link UsageSniffer.EventStream}), so each byte is scanned once.
  *
- * <p>For each upstream chunk, {@link #plan} says what goes to the caller, in order: complete events go as slices
- * of the chunk itself (no copy); the start of an event that the chunk does not finish is held (copied) until its
- * end arrives, because only its end tells whether it is the usage event; and the usage event itself is left out.
+ * <p>For each upstream chunk, {@link #plan} says what goes to the caller, in order: complete events go as the
+ * chunk itself or slices of it (no copy); the start of an event that the chunk does not finish is held (copied)
+ * until its end arrives, because only its end tells whether it is the usage event; and the usage event itself is
+ * left out.
  * Once it is gone, the rest of the stream passes as it comes. An event that grows beyond
  * {@value #MAX_HELD_BYTES} bytes without ending cannot be the usage event: what was held of it goes on, and so does
  * the rest of it as it arrives. A stream whose lines end with a lone carriage return (which the event-stream format
@@ -25,8 +26,9 @@ final class UsageEventStrip {
   /** The longest part of an event held back while waiting for its end. */
   static final int MAX_HELD_BYTES = 64 * 1024;
   private final UsageSniffer.EventStream events;
-  private byte[] held = new byte[512];
-  private byte[] spare = new byte[512];
+  /** Made when an event first spans two chunks: a stream whose chunks are whole events needs none. */
+  private byte[] held = {};
+  private byte[] spare = {};
   private int heldLength;
   /** The usage event was removed: the rest passes as it comes. */
   private boolean removed;
@@ -151,9 +153,11 @@ final class UsageEventStrip {
   }
 
   private void addSlice(ByteBuffer chunk, int from, int to) {
-    if (to > from) {
-      parts[partCount++] = chunk.slice(from, to - from);
+    if (to <= from) {
+      return;
     }
+    // The whole chunk going needs no slice.
+    parts[partCount++] = from == chunk.position() && to == chunk.limit() ? chunk : chunk.slice(from, to - from);
   }
 
   /** Sends what is held; the other array takes the next bytes, so that this one stays as it is until written. */
@@ -171,7 +175,7 @@ final class UsageEventStrip {
   private void hold(ByteBuffer chunk, int from, int to) {
     int n = to - from;
     if (heldLength + n > held.length) {
-      held = Arrays.copyOf(held, Math.max(heldLength + n, held.length * 2));
+      held = Arrays.copyOf(held, Math.max(heldLength + n, Math.max(512, held.length * 2)));
     }
     chunk.get(from, held, heldLength, n);
     heldLength += n;

@@ -476,7 +476,7 @@ abstract sealed class UsageSniffer {
       return Optional.ofNullable(usage);
     }
 
-    /** See {@link UsageSniffer#completionEstimate}; a text cut short (the answer broke off) counts as far as it came. */
+    /** See {@link UsageSniffer#completionEstimate}; a text cut short (the answer broke off) counts as it came. */
     long completionEstimate() {
       boolean partial = measuring && measuredBytes > 0;
       return TokenEstimate.completionTokens(textBytes + (partial ? measuredBytes : 0),

@@ -101,20 +101,28 @@ class BodyScanTest {
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "{\"model\":\"m\",\"stream\":true} | {\"stream_options\":{\"include_usage\":true},\"model\":\"m\",\"stream\":true}",
+      "{\"model\":\"m\",\"stream\":true}"
+          + " | {\"stream_options\":{\"include_usage\":true},\"model\":\"m\",\"stream\":true}",
       "' \n{ \"stream\" : true }' | ' \n{\"stream_options\":{\"include_usage\":true}, \"stream\" : true }'",
-      "{\"stream\":true,\"stream_options\":{}} | {\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
-      "{\"stream\":true,\"stream_options\":{ }} | {\"stream\":true,\"stream_options\":{\"include_usage\":true }}",
+      "{\"stream\":true,\"stream_options\":{}}"
+          + " | {\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+      "{\"stream\":true,\"stream_options\":{ }}"
+          + " | {\"stream\":true,\"stream_options\":{\"include_usage\":true }}",
       "{\"stream_options\":{\"continuous_usage_stats\":false},\"stream\":true}"
           + " | {\"stream_options\":{\"include_usage\":true,\"continuous_usage_stats\":false},\"stream\":true}",
-      "{\"stream_options\":{\"include_usage\":false},\"stream\":true} | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
-      "{\"stream_options\":{\"include_usage\":null,\"x\":1}} | {\"stream_options\":{\"include_usage\":true,\"x\":1}}",
-      "{\"stream_options\":null,\"stream\":true} | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
-      "{\"stream_options\":{\"include_usage\":true},\"stream\":true} | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
+      "{\"stream_options\":{\"include_usage\":false},\"stream\":true}"
+          + " | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
+      "{\"stream_options\":{\"include_usage\":null,\"x\":1}}"
+          + " | {\"stream_options\":{\"include_usage\":true,\"x\":1}}",
+      "{\"stream_options\":null,\"stream\":true}"
+          + " | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
+      "{\"stream_options\":{\"include_usage\":true},\"stream\":true}"
+          + " | {\"stream_options\":{\"include_usage\":true},\"stream\":true}",
       "{\"stream_options\":\"usage\",\"stream\":true} | {\"stream_options\":\"usage\",\"stream\":true}",
       "{\"stream_options\":{\"include_usage\":\"false\"}} | {\"stream_options\":{\"include_usage\":\"false\"}}",
       "{\"messages\":[{\"stream_options\":{}}],\"stream\":true}"
-          + " | {\"stream_options\":{\"include_usage\":true},\"messages\":[{\"stream_options\":{}}],\"stream\":true}"})
+          + " | {\"stream_options\":{\"include_usage\":true},\"messages\":[{\"stream_options\":{}}],"
+          + "\"stream\":true}"})
   void asksForTheStreamsUsageWithOneSpliceLeavingEveryOtherByte(String json, String expected) throws Exception {
     String edited = askedForUsage(json);
     assertThat(edited).isEqualTo(expected);

@@ -37,7 +37,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class UsageAccountingTest {
   private static final String CHAT_STREAM =
       "{\"model\":\"pool/m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-  private static final String HEAD = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",";
+  private static final String HEAD =
+      "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",";
   private static final String ROLE_EVENT = "data: " + HEAD
       + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],"
       + "\"usage\":null}\n\n";
