@@ -172,7 +172,8 @@ class UsageSnifferTest {
   /**
    * Random JSON documents (nested objects, arrays, strings with escapes and quotes, keys named like usage at
    * every depth, numbers and literals), with or without a top-level usage object, fed in random slices: the
-   * sniffer finds exactly what a full parse of the document finds.
+   * sniffer finds exactly what a full parse of the document finds, and tells the usage event (empty choices and a
+   * usage object) as a full parse does.
    */
   @ParameterizedTest
   @MethodSource("seeds")
@@ -195,6 +196,13 @@ class UsageSnifferTest {
           .isEqualTo(Optional.ofNullable(expected));
       assertThat(usageOf("text/event-stream", "data: {\"choices\":[]}\n\ndata: " + json + "\n\ndata: [DONE]\n\n",
           random.nextLong())).as(json).isEqualTo(Optional.ofNullable(expected));
+      JsonNode root = mapper.readTree(json);
+      boolean usageEvent = root.path("choices").isArray() && root.get("choices").isEmpty()
+          && root.path("usage").isObject();
+      UsageSniffer.EventStream events = (UsageSniffer.EventStream) feed(
+          UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream"), "data: " + json + "\n\n",
+          random.nextLong());
+      assertThat(events.lastEventWasUsage()).as(json).isEqualTo(usageEvent);
     }
   }
 
