@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -30,9 +29,11 @@ record BodyScan(boolean wellFormed, String model, boolean stream, int modelStart
     StreamOptions streamOptions) {
   private static final BodyScan MALFORMED = new BodyScan(false, null, false, -1, -1, -1,
       new StreamOptions(StreamOptions.Kind.UNEDITABLE, -1, -1));
-  private static final byte[] INCLUDE_USAGE = "\"include_usage\":true".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] STREAM_OPTIONS = "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] STREAM_OPTIONS_FIELD = ascii("\"stream_options\":{\"include_usage\":true},");
+  private static final byte[] STREAM_OPTIONS = ascii("{\"include_usage\":true}");
+  private static final byte[] INCLUDE_USAGE_FIELD = ascii("\"include_usage\":true,");
+  private static final byte[] INCLUDE_USAGE = ascii("\"include_usage\":true");
+  private static final byte[] TRUE = ascii("true");
 
   /**
    * The top-level {@code stream_options} as far as {@code include_usage} goes.
@@ -69,23 +70,18 @@ record BodyScan(boolean wellFormed, String model, boolean stream, int modelStart
      */
     Optional<Splice> askForUsage() {
       return switch (kind) {
-        case ABSENT -> Optional.of(new Splice(start, start, concat("\"stream_options\":", STREAM_OPTIONS, ",")));
+        case ABSENT -> Optional.of(new Splice(start, start, STREAM_OPTIONS_FIELD));
         case NULL -> Optional.of(new Splice(start, end, STREAM_OPTIONS));
         case EMPTY_OBJECT -> Optional.of(new Splice(start, start, INCLUDE_USAGE));
-        case OBJECT -> Optional.of(new Splice(start, start, concat("", INCLUDE_USAGE, ",")));
+        case OBJECT -> Optional.of(new Splice(start, start, INCLUDE_USAGE_FIELD));
         case NOT_ASKED -> Optional.of(new Splice(start, end, TRUE));
         case ASKED, UNEDITABLE -> Optional.empty();
       };
     }
+  }
 
-    private static byte[] concat(String before, byte[] middle, String after) {
-      byte[] b = before.getBytes(StandardCharsets.US_ASCII);
-      byte[] a = after.getBytes(StandardCharsets.US_ASCII);
-      byte[] all = Arrays.copyOf(b, b.length + middle.length + a.length);
-      System.arraycopy(middle, 0, all, b.length, middle.length);
-      System.arraycopy(a, 0, all, b.length + middle.length, a.length);
-      return all;
-    }
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   static BodyScan scan(JsonFactory factory, byte[] body, int length) {
