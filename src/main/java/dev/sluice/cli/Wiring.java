@@ -143,7 +143,8 @@ public final class Wiring {
       backends.forEach(b -> b.onServiceChange(serviceLog));
       FailoverConfig failover = poolConfig.failover();
       pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.models(), poolConfig.stripPrefix(),
-          failover.maxAttempts(), failover.firstByteTimeoutSeconds().map(s -> s * 1000L).orElse(0L), backends));
+          failover.maxAttempts(), failover.firstByteTimeoutSeconds().map(s -> s * 1000L).orElse(0L), backends,
+          poolConfig.accounting()));
       dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
           poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())),

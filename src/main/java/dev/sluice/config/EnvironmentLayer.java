@@ -124,7 +124,7 @@ final class EnvironmentLayer {
       }
       result.add(new PoolConfig(
           pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(), queueMax().orElse(pool.queueMaxSize()),
-          fullPolicy().orElse(pool.fullPolicy()), pool.failover(), backends));
+          fullPolicy().orElse(pool.fullPolicy()), pool.failover(), pool.accounting(), backends));
     }
     if (!found) {
       throw new ConfigException(set.getFirst(), "is set, but the config file declares no pool named "

@@ -56,6 +56,7 @@ final class PoolReader {
     int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
     FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
     FailoverConfig failover = failover(s, FailoverConfig.defaults());
+    AccountingConfig accounting = accounting(s, AccountingConfig.defaults());
     List<BackendConfig> backends = new ArrayList<>();
     for (Section b : s.sections("backends")) {
       backends.add(backend(b));
@@ -64,7 +65,22 @@ final class PoolReader {
       throw new ConfigException(s.path("backends"), "a pool needs at least one backend");
     }
     s.finish();
-    return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, backends);
+    return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, accounting, backends);
+  }
+
+  /** A pool's {@code stream_usage}, {@code default_max_tokens} and {@code quota_errors}; absent ones as {@code d}. */
+  static AccountingConfig accounting(Section s, AccountingConfig d) {
+    boolean streamUsage = s.bool("stream_usage").orElse(d.streamUsage());
+    int defaultMaxTokens = s.intValue("default_max_tokens", 1, AccountingConfig.MAX_DEFAULT_MAX_TOKENS)
+        .orElse(d.defaultMaxTokens());
+    AccountingConfig.QuotaErrors quotaErrors = s.section("quota_errors").map(q -> {
+      AccountingConfig.QuotaErrors errors = new AccountingConfig.QuotaErrors(
+          q.ints("statuses", 100, 599).orElse(d.quotaErrors().statuses()),
+          q.strings("patterns").orElse(d.quotaErrors().patterns()));
+      q.finish();
+      return errors;
+    }).orElse(d.quotaErrors());
+    return new AccountingConfig(streamUsage, defaultMaxTokens, quotaErrors);
   }
 
   /**

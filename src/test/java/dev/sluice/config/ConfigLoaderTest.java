@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sluice.limit.RetreatPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -166,10 +167,41 @@ class ConfigLoaderTest {
       'default_pool: openai'                                     | default_pool: openai must name a declared pool (one of nvidia)
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}, {id: b, base_url: "http://h"}]}]' | pools[0].backends[1].id: b is declared twice
       'pools: [{name: a, fallback_pool: a, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].fallback_pool: a must name another declared pool (one of a)
+      'pools: [{name: a, stream_usage: yes please, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].stream_usage: "yes please" is not a boolean (true or false)
+      'pools: [{name: a, default_max_tokens: 0, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].default_max_tokens: 0 is outside 1..1000000
+      'pools: [{name: a, default_max_tokens: 1000001, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].default_max_tokens: 1000001 is outside 1..1000000
+      'pools: [{name: a, quota_errors: {statuses: [429, 99]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses[1]: 99 is outside 100..599
+      'pools: [{name: a, quota_errors: {statuses: [429, "402"]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses[1]: "402" is not an integer in 100..599
+      'pools: [{name: a, quota_errors: {statuses: 429}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses: expected a list of integers in 100..599, got 429
+      'pools: [{name: a, quota_errors: {patterns: [quota, ""]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.patterns[1]: expected a non-empty string, got ""
+      'pools: [{name: a, quota_errors: {codes: [1]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.codes: unknown key
       '[1, 2]'                                                   | config file: expected a mapping of server, defaults, upstream and pools at the top
       """)
   void invalidYamlIsRejectedWithPathValueAndRange(String text, String message) {
     assertThatThrownBy(() -> yaml(text, Map.of())).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void accountingSettingsDefaultAndMayBeSetPerPool() {
+    SluiceConfig config = yaml("""
+        pools:
+          - name: nvidia
+            backends: [{id: nv-1, base_url: "http://h/v1"}]
+          - name: gemini
+            stream_usage: false
+            default_max_tokens: 4096
+            quota_errors: {patterns: [PerDay, "quota exceeded"]}
+            backends: [{id: g-1, base_url: "http://h/v1"}]
+          - name: none
+            quota_errors: {statuses: [], patterns: []}
+            backends: [{id: n-1, base_url: "http://h/v1"}]
+        """, Map.of());
+    assertThat(config.pools().get(0).accounting()).isEqualTo(AccountingConfig.defaults());
+    assertThat(env(Map.of()).pools().getFirst().accounting()).isEqualTo(AccountingConfig.defaults());
+    assertThat(config.pools().get(1).accounting()).isEqualTo(new AccountingConfig(false, 4096,
+        new AccountingConfig.QuotaErrors(List.of(400, 402, 403, 429), List.of("PerDay", "quota exceeded"))));
+    assertThat(config.pools().get(2).accounting().quotaErrors())
+        .isEqualTo(new AccountingConfig.QuotaErrors(List.of(), List.of()));
   }
 
   @Test
