@@ -254,6 +254,10 @@ public final class Forwarder {
       long wallMillis = clock.wallTimeMillis();
       upstreamRateHeaders = RateLimitHeaders.read(upstreamHeaders, wallMillis);
       upstreamRetryAfterNanos = RetryAfter.nanos(upstreamHeaders, upstreamRateHeaders, wallMillis);
+      if (exchange.permit != null) {
+        // The provider's freshest count: what it says remains caps what is sent from now on.
+        exchange.permit.backend().onRateHeaders(upstreamRateHeaders, now);
+      }
       if (exchange.permit != null && exchange.pool.isPresent()
           && exchange.pool.get().quotaErrors().statuses().contains(upstreamStatus)) {
         quotaErrorBody = new QuotaErrorBody(upstreamHeaders.get(HttpHeader.CONTENT_ENCODING));
