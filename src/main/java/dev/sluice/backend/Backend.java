@@ -6,7 +6,6 @@ import dev.sluice.limit.ConcurrencyLimit;
 import dev.sluice.limit.Cooldown;
 import dev.sluice.limit.HeaderPacing;
 import dev.sluice.limit.QuotaGuard;
-import dev.sluice.limit.QuotaSnapshot;
 import dev.sluice.limit.QuotaState;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
@@ -195,7 +194,9 @@ public final class Backend {
     if (!admission.granted()) {
       return new Wait(admission.retryAtNanos());
     }
-    tokens.perMinute().ifPresent(t -> t.tryReserve(cost, nowNanos));
+    if (tokens.perMinute().isPresent() && !tokens.perMinute().get().tryReserve(cost, nowNanos).granted()) {
+      throw new IllegalStateException("tokens checked under this lock are gone: " + this);
+    }
     pacing.onSent(cost, nowNanos);
     long previousProbe = quota instanceof QuotaGuard.Admit(boolean probe) && probe
         ? tokens.quota().probeSent(wallMillis) : Permit.NOT_A_PROBE;
@@ -211,7 +212,8 @@ public final class Backend {
   public synchronized boolean acceptsUnshaped(long nowNanos) {
     return outOfService == null && nowNanos >= notBeforeNanos && !retreat.atUpstreamLimit(nowNanos)
         && (cooldown.isEmpty() || !cooldown.get().cooling(nowNanos)) && inFlight < concurrency.limit()
-        && tokens.quota().state() == QuotaState.WITHIN_QUOTA && pacing.allowedAt(0, nowNanos) <= nowNanos;
+        && tokens.quota().state(clock.wallTimeMillis()) == QuotaState.WITHIN_QUOTA
+        && pacing.allowedAt(0, nowNanos) <= nowNanos;
   }
 
   /**
@@ -235,7 +237,7 @@ public final class Backend {
       capacityChanged |= settleTokens(permit, attempt, now);
       if (attempt.failure() == Attempt.Failure.CANCELLED) {
         // Nothing to learn about the upstream; the slot it held is free all the same.
-      } else if (attempt.quotaError()) {
+      } else if (attempt.quotaError() && apiKey.isPresent()) {
         // The quota guard holds the backend now; a spent budget says nothing about its rate or its key.
       } else if (!attempt.answered() || attempt.status() >= 500) {
         cool(now, permit, 0,
@@ -281,15 +283,21 @@ public final class Backend {
     QuotaGuard quota = tokens.quota();
     if (!attempt.answered()) {
       if (permit.probe()) {
-        quota.onProbeLost(permit.previousProbeMillis());
+        if (attempt.failure() == Attempt.Failure.CANCELLED || attempt.failure() == Attempt.Failure.CONNECT) {
+          quota.onProbeLost(permit.previousProbeMillis()); // it never reached the provider: the next may go now
+        } else {
+          quota.onProbeUnanswered();
+        }
         room = true;
       }
       return room;
     }
     boolean accepted = attempt.status() >= 200 && attempt.status() < 300;
-    room |= quota.onAnswer(clock.wallTimeMillis(), attempt.usedTokens(), permit.probe(), accepted,
-        attempt.quotaError(), attempt.retryAfterNanos() / NANOS_PER_MILLI,
-        attempt.quotaError() ? "the provider answered " + attempt.status() + " with its quota error" : "");
+    // Without a key of its own the backend forwards the caller's: a quota error there is that caller's alone.
+    boolean quotaError = attempt.quotaError() && apiKey.isPresent();
+    room |= quota.onAnswer(clock.wallTimeMillis(), attempt.usedTokens(), permit.probe(), accepted, quotaError,
+        attempt.retryAfterNanos() / NANOS_PER_MILLI,
+        quotaError ? "the provider answered " + attempt.status() + " with its quota error" : "");
     return room || permit.probe();
   }
 
@@ -306,12 +314,15 @@ public final class Backend {
     synchronized (this) {
       pacing.onHeaders(headers.remainingRequests(), headers.resetRequestsNanos(), headers.remainingTokens(),
           headers.resetTokensNanos(), nowNanos);
-      if (tokens.raiseFromHeaders()) {
+      // Only limits of a window of a minute at most read as per-minute rates (some providers count per day).
+      if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetRequestsNanos())) {
         long limit = Math.min(headers.limitRequests(), MAX_RAISED_RPM);
         if (limit > retreat.baseRpm()) {
           bucket.setRateRpm(retreat.setBaseRpm((int) limit, RetreatController.Cause.PROVIDER, nowNanos), nowNanos);
           raised = true;
         }
+      }
+      if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetTokensNanos())) {
         var perMinute = tokens.perMinute();
         if (perMinute.isPresent() && headers.limitTokens() > perMinute.get().tpm()) {
           perMinute.get().setTpm(headers.limitTokens(), nowNanos);
@@ -322,6 +333,10 @@ public final class Backend {
     if (raised) {
       onCapacityChange.run();
     }
+  }
+
+  private static boolean perMinuteWindow(long resetNanos) {
+    return resetNanos >= 0 && resetNanos <= 60 * NANOS_PER_SECOND;
   }
 
   /** An upstream 429: holds, cools and classifies; returns whether the rate changed. Lock held. */
@@ -424,9 +439,9 @@ public final class Backend {
   private void tellQuotaChange() {
     QuotaGuard quota = tokens.quota();
     if (quota.changed()) {
-      String change = quota.takeChange();
+      QuotaGuard.Change change = quota.takeChange();
       if (change != null) {
-        serviceListener.onChange(this, quota.state() == QuotaState.WITHIN_QUOTA, change);
+        serviceListener.onChange(this, change.withinQuota(), change.message());
       }
     }
   }
@@ -563,19 +578,20 @@ public final class Backend {
   /**
    * Nanoseconds from {@code nowNanos} until this backend may be sent a request expected to use
    * {@code estimatedTokens} as far as its rates go (request token, tokens per minute, the provider's remaining
-   * counts, the upstream's hold, the quota guard); 0 when now, {@code Long.MAX_VALUE} when only an answer can tell.
+   * counts, the upstream's hold, the quota guard's next probe); 0 when now.
    */
-  public synchronized long nanosToNextToken(long nowNanos, long estimatedTokens) {
-    long wait = Math.max(bucket.nanosToNextToken(nowNanos), notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0);
+  public synchronized long nanosUntilServable(long nowNanos, long estimatedTokens) {
+    long hold = notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0;
+    long wait = Math.max(bucket.nanosToNextToken(nowNanos), hold);
     long cost = tokens.perMinute().map(t -> t.costOf(estimatedTokens)).orElse(Math.max(0, estimatedTokens));
     wait = Math.max(wait, pacing.allowedAt(cost, nowNanos) - nowNanos);
     long perMinute = tokens.perMinute().map(t -> t.nanosUntil(cost, nowNanos)).orElse(0L);
     wait = Math.max(wait, perMinute);
     long wallMillis = clock.wallTimeMillis();
-    QuotaSnapshot quota = tokens.quota().snapshot(wallMillis);
-    if (quota.state() == QuotaState.QUOTA_EXCEEDED) {
-      long held = quota.nextProbeMillis() - wallMillis;
-      wait = Math.max(wait, held * NANOS_PER_MILLI);
+    if (tokens.quota().admit(wallMillis) instanceof QuotaGuard.Hold(long untilMillis)) {
+      // While a probe is out only its answer can tell; the next probe's time stands for it.
+      long until = untilMillis == Long.MAX_VALUE ? tokens.quota().snapshot(wallMillis).nextProbeMillis() : untilMillis;
+      wait = Math.max(wait, (until - wallMillis) * NANOS_PER_MILLI);
     }
     return Math.max(0, wait);
   }
@@ -622,7 +638,9 @@ public final class Backend {
         concurrency.restoreLearned(Math.clamp(saved.concurrencyLimit(), ConcurrencyLimit.MIN_LIMIT,
             ConcurrencyLimit.MAX_LIMIT), wallMillis);
       }
-      RetreatState state = RetreatState.valueOf(saved.retreatState());
+      // A state this version does not know (written by a newer one) is taken as NORMAL: the configured rate.
+      RetreatState state = java.util.Arrays.stream(RetreatState.values())
+          .filter(known -> known.name().equals(saved.retreatState())).findFirst().orElse(RetreatState.NORMAL);
       bucket.setRateRpm(retreat.restore(state, Math.max(1, saved.retreatRateRpm()), now), now);
       tokens.quota().restore(new QuotaGuard.Saved(saved.quotaExceeded(), saved.quotaCapErrorSinceMillis(),
           saved.quotaCapErrorMessage(), saved.quotaLastProbeMillis(), saved.quotaProbeIntervalMillis()),

@@ -46,11 +46,22 @@ public final class StateKeeper implements AutoCloseable {
     this.windowMinutes = backends.stream().mapToLong(b -> b.quota().window().toMinutes()).max().orElse(60);
   }
 
-  /** Takes up what the store holds into the backends; call once, before traffic. Returns how many were restored. */
+  /**
+   * Takes up what the store holds into the backends; call once, before traffic. Returns how many were restored. A
+   * backend whose saved state cannot be taken up starts afresh (logged); a store that cannot be read is closed, and
+   * its failure thrown.
+   */
   public int restore() {
     long minute = Math.floorDiv(clock.wallTimeMillis(), MILLIS_PER_MINUTE);
-    Map<String, SavedState> states = store.states();
-    Map<String, List<UsageMinute>> usage = store.usageSince(minute - windowMinutes + 1);
+    Map<String, SavedState> states;
+    Map<String, List<UsageMinute>> usage;
+    try {
+      states = store.states();
+      usage = store.usageSince(minute - windowMinutes + 1);
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
     int restored = 0;
     for (Backend backend : backends) {
       SavedState saved = states.get(backend.id());
@@ -58,9 +69,13 @@ public final class StateKeeper implements AutoCloseable {
       if (saved == null && minutes.isEmpty()) {
         continue;
       }
-      backend.restore(saved != null ? saved : backend.saved(), minutes);
+      try {
+        backend.restore(saved != null ? saved : backend.saved(), minutes);
+        restored++;
+      } catch (RuntimeException e) {
+        LOG.warn("backend {} starts afresh: its saved state cannot be taken up ({})", backend.id(), e.toString());
+      }
       written.put(backend.id(), backend.saved());
-      restored++;
     }
     return restored;
   }

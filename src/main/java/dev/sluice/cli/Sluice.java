@@ -121,10 +121,13 @@ public final class Sluice implements AutoCloseable {
       }
       server.stop();
     } finally {
-      client.stop();
-      timer.shutdownNow();
-      dashboardTimer.shutdownNow();
-      keeper.ifPresent(StateKeeper::close); // after the last answer: what it taught the backends is written too
+      try {
+        client.stop();
+      } finally {
+        timer.shutdownNow();
+        dashboardTimer.shutdownNow();
+        keeper.ifPresent(StateKeeper::close); // after the last answer: what it taught the backends is written too
+      }
     }
   }
 }

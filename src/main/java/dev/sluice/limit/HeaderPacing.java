@@ -1,5 +1,7 @@
 package dev.sluice.limit;
 
+import dev.sluice.time.Waits;
+
 /**
  * Paces a backend by what its provider says in {@code x-ratelimit-remaining-*} / {@code x-ratelimit-reset-*}: until
  * the reset the provider named, Sluice sends no more requests, and reserves no more tokens, than it said remain.
@@ -32,11 +34,11 @@ public final class HeaderPacing {
       long resetTokensNanos, long nowNanos) {
     if (remainingRequests >= 0 && resetRequestsNanos >= 0) {
       requestsLeft = remainingRequests;
-      requestsResetNanos = nowNanos + resetRequestsNanos;
+      requestsResetNanos = Waits.saturatedAdd(nowNanos, resetRequestsNanos);
     }
     if (remainingTokens >= 0 && resetTokensNanos >= 0) {
       tokensLeft = remainingTokens;
-      tokensResetNanos = nowNanos + resetTokensNanos;
+      tokensResetNanos = Waits.saturatedAdd(nowNanos, resetTokensNanos);
     }
   }
 

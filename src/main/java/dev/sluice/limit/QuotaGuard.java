@@ -74,7 +74,7 @@ public final class QuotaGuard {
   public record Saved(boolean exceeded, long capErrorSinceMillis, String capErrorMessage, long lastProbeMillis,
       long probeIntervalMillis) {}
 
-  private Policy policy;
+  private final Policy policy;
   private final TokenWindow window;
   private QuotaState state = QuotaState.WITHIN_QUOTA;
   private boolean capError;
@@ -87,8 +87,8 @@ public final class QuotaGuard {
   private boolean probeOut;
   private long trips;
   private long probes;
-  /** What the last change of state was, for people, until {@link #takeChange} reads it; else null. */
-  private String change;
+  /** The last change of state, until {@link #takeChange} reads it; else null. */
+  private Change change;
   private volatile boolean changePending;
 
   public QuotaGuard(Policy policy) {
@@ -102,34 +102,42 @@ public final class QuotaGuard {
    * {@link #probeSent} when it is sent (other limits may still hold it back) and answered with {@link #onAnswer}.
    */
   public synchronized Decision admit(long wallMillis) {
-    long used = window.total(wallMillis);
-    long threshold = policy.thresholdTokens();
-    if (used < threshold) {
-      usageArmed = true;
-    }
-    if (state == QuotaState.WITHIN_QUOTA) {
-      if (!usageArmed || used < threshold) {
-        return Admit.REQUEST;
-      }
-      trip(wallMillis);
-      change = "quota exceeded: " + used + " tokens in the last " + describe(policy.window()) + ", "
-          + percent(used) + " % of the budget of " + policy.budgetTokens() + " (threshold "
-          + policy.thresholdPercent() + " %); one probe every " + probeIntervalMillis / 1000 + " s";
-      changePending = true;
-    } else if (!capError && used < threshold) {
-      state = QuotaState.WITHIN_QUOTA;
-      change = "within quota again: usage slid below the threshold";
-      changePending = true;
+    if (refresh(wallMillis) == QuotaState.WITHIN_QUOTA) {
       return Admit.REQUEST;
     }
+    // Usage sliding below the threshold ends a usage trip even while a probe is out.
+    long below = capError ? Long.MAX_VALUE : window.belowAt(wallMillis, policy.thresholdTokens());
     if (probeOut) {
-      return new Hold(Long.MAX_VALUE);
+      return new Hold(below);
     }
     long nextProbe = lastProbeMillis + probeIntervalMillis;
     if (wallMillis >= nextProbe) {
       return Admit.PROBE;
     }
-    return new Hold(capError ? nextProbe : Math.min(nextProbe, window.belowAt(wallMillis, threshold)));
+    return new Hold(Math.min(nextProbe, below));
+  }
+
+  /**
+   * The state at {@code wallMillis}, after the changes usage alone makes: the threshold reached trips the guard
+   * (unless a successful probe disarmed it), usage below it restores a guard no cap error holds. Lock held.
+   */
+  private QuotaState refresh(long wallMillis) {
+    long used = window.total(wallMillis);
+    long threshold = policy.thresholdTokens();
+    if (used < threshold) {
+      usageArmed = true;
+    }
+    if (state == QuotaState.WITHIN_QUOTA && usageArmed && used >= threshold) {
+      trip(wallMillis);
+      announce("quota exceeded: " + used + " tokens in the last " + describe(policy.window()) + ", "
+          + percent(used) + " % of the budget of " + policy.budgetTokens() + " (threshold "
+          + policy.thresholdPercent() + " %); one probe every " + probeIntervalMillis / 1000 + " s", false);
+    } else if (state == QuotaState.QUOTA_EXCEEDED && !capError && used < threshold) {
+      state = QuotaState.WITHIN_QUOTA;
+      probeOut = false;
+      announce("within quota again: usage slid below the threshold", true);
+    }
+    return state;
   }
 
   /**
@@ -149,10 +157,11 @@ public final class QuotaGuard {
       probeOut = false;
     }
     if (quotaError) {
+      boolean news = !capError;
       if (state == QuotaState.WITHIN_QUOTA) {
         trip(wallMillis);
       }
-      if (!capError) {
+      if (news) {
         capErrorSinceMillis = wallMillis;
       }
       capError = true;
@@ -162,15 +171,15 @@ public final class QuotaGuard {
       // 1.1 x, rounded up in whole milliseconds (a double would make 400 s into 440.001 s).
       probeIntervalMillis = Math.max(policy.probeInterval().toMillis(),
           retryAfterMillis + Math.ceilDiv(retryAfterMillis, 10));
-      change = "quota exceeded: " + message + "; one probe every " + probeIntervalMillis / 1000 + " s";
-      changePending = true;
+      if (news) { // the answers of requests in flight together repeat it: told once
+        announce("quota exceeded: " + message + "; one probe every " + probeIntervalMillis / 1000 + " s", false);
+      }
       return false;
     }
     // A probe answered after usage slid below the threshold, or after a reset, finds the backend restored already.
     if (probe && accepted && state == QuotaState.QUOTA_EXCEEDED) {
       restore();
-      change = "within quota again: the probe was accepted";
-      changePending = true;
+      announce("within quota again: the probe was accepted", true);
       return true;
     }
     return false;
@@ -188,10 +197,15 @@ public final class QuotaGuard {
     return previous;
   }
 
-  /** A probe that got no answer (it was called off, or the upstream failed): the next may go at once. */
+  /** A probe that never reached the provider (called off before it was sent, or no connection): the next may go at once. */
   public synchronized void onProbeLost(long previousProbeMillis) {
     probeOut = false;
     lastProbeMillis = previousProbeMillis;
+  }
+
+  /** A probe that got no answer although the provider may have had it: the next goes one interval after it. */
+  public synchronized void onProbeUnanswered() {
+    probeOut = false;
   }
 
   /** An operator's reset: the window forgets its usage and the backend is within quota again. */
@@ -200,18 +214,31 @@ public final class QuotaGuard {
     window.clear();
     restore();
     usageArmed = true;
+    probeOut = false;
     if (wasExceeded) {
-      change = "within quota again: reset by an operator";
-      changePending = true;
+      announce("within quota again: reset by an operator", true);
     }
   }
 
-  /** The last change of state, for people (once), or null when there was none since the last call. */
-  public synchronized String takeChange() {
-    String taken = change;
+  /**
+   * A change of the guard's state, for people.
+   *
+   * @param message what happened, e.g. {@code within quota again: the probe was accepted}
+   * @param withinQuota the state it changed to
+   */
+  public record Change(String message, boolean withinQuota) {}
+
+  /** The last change of state (once), or null when there was none since the last call. */
+  public synchronized Change takeChange() {
+    Change taken = change;
     change = null;
     changePending = false;
     return taken;
+  }
+
+  private void announce(String message, boolean withinQuota) {
+    change = new Change(message, withinQuota);
+    changePending = true;
   }
 
   /** Whether a change of state waits to be taken; a cheap look, not under the monitor. */
@@ -225,22 +252,6 @@ public final class QuotaGuard {
 
   private String percent(long used) {
     return String.format(java.util.Locale.ROOT, "%.1f", 100.0 * used / policy.budgetTokens());
-  }
-
-  /**
-   * Hot change of the budget, threshold and probe interval; the usage counted stays, and a stretched probe interval
-   * stays while its cap error is active.
-   *
-   * @throws IllegalArgumentException if the window's length would change: the minutes counted belong to it
-   */
-  public synchronized void setPolicy(Policy newPolicy) {
-    if (!newPolicy.window().equals(policy.window())) {
-      throw new IllegalArgumentException("the window length cannot change while running");
-    }
-    policy = newPolicy;
-    if (!capError) {
-      probeIntervalMillis = newPolicy.probeInterval().toMillis();
-    }
   }
 
   private void trip(long wallMillis) {
@@ -260,6 +271,7 @@ public final class QuotaGuard {
 
   /** The guard as of {@code wallMillis}. */
   public synchronized QuotaSnapshot snapshot(long wallMillis) {
+    refresh(wallMillis);
     long used = window.total(wallMillis);
     return new QuotaSnapshot(state, used, policy.budgetTokens(),
         policy.budgetTokens() == 0 ? 0 : 100.0 * used / policy.budgetTokens(), policy.thresholdPercent(),
@@ -267,8 +279,14 @@ public final class QuotaGuard {
         state == QuotaState.QUOTA_EXCEEDED ? lastProbeMillis + probeIntervalMillis : 0, trips, probes);
   }
 
+  /** The state as the last decision left it. */
   public synchronized QuotaState state() {
     return state;
+  }
+
+  /** The state at {@code wallMillis} (what usage alone changes is applied first). */
+  public synchronized QuotaState state(long wallMillis) {
+    return refresh(wallMillis);
   }
 
   /** What to save; see {@link #restore(Saved, List, long)}. */
@@ -290,8 +308,11 @@ public final class QuotaGuard {
     capErrorSinceMillis = saved.capErrorSinceMillis();
     capErrorMessage = saved.capErrorMessage();
     lastProbeMillis = saved.lastProbeMillis();
-    probeIntervalMillis = Math.max(policy.probeInterval().toMillis(), saved.probeIntervalMillis());
+    probeIntervalMillis = capError ? Math.max(policy.probeInterval().toMillis(), saved.probeIntervalMillis())
+        : policy.probeInterval().toMillis();
     probeOut = false;
+    // Within quota with usage at the threshold only happens after a successful probe disarmed the usage trip.
+    usageArmed = state == QuotaState.QUOTA_EXCEEDED || window.total(wallMillis) < policy.thresholdTokens();
     window.drainChanged();
   }
 

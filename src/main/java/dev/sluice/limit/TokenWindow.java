@@ -152,6 +152,8 @@ public final class TokenWindow {
   /** Drops minutes that left the window by {@code minute}. Lock held. */
   private void slide(long minute) {
     long oldestKept = minute - minutes + 1;
+    // A minute out of the window need not be written: the store prunes it. Without a store nothing drains these.
+    changed.headSet(oldestKept).clear();
     for (Iterator<long[]> it = counts.iterator(); it.hasNext(); ) {
       long[] count = it.next();
       if (count[0] >= oldestKept) {

@@ -57,9 +57,17 @@ public final class TokensPerMinute {
     return Math.max(0, Math.min(tokens, tpm));
   }
 
-  /** Nanoseconds from {@code nowNanos} until {@code cost} tokens are there; 0 when they are. */
+  /**
+   * Nanoseconds from {@code nowNanos} until {@code cost} tokens are there (for a cost of 0: until the bucket is out of
+   * any debt); 0 when they are.
+   */
   public synchronized long nanosUntil(long cost, long nowNanos) {
-    return cost == 0 ? 0 : at(nowNanos).estimateAbilityToConsume(cost).getNanosToWaitForRefill();
+    Bucket b = at(nowNanos);
+    if (cost > 0) {
+      return b.estimateAbilityToConsume(cost).getNanosToWaitForRefill();
+    }
+    long debt = -b.getAvailableTokens();
+    return debt <= 0 ? 0 : (long) Math.ceil(debt * 60e9 / tpm);
   }
 
   /** Takes {@code cost} tokens at {@code nowNanos}, or says when they will be there. */

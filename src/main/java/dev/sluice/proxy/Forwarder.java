@@ -282,7 +282,7 @@ public final class Forwarder {
       exchange.nameResponse();
       exchange.putTimingHeaders(now);
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
-        long nanos = exchange.permit.backend().nanosToNextToken(now, exchange.estimatedTokens);
+        long nanos = exchange.permit.backend().nanosUntilServable(now, exchange.estimatedTokens);
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Waits.retryAfterSeconds(nanos)));
       }
       sniffer = UsageSniffer.forContentType(jsonFactory, upstreamHeaders.get(HttpHeader.CONTENT_TYPE));

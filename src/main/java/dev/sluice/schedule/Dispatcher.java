@@ -608,19 +608,21 @@ public final class Dispatcher implements PoolView {
     long tokens = 0;
     long nextToken = Long.MAX_VALUE;
     long tpm = 0;
+    long largestTpm = 0;
     boolean everyTpm = true;
     for (Backend backend : backends) {
       rateRpm += backend.rateRpm();
       tokens += backend.availableTokens(now);
-      nextToken = Math.min(nextToken, backend.nanosToNextToken(now, 0));
+      nextToken = Math.min(nextToken, backend.nanosUntilServable(now, 0));
       tpm += backend.tpm();
+      largestTpm = Math.max(largestTpm, backend.tpm());
       everyTpm &= backend.tpm() > 0;
     }
     long wait = waitNanos;
     if (wait < 0) {
       double share = ahead * 60.0 * NANOS_PER_SECOND / Math.max(1, rateRpm);
       if (everyTpm) {
-        share = Math.max(share, queue.tokensOfFirst(ahead) * 60.0 * NANOS_PER_SECOND / tpm);
+        share = Math.max(share, queue.tokensOfFirst(ahead, largestTpm) * 60.0 * NANOS_PER_SECOND / tpm);
       }
       wait = Waits.saturatedAdd((long) Math.ceil(Math.min(share, Long.MAX_VALUE / 2.0)), nextToken);
     }

@@ -38,6 +38,6 @@ public final class Waits {
 
   /** Whole seconds for {@code Retry-After}: rounded up, so waiting that long is always enough, and at least 1. */
   public static long retryAfterSeconds(long nanos) {
-    return Math.max(1, (nanos + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
+    return Math.max(1, saturatedAdd(nanos, NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
   }
 }

@@ -47,9 +47,14 @@ class BackendTokenBudgetTest {
 
   private Backend backend(QuotaGuard.Policy quota, long tpm, boolean raiseFromHeaders, int rateRpm, int capacity,
       ConcurrencyLimit concurrency) {
+    return backend(quota, tpm, raiseFromHeaders, rateRpm, capacity, concurrency, Optional.of(Secret.of("sk-b-key")));
+  }
+
+  private Backend backend(QuotaGuard.Policy quota, long tpm, boolean raiseFromHeaders, int rateRpm, int capacity,
+      ConcurrencyLimit concurrency, Optional<Secret> key) {
     Optional<TokensPerMinute> perMinute = tpm > 0
         ? Optional.of(new TokensPerMinute(BucketStore.inMemory(), "b:tpm", tpm)) : Optional.empty();
-    Backend backend = new Backend("b", "pool", URI.create("http://127.0.0.1:1/v1"), Optional.of(Secret.of("sk-b-key")),
+    Backend backend = new Backend("b", "pool", URI.create("http://127.0.0.1:1/v1"), key,
         new TokenBucket(BucketStore.inMemory(), "b", rateRpm, capacity),
         new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
         concurrency, Optional.of(new Cooldown(TestBackends.DEFAULT_COOLDOWN)),
@@ -211,10 +216,12 @@ class BackendTokenBudgetTest {
     Permit probe = acquire(backend, 0);
 
     assertThat(probe.probe()).isTrue();
+    // While the probe is out only its answer, or the usage leaving the hour's window, makes room.
+    long windowEnds = Duration.ofHours(1).toNanos();
     assertThat(backend.tryAcquire(now(), 0, false)).as("while the probe is out")
-        .isEqualTo(new Backend.Wait(Long.MAX_VALUE));
+        .isEqualTo(new Backend.Wait(windowEnds));
     clock.advance(Duration.ofSeconds(400));
-    assertThat(backend.tryAcquire(now(), 0, true)).isEqualTo(new Backend.Wait(Long.MAX_VALUE));
+    assertThat(backend.tryAcquire(now(), 0, true)).isEqualTo(new Backend.Wait(windowEnds));
     assertThat(backend.quota().snapshot(clock.wallTimeMillis()).probes()).isEqualTo(1);
   }
 
@@ -289,6 +296,72 @@ class BackendTokenBudgetTest {
 
     assertThat(backend.tryAcquire(now(), 0, false)).isInstanceOf(Backend.Granted.class);
     assertThat(changes).last().isEqualTo("in: within quota again: usage slid below the threshold");
+  }
+
+  @Test
+  void aQuotaErrorToTheCallersOwnKeyHoldsNobodyElseBack() {
+    Backend backend = backend(NO_BUDGET, 0, false, 600, 40, new ConcurrencyLimit(false, 8), Optional.empty());
+    acquire(backend, 0).release(new Attempt(429, 600 * SECOND, 0, ABSENT).asQuotaError());
+
+    assertThat(backend.quota().state()).isEqualTo(QuotaState.WITHIN_QUOTA);
+    assertThat(changes).isEmpty();
+  }
+
+  @Test
+  void aProbeThatTimedOutCountsAsSentAndTheNextWaitsAFullInterval() {
+    Backend backend = backend(NO_BUDGET, 0, false);
+    acquire(backend, 0).release(new Attempt(429, 0, 0, ABSENT).asQuotaError());
+    clock.advance(Duration.ofSeconds(300));
+    acquire(backend, 0).release(Attempt.failed(Attempt.Failure.TIMEOUT));
+
+    assertThat(backend.tryAcquire(now(), 0, false)).as("the provider may have had it")
+        .isEqualTo(new Backend.Wait(now() + 300 * SECOND));
+    acquireAfter(backend, Duration.ofSeconds(300)).release(Attempt.failed(Attempt.Failure.CONNECT));
+    assertThat(backend.quota().admit(clock.wallTimeMillis())).as("it never left: the next may go at once (when the"
+        + " cooldown after the connect failure allows)").isEqualTo(new QuotaGuard.Admit(true));
+  }
+
+  private Permit acquireAfter(Backend backend, Duration wait) {
+    clock.advance(wait);
+    return acquire(backend, 0);
+  }
+
+  @Test
+  void aResetWhileAProbeIsOutLetsTrafficGoAndALaterTripProbesAgain() {
+    Backend backend = backend(NO_BUDGET, 0, false);
+    acquire(backend, 0).release(new Attempt(429, 0, 0, ABSENT).asQuotaError());
+    Permit probe = acquireAfter(backend, Duration.ofSeconds(300));
+    assertThat(probe.probe()).isTrue();
+
+    backend.resetQuota();
+    acquire(backend, 0).release(new Attempt(429, 0, 0, ABSENT).asQuotaError());
+
+    assertThat(acquireAfter(backend, Duration.ofSeconds(300)).probe()).as("not held by the old probe").isTrue();
+  }
+
+  @Test
+  void aBackendRestoredByAProbeIsNotTrippedAgainByARestart() {
+    Backend backend = backend(SMALL_BUDGET, 0, false);
+    acquire(backend, 0).release(ok(995));
+    assertThat(backend.tryAcquire(now(), 0, false)).isInstanceOf(Backend.Wait.class);
+    acquireAfter(backend, Duration.ofSeconds(300)).release(ok(5));
+    assertThat(backend.quota().state()).isEqualTo(QuotaState.WITHIN_QUOTA);
+
+    Backend restarted = backend(SMALL_BUDGET, 0, false);
+    restarted.restore(backend.saved(), backend.changedUsage());
+
+    assertThat(restarted.tryAcquire(now(), 0, false)).isInstanceOf(Backend.Granted.class);
+  }
+
+  @Test
+  void theSnapshotShowsUsageThatSlidOutWithoutARequestAskingFirst() {
+    Backend backend = backend(SMALL_BUDGET, 0, false);
+    acquire(backend, 0).release(ok(995));
+    assertThat(backend.snapshot().state()).as("the threshold reached shows at once").isEqualTo("quota_exceeded");
+
+    clock.advance(Duration.ofHours(1));
+
+    assertThat(backend.snapshot().state()).isEqualTo("active");
   }
 
   @Test
@@ -393,9 +466,19 @@ class BackendTokenBudgetTest {
   @Test
   void aRaiseStopsAtTheHighestConfigurableRate() {
     Backend backend = backend(NO_BUDGET, 0, true);
-    backend.onRateHeaders(new RateHeaders(5_000_000, ABSENT, ABSENT, 90_000, ABSENT, ABSENT), now());
+    backend.onRateHeaders(new RateHeaders(5_000_000, ABSENT, SECOND, 90_000, ABSENT, SECOND), now());
     assertThat(backend.rateRpm()).isEqualTo(100_000);
     assertThat(backend.tpm()).as("no tpm budget to raise").isZero();
+  }
+
+  @Test
+  void aLimitOfALongerWindowThanAMinuteRaisesNothing() {
+    Backend backend = backend(NO_BUDGET, 6_000, true);
+    // Requests per day, as some providers count them: 14,400 a day is not 14,400 a minute.
+    backend.onRateHeaders(new RateHeaders(14_400, 14_000, Duration.ofHours(3).toNanos(), 1_000_000, 999_000,
+        Duration.ofMinutes(90).toNanos()), now());
+    assertThat(backend.rateRpm()).isEqualTo(600);
+    assertThat(backend.tpm()).isEqualTo(6_000);
   }
 
   @Test
@@ -416,8 +499,8 @@ class BackendTokenBudgetTest {
     Backend backend = backend(NO_BUDGET, 6_000, false);
     acquire(backend, 6_000);
 
-    assertThat(backend.nanosToNextToken(now(), 1_000)).isEqualTo(10 * SECOND);
-    assertThat(backend.nanosToNextToken(now(), 0)).isZero();
+    assertThat(backend.nanosUntilServable(now(), 1_000)).isEqualTo(10 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 0)).isZero();
   }
 
   @Test
@@ -425,8 +508,8 @@ class BackendTokenBudgetTest {
     Backend backend = backend(NO_BUDGET, 0, false);
     backend.onRateHeaders(new RateHeaders(ABSENT, 0, 7 * SECOND, ABSENT, 500, 9 * SECOND), now());
 
-    assertThat(backend.nanosToNextToken(now(), 0)).isEqualTo(7 * SECOND);
-    assertThat(backend.nanosToNextToken(now(), 501)).isEqualTo(9 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 0)).isEqualTo(7 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 501)).isEqualTo(9 * SECOND);
   }
 
   @Test
@@ -435,7 +518,7 @@ class BackendTokenBudgetTest {
     exceed(backend);
     clock.advance(Duration.ofSeconds(100));
 
-    assertThat(backend.nanosToNextToken(now(), 0)).isEqualTo(200 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 0)).isEqualTo(200 * SECOND);
   }
 
   @Test
@@ -446,9 +529,9 @@ class BackendTokenBudgetTest {
     backend.onRateHeaders(new RateHeaders(ABSENT, 0, 3 * SECOND, ABSENT, ABSENT, ABSENT), now());
     refused.release(new Attempt(429, 0).asQuotaError());
 
-    assertThat(backend.nanosToNextToken(now(), 100)).isEqualTo(300 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 100)).isEqualTo(300 * SECOND);
     clock.advance(Duration.ofSeconds(300));
-    assertThat(backend.nanosToNextToken(now(), 100)).isZero();
+    assertThat(backend.nanosUntilServable(now(), 100)).isZero();
   }
 
   // --- saved state ---

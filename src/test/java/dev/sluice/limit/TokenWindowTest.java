@@ -141,13 +141,12 @@ class TokenWindowTest {
   }
 
   @Test
-  void aMinuteThatSlidOutBeforeTheDrainIsReportedAsZero() {
+  void aMinuteThatSlidOutBeforeTheDrainIsLeftToTheStoresPrune() {
     TokenWindow window = new TokenWindow(60);
     window.add(at("10:00:00"), 10);
     window.add(at("11:10:00"), 20);
 
-    assertThat(window.drainChanged()).containsExactly(new Minute(minuteOf("10:00:00"), 0),
-        new Minute(minuteOf("11:10:00"), 20));
+    assertThat(window.drainChanged()).containsExactly(new Minute(minuteOf("11:10:00"), 20));
   }
 
   @Test

@@ -53,11 +53,13 @@ class TokensPerMinuteTest {
   }
 
   @Test
-  void aReservationOfNothingAlwaysGoes() {
+  void aRequestExpectedToUseNothingWaitsOnlyForADebtToBePaid() {
+    assertThat(tpm.nanosUntil(0, now())).isZero();
     tpm.tryReserve(6_000, now());
+    assertThat(tpm.nanosUntil(0, now())).as("empty, not in debt").isZero();
     tpm.settle(6_000, 9_000, now());
 
-    assertThat(tpm.nanosUntil(0, now())).isZero();
+    assertThat(tpm.nanosUntil(0, now())).as("3,000 over at 6,000 a minute").isEqualTo(30 * SECOND);
     assertThat(tpm.tryReserve(0, now()).granted()).isTrue();
   }
 
