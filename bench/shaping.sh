@@ -64,7 +64,7 @@ require_free_ports "$SIM_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
 
 build_jar
 compile_driver src/test/java/dev/sluice/bench/ShapingLoad.java src/test/java/dev/sluice/bench/Schedule.java \
-  src/test/java/dev/sluice/bench/Ranges.java
+  src/test/java/dev/sluice/bench/Ranges.java "${DRIVER_SHARED[@]}"
 code_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -n "$(git status --porcelain -- src/main pom.xml 2>/dev/null)" ] && code_rev="$code_rev + uncommitted changes in src/main"
 
