@@ -279,7 +279,7 @@ public final class Backend {
    */
   private boolean settleTokens(Permit permit, Attempt attempt, long now) {
     boolean room = tokens.perMinute()
-        .map(t -> t.settle(permit.reservedTokens(), attempt.usedTokens(), now)).orElse(false);
+        .map(t -> t.settle(permit.reservedTokens(), attempt.usedTokens(), permit.grantedNanos(), now)).orElse(false);
     QuotaGuard quota = tokens.quota();
     if (!attempt.answered()) {
       if (permit.probe()) {
@@ -325,7 +325,7 @@ public final class Backend {
       if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetTokensNanos())) {
         var perMinute = tokens.perMinute();
         if (perMinute.isPresent() && headers.limitTokens() > perMinute.get().tpm()) {
-          perMinute.get().setTpm(headers.limitTokens(), nowNanos);
+          perMinute.get().setTpm(headers.limitTokens());
           raised = true;
         }
       }
@@ -355,7 +355,9 @@ public final class Backend {
     if (lastRefusal == RefusalKind.CONCURRENCY && permit.concurrencyLimitAtSend() == concurrency.limit()) {
       concurrency.onAnswer(now - permit.grantedNanos(), permit.inFlightAtSend() + 1, true, lastRefusalMillis);
     }
-    if (!lastRefusal.rateEvidence()) {
+    // A refusal about tokens, where the backend paces its tokens itself, says nothing about its request rate: cutting
+    // that would cap the tokens far below the limit.
+    if (!lastRefusal.rateEvidence() || lastRefusal == RefusalKind.TPM && tokens.perMinute().isPresent()) {
       return false;
     }
     bucket.keepAtMost(0, now);

@@ -284,7 +284,7 @@ public final class Wiring {
         Duration.ofMinutes(q.windowMinutes()), q.thresholdPercent(), Duration.ofSeconds(q.probeIntervalSeconds())))
         .orElse(QuotaGuard.Policy.capErrorsOnly()));
     Optional<TokensPerMinute> tpm = config.tpm() > 0
-        ? Optional.of(new TokensPerMinute(buckets, config.id() + ":tpm", config.tpm())) : Optional.empty();
+        ? Optional.of(new TokensPerMinute(config.tpm())) : Optional.empty();
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
         new Backend.TokenLimits(quota, tpm, config.raiseRateFromHeaders()), clock);
   }

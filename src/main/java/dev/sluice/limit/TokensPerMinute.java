@@ -1,119 +1,145 @@
 package dev.sluice.limit;
 
-import io.github.bucket4j.Bandwidth;
-import io.github.bucket4j.Bucket;
-import io.github.bucket4j.BucketConfiguration;
-import io.github.bucket4j.TokensInheritanceStrategy;
-import java.time.Duration;
-
 /**
- * A backend's tokens-per-minute budget: a bucket of {@code tpm} LLM tokens that refills continuously at
- * {@code tpm} per minute, starting full. A request reserves its estimated cost before it is sent, never more than
- * the bucket holds when full (so one large request cannot wait forever), and settles to what it really used when
- * its answer ends: the difference is given back, or charged (the bucket may then go below zero, and the requests
- * after it wait until it has refilled).
+ * A backend's tokens-per-minute budget: the tokens reserved by requests sent in the last minute, against
+ * {@code tpm}. A request reserves its estimated cost when it is sent, never more than {@code tpm} (so one large
+ * request cannot wait forever), and settles to what it really used when its answer ends: the difference is given
+ * back to, or charged on, the instant it was sent, so the window holds what the provider counted then.
  *
- * <p>Backed by a Bucket4j bucket from a {@link BucketStore}, like {@link TokenBucket}. Never reads a clock: methods
- * take the caller's {@code nowNanos}. Thread-safe: every method holds this object's monitor.
+ * <p>A sliding window rather than a token bucket, because a provider counting the tokens of the trailing minute (as
+ * the simulated one does, and OpenAI's limits behave) refuses what a bucket allows: a full bucket spent at once and
+ * refilled over the minute lets twice the limit through in one minute. A window of {@value #SLOTS} slots of
+ * {@value #SLOT_MILLIS} ms: a reservation leaves it between 60 and 60.1 s after it was made, never earlier. Tokens
+ * charged beyond a reservation may take the window over {@code tpm}; requests then wait until enough has left.
+ *
+ * <p>Never reads a clock: methods take the caller's {@code nowNanos}. Thread-safe: every method holds this object's
+ * monitor.
  */
 public final class TokensPerMinute {
-  private final BucketStore store;
-  private final String id;
-  private volatile long tpm;
-  private final DecisionInstant instant = new DecisionInstant();
-  private Bucket bucket;
+  static final int SLOT_MILLIS = 100;
+  /** A minute of slots, and one more: what was reserved in a slot leaves only once a full minute has passed. */
+  static final int SLOTS = 60_000 / SLOT_MILLIS + 1;
+  private static final long SLOT_NANOS = SLOT_MILLIS * 1_000_000L;
 
-  /**
-   * @param store where the bucket's state lives
-   * @param id the state's key (the backend id with a suffix, apart from its request bucket)
-   * @param tpm tokens per minute, ≥ 1
-   */
-  public TokensPerMinute(BucketStore store, String id, long tpm) {
+  private volatile long tpm;
+  private final long[] slots = new long[SLOTS];
+  private long total;
+  /** The newest slot the window has moved to; slots older than {@code SLOTS} before it are empty. */
+  private long lastSlot = Long.MIN_VALUE;
+
+  /** @param tpm tokens per minute, ≥ 1 */
+  public TokensPerMinute(long tpm) {
     if (tpm < 1) {
       throw new IllegalArgumentException("tpm must be ≥ 1: " + tpm);
     }
-    this.store = store;
-    this.id = id;
     this.tpm = tpm;
   }
 
-  private static BucketConfiguration configuration(long tpm) {
-    return BucketConfiguration.builder()
-        .addLimit(Bandwidth.builder().capacity(tpm).refillGreedy(tpm, Duration.ofMinutes(1)).initialTokens(tpm)
-            .build())
-        .build();
-  }
-
-  private Bucket at(long nowNanos) {
-    instant.nanos = nowNanos;
-    if (bucket == null) {
-      bucket = store.bucket(id, configuration(tpm), instant);
-    }
-    return bucket;
-  }
-
-  /** What a request estimated at {@code tokens} reserves: at most the bucket's capacity, at least 0. */
+  /** What a request estimated at {@code tokens} reserves: at most {@code tpm}, at least 0. */
   public long costOf(long tokens) {
     return Math.max(0, Math.min(tokens, tpm));
   }
 
   /**
-   * Nanoseconds from {@code nowNanos} until {@code cost} tokens are there (for a cost of 0: until the bucket is out of
-   * any debt); 0 when they are.
+   * Nanoseconds from {@code nowNanos} until {@code cost} more tokens fit in the window (for a cost of 0: until the
+   * window is no longer over {@code tpm}); 0 when they fit now.
    */
   public synchronized long nanosUntil(long cost, long nowNanos) {
-    Bucket b = at(nowNanos);
-    if (cost > 0) {
-      return b.estimateAbilityToConsume(cost).getNanosToWaitForRefill();
+    long now = slotOf(nowNanos);
+    advance(now);
+    long excess = total + cost - tpm;
+    if (excess <= 0) {
+      return 0;
     }
-    long debt = -b.getAvailableTokens();
-    return debt <= 0 ? 0 : (long) Math.ceil(debt * 60e9 / tpm);
+    long freed = 0;
+    for (long slot = now - SLOTS + 1; slot <= now; slot++) {
+      freed += slots[index(slot)];
+      if (freed >= excess) {
+        return Math.max(0, (slot + SLOTS) * SLOT_NANOS - nowNanos);
+      }
+    }
+    return Math.max(0, (now + SLOTS) * SLOT_NANOS - nowNanos); // only what is still to be charged is left
   }
 
-  /** Takes {@code cost} tokens at {@code nowNanos}, or says when they will be there. */
+  /** Reserves {@code cost} tokens at {@code nowNanos}, or says when they will fit. */
   public synchronized Admission tryReserve(long cost, long nowNanos) {
-    if (cost == 0) {
-      return Admission.grantedAt(nowNanos);
+    long wait = nanosUntil(cost, nowNanos);
+    if (wait > 0) {
+      return Admission.retryAt(nowNanos + wait);
     }
-    var probe = at(nowNanos).tryConsumeAndReturnRemaining(cost);
-    return probe.isConsumed() ? Admission.grantedAt(nowNanos)
-        : Admission.retryAt(nowNanos + probe.getNanosToWaitForRefill());
+    add(slotOf(nowNanos), cost);
+    return Admission.grantedAt(nowNanos);
   }
 
   /**
-   * Settles a reservation of {@code reserved} tokens that used {@code used}: gives back what was not used (up to a
-   * full bucket) or charges the excess. Returns whether tokens were given back.
+   * Settles a reservation of {@code reserved} tokens made at {@code reservedAtNanos} that used {@code used}: the
+   * difference is given back to, or charged on, its instant while that is still in the window; an excess found
+   * later is charged now. Returns whether tokens were given back.
    */
-  public synchronized boolean settle(long reserved, long used, long nowNanos) {
+  public synchronized boolean settle(long reserved, long used, long reservedAtNanos, long nowNanos) {
+    long now = slotOf(nowNanos);
+    advance(now);
     long difference = used - reserved;
-    if (difference < 0) {
-      at(nowNanos).addTokens(-difference);
-      return true;
+    long slot = slotOf(reservedAtNanos);
+    boolean inWindow = slot > now - SLOTS && slot <= now;
+    if (difference < 0 && inWindow) {
+      long back = Math.min(-difference, slots[index(slot)]);
+      slots[index(slot)] -= back;
+      total -= back;
+      return back > 0;
     }
     if (difference > 0) {
-      at(nowNanos).consumeIgnoringRateLimits(difference);
+      add(inWindow ? slot : now, difference);
     }
     return false;
   }
 
-  /** Tokens available at {@code nowNanos}; negative while an excess is being paid back. */
+  /** Tokens left in the window at {@code nowNanos}; negative while charged usage takes it over {@code tpm}. */
   public synchronized long available(long nowNanos) {
-    return at(nowNanos).getAvailableTokens();
+    advance(slotOf(nowNanos));
+    return tpm - total;
   }
 
-  /** Hot change of the rate (and capacity), keeping the tokens already earned. */
-  public synchronized void setTpm(long newTpm, long nowNanos) {
+  /** Hot change of the limit; what the window holds stays. */
+  public void setTpm(long newTpm) {
     if (newTpm < 1) {
       throw new IllegalArgumentException("tpm must be ≥ 1: " + newTpm);
     }
-    if (newTpm == tpm) {
-      return;
-    }
-    at(nowNanos).replaceConfiguration(configuration(newTpm), TokensInheritanceStrategy.AS_IS);
     tpm = newTpm;
   }
 
   public long tpm() {
     return tpm;
+  }
+
+  private void add(long slot, long tokens) {
+    slots[index(slot)] += tokens;
+    total += tokens;
+  }
+
+  /** Empties the slots that left the window by slot {@code now}. An instant older than one seen changes nothing. */
+  private void advance(long now) {
+    if (lastSlot == Long.MIN_VALUE) {
+      lastSlot = now;
+      return;
+    }
+    if (now <= lastSlot) {
+      return;
+    }
+    long from = Math.max(lastSlot + 1, now - SLOTS + 1);
+    for (long slot = from; slot <= now; slot++) {
+      int i = index(slot);
+      total -= slots[i];
+      slots[i] = 0;
+    }
+    lastSlot = now;
+  }
+
+  private static long slotOf(long nanos) {
+    return Math.floorDiv(nanos, SLOT_NANOS);
+  }
+
+  private static int index(long slot) {
+    return (int) Math.floorMod(slot, (long) SLOTS);
   }
 }

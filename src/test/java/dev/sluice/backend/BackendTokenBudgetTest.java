@@ -28,6 +28,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class BackendTokenBudgetTest {
   private static final long SECOND = 1_000_000_000L;
   private static final long ABSENT = RateHeaders.ABSENT;
+  /** How long a reservation made at the start of a slot stays in the tokens-per-minute window: a minute and a slot. */
+  private static final long WINDOW = 60 * SECOND + SECOND / 10;
   /** 1000 tokens over 1 h, tripping at 990, one probe every 300 s. */
   private static final QuotaGuard.Policy SMALL_BUDGET = new QuotaGuard.Policy(1_000, Duration.ofHours(1), 99, Duration.ofSeconds(300));
   private static final QuotaGuard.Policy NO_BUDGET = QuotaGuard.Policy.capErrorsOnly();
@@ -53,7 +55,7 @@ class BackendTokenBudgetTest {
   private Backend backend(QuotaGuard.Policy quota, long tpm, boolean raiseFromHeaders, int rateRpm, int capacity,
       ConcurrencyLimit concurrency, Optional<Secret> key) {
     Optional<TokensPerMinute> perMinute = tpm > 0
-        ? Optional.of(new TokensPerMinute(BucketStore.inMemory(), "b:tpm", tpm)) : Optional.empty();
+        ? Optional.of(new TokensPerMinute(tpm)) : Optional.empty();
     Backend backend = new Backend("b", "pool", URI.create("http://127.0.0.1:1/v1"), key,
         new TokenBucket(BucketStore.inMemory(), "b", rateRpm, capacity),
         new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
@@ -107,7 +109,7 @@ class BackendTokenBudgetTest {
   }
 
   @Test
-  void usageBeyondTheReservationIsChargedAndTheNextRequestWaitsForTheRefill() {
+  void usageBeyondTheReservationIsChargedAndTheNextRequestWaitsUntilItLeavesTheWindow() {
     Backend backend = backend(NO_BUDGET, 6_000, false);
     Permit permit = acquire(backend, 1_000);
 
@@ -115,18 +117,18 @@ class BackendTokenBudgetTest {
 
     assertThat(tpmAvailable(backend)).isEqualTo(-2_000);
     assertThat(capacityChanges).isZero();
-    // 2000 owed and 100 wanted, at 100 a second
-    assertThat(backend.tryAcquire(now(), 100, false)).isEqualTo(new Backend.Wait(now() + 21 * SECOND));
+    // The 8,000 count at the instant of the reservation, and leave the window a minute (and a slot) later.
+    assertThat(backend.tryAcquire(now(), 100, false)).isEqualTo(new Backend.Wait(now() + WINDOW));
   }
 
   @Test
-  void anEstimateAboveTheCapacityReservesTheWholeBucketAndGoesWhenItIsFull() {
+  void anEstimateAboveTheLimitReservesTheWholeMinuteAndGoesWhenTheWindowIsEmpty() {
     Backend backend = backend(NO_BUDGET, 6_000, false);
 
     Permit big = acquire(backend, 50_000);
 
     assertThat(big.reservedTokens()).isEqualTo(6_000);
-    assertThat(backend.tryAcquire(now(), 100, false)).isEqualTo(new Backend.Wait(now() + SECOND));
+    assertThat(backend.tryAcquire(now(), 100, false)).isEqualTo(new Backend.Wait(now() + WINDOW));
     assertThat(backend.tryAcquire(now(), 0, false)).as("a request without an estimate")
         .isInstanceOf(Backend.Granted.class);
   }
@@ -137,7 +139,7 @@ class BackendTokenBudgetTest {
     acquire(backend, 5_000);
     long tokens = backend.snapshot().tokens();
 
-    assertThat(backend.tryAcquire(now(), 1_500, false)).isEqualTo(new Backend.Wait(now() + 5 * SECOND));
+    assertThat(backend.tryAcquire(now(), 1_500, false)).isEqualTo(new Backend.Wait(now() + WINDOW));
 
     assertThat(tpmAvailable(backend)).isEqualTo(1_000);
     assertThat(backend.snapshot().tokens()).isEqualTo(tokens);
@@ -499,7 +501,7 @@ class BackendTokenBudgetTest {
     Backend backend = backend(NO_BUDGET, 6_000, false);
     acquire(backend, 6_000);
 
-    assertThat(backend.nanosUntilServable(now(), 1_000)).isEqualTo(10 * SECOND);
+    assertThat(backend.nanosUntilServable(now(), 1_000)).isEqualTo(WINDOW);
     assertThat(backend.nanosUntilServable(now(), 0)).isZero();
   }
 
