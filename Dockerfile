@@ -31,9 +31,11 @@ RUN apt-get update \
 RUN groupadd --gid 10001 sluice \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sluice
 
-# Sluice writes no files: its state is in memory and its logs go to stdout. (A data volume for the SQLite store
-# is planned: not in this version.)
+# Sluice's state store (token usage, quota, cooldowns, dead keys, learned limits) is /app/data/sluice.db, owned by
+# the service user: mount a volume there to keep it across containers. Logs go to stdout.
 WORKDIR /app
+RUN mkdir /app/data && chown 10001:10001 /app/data
+VOLUME /app/data
 
 # The jar stays root-owned: the service user can read it, not replace it.
 COPY --from=build /build/target/sluice.jar /app/sluice.jar

@@ -1,5 +1,5 @@
-# Plumbing shared by bench/run.sh and bench/shaping.sh; sourced, not run. The caller sets BENCH_NAME (the prefix
-# of messages), root (the repository) and out (its results directory) first.
+# Plumbing shared by bench/run.sh, shaping.sh, failover.sh and tokens.sh; sourced, not run. The caller sets
+# BENCH_NAME (the prefix of messages), root (the repository) and out (its results directory) first.
 
 log() { echo "[$BENCH_NAME $(date +%H:%M:%S)] $*" >&2; }
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
@@ -88,6 +88,12 @@ build_jar() {  # sets jar
     cp target/sluice.jar "$jar"
   fi
 }
+
+# What every driver of the shaping, failover and token benchmarks uses: the control client, the samplers and their
+# files, the open loop.
+DRIVER_SHARED=(src/test/java/dev/sluice/bench/Control.java src/test/java/dev/sluice/bench/Sample.java
+  src/test/java/dev/sluice/bench/Sampler.java src/test/java/dev/sluice/bench/OpenSender.java
+  src/test/java/dev/sluice/bench/Percentile.java)
 
 compile_driver() {  # compile_driver SOURCE...: sets CP to the compiled driver plus the test classpath (and $jar if set)
   cd "$root"

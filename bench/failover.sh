@@ -55,7 +55,7 @@ require_free_ports "${sim_ports[@]}" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
 build_jar
 compile_driver src/test/java/dev/sluice/bench/FailoverLoad.java src/test/java/dev/sluice/bench/FailoverReport.java \
   src/test/java/dev/sluice/bench/Schedule.java src/test/java/dev/sluice/bench/ShapingLoad.java \
-  src/test/java/dev/sluice/bench/Ranges.java
+  src/test/java/dev/sluice/bench/Ranges.java "${DRIVER_SHARED[@]}"
 code_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -n "$(git status --porcelain -- src/main pom.xml 2>/dev/null)" ] \
   && code_rev="$code_rev + uncommitted changes in src/main"
@@ -90,7 +90,8 @@ log "sim pid $sim_pid on :${sim_ports[*]} ($sim_config)"
 sed -e "s/@SLUICE_PORT@/$SLUICE_PORT/" -e "s/@METRICS_PORT@/$SLUICE_METRICS_PORT/" \
   -e "s/@SIM_PORT_1@/${sim_ports[0]}/" -e "s/@SIM_PORT_2@/${sim_ports[1]}/" -e "s/@SIM_PORT_3@/${sim_ports[2]}/" \
   "$here/failover.yaml" >"$out/failover.yaml"
-env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') JAVA_HOME="$JAVA_HOME_25" \
+# Its state store is a new file of this run's: a ./data/sluice.db left by an earlier run would bring back its dead key.
+env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') SIDECAR_DB_PATH="$out/sluice.db" JAVA_HOME="$JAVA_HOME_25" \
   "$launcher" serve --config "$out/failover.yaml" >"$out/sluice.log" 2>&1 &
 sluice_pid=$!; pids+=("$sluice_pid")
 wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid" "$out/sluice.log"

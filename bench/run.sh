@@ -201,21 +201,28 @@ sluice_config() {  # sluice_config PORT METRICS_PORT: writes Sluice's config for
   echo "$f"
 }
 
+sluice_starts=0
 launch_sluice() {  # launch_sluice NAME PORT METRICS_PORT LEVEL JVM_OPTS [EXTRA-JVM-FLAGS...]: sets launched_pid
   # `sluice serve` through the launcher, as users start it. The launcher adds its default JVM flags and execs java,
   # so the pid is the JVM's. A GC log is the one flag added here: a line per collection, no change of collector
   # or heap.
   local name="$1" port="$2" metrics="$3" level="$4" jvm_opts="$5"; shift 5
   local config; config="$(sluice_config "$port" "$metrics")"
+  # The state store is on, as for users, in a new file per start: two Sluices at once cannot share one (the
+  # second would stop at start-up), and a file left by an earlier start would bring back what it learned.
+  sluice_starts=$((sluice_starts + 1))
+  local db="$out/store/$name-$sluice_starts.db"
+  mkdir -p "$out/store"
+  SIDECAR_DB_PATH="$db" \
   SIDECAR_METRICS_ENABLED="${METRICS_ENABLED:-true}" SIDECAR_LOG_LEVEL="$level" JAVA_HOME="$JAVA_HOME_25" \
     SLUICE_JAVA_OPTS="${jvm_opts:+$jvm_opts }-Xlog:gc,safepoint:file=$out/$name-gc-%p.log:uptime${*:+ $*}" \
     "$launcher" serve --config "$config" >>"$out/$name-$level.log" 2>&1 &
   launched_pid=$!; pids+=("$launched_pid")
   wait_http "http://127.0.0.1:$port/health" "$name" "$launched_pid" "$out/$name-$level.log"
   local cmdline; cmdline="$(tr '\0' ' ' <"/proc/$launched_pid/cmdline")"
-  printf '{"mode":"meta","process":"%s","log_level":"%s","metrics_enabled":"%s","command":"%s"}\n' "$name" "$level" \
-    "${METRICS_ENABLED:-true}" "${cmdline% }" >>"$results"
-  log "$name pid $launched_pid, log level $level: $cmdline"
+  printf '{"mode":"meta","process":"%s","log_level":"%s","metrics_enabled":"%s","db_path":"%s","command":"%s"}\n' \
+    "$name" "$level" "${METRICS_ENABLED:-true}" "$db" "${cmdline% }" >>"$results"
+  log "$name pid $launched_pid, log level $level, state store $db: $cmdline"
 }
 sluice_pid=""
 start_sluice() {  # start_sluice LOG_LEVEL [EXTRA-JVM-FLAGS...]: the launcher's defaults, SLUICE_JAVA_OPTS, the extras

@@ -64,7 +64,7 @@ require_free_ports "$SIM_PORT" "$SLUICE_PORT" "$SLUICE_METRICS_PORT"
 
 build_jar
 compile_driver src/test/java/dev/sluice/bench/ShapingLoad.java src/test/java/dev/sluice/bench/Schedule.java \
-  src/test/java/dev/sluice/bench/Ranges.java
+  src/test/java/dev/sluice/bench/Ranges.java "${DRIVER_SHARED[@]}"
 code_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -n "$(git status --porcelain -- src/main pom.xml 2>/dev/null)" ] && code_rev="$code_rev + uncommitted changes in src/main"
 
@@ -82,12 +82,14 @@ start_sim() {  # start_sim DIR SIM-OPTION...: a fresh sim (zeroed counters, a fu
   log "sim pid $sim_pid on :$SIM_PORT ($*)"
 }
 
+# Every Sluice keeps its state in a new file of its scenario (SIDECAR_DB_PATH): a cold start, whatever an earlier
+# scenario or run learned.
 sluice_pid=""
 start_sluice() {  # start_sluice DIR: a fresh Sluice with bench/shaping.yaml (the SIDECAR_* environment cleared)
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
   sed -e "s/@SLUICE_PORT@/$SLUICE_PORT/" -e "s/@METRICS_PORT@/$SLUICE_METRICS_PORT/" -e "s/@SIM_PORT@/$SIM_PORT/" \
     "$here/shaping.yaml" >"$1/shaping.yaml"
-  env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') \
+  env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') SIDECAR_DB_PATH="$1/sluice.db" \
     "$JAVA" $JAVA_OPTS -jar "$jar" serve --config "$1/shaping.yaml" >"$1/sluice.log" 2>&1 &
   sluice_pid=$!; pids+=("$sluice_pid")
   wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$sluice_pid" "$1/sluice.log"
@@ -97,7 +99,7 @@ start_sluice() {  # start_sluice DIR: a fresh Sluice with bench/shaping.yaml (th
 start_sluice_env() {  # start_sluice_env DIR RATE_RPM: a fresh Sluice from the environment alone, no --config
   [ -n "$sluice_pid" ] && stop_pid "$sluice_pid"
   local vars=(SIDECAR_UPSTREAM="http://127.0.0.1:$SIM_PORT/v1" SIDECAR_PORT="$SLUICE_PORT"
-    SIDECAR_METRICS_PORT="$SLUICE_METRICS_PORT" SIDECAR_RATE_RPM="$2")
+    SIDECAR_METRICS_PORT="$SLUICE_METRICS_PORT" SIDECAR_RATE_RPM="$2" SIDECAR_DB_PATH="$1/sluice.db")
   printf '%s\n' "${vars[@]}" >"$1/sluice.env"
   env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') "${vars[@]}" \
     "$JAVA" $JAVA_OPTS -jar "$jar" serve >"$1/sluice.log" 2>&1 &

@@ -107,6 +107,7 @@
         card.append(el("h3", {}, el("span", {}, b.id),
           el("span", { class: "badges" }, el("span", { class: "service" }), el("span", { class: "state" }))));
         card.append(actions(b.id));
+        card.append(quotaBar());
         card.append(el("div", { class: "stats backend-rates" }));
         card.append(el("div", { class: "fields" }));
         backends.append(card);
@@ -146,8 +147,10 @@
         badge.textContent = b.state;
         badge.className = "state " + b.state;
         const service = card.querySelector(".service");
-        service.textContent = b.service === "cooling" ? "cooling " + Math.ceil(b.cooling_seconds) + " s" : b.service;
+        service.textContent = b.service === "cooling" ? "cooling " + Math.ceil(b.cooling_seconds) + " s"
+          : b.service === "quota_exceeded" ? "quota exceeded" : b.service;
         service.className = "service " + b.service;
+        showQuota(card, b.quota);
         showActions(card, b);
         card.querySelector(".backend-rates").replaceChildren(...Object.entries(b.rates).map(([k, v]) =>
           el("span", {}, (RATE_LABELS[k] || k) + "/s ", el("b", {}, fmt(v)))));
@@ -188,6 +191,53 @@
       value);
   }
 
+  // ---- quota bar ------------------------------------------------------------------------------------------------
+  // Tokens used in the window against the budget, with a mark at the threshold; while exceeded, the state badge and
+  // the time to the next probe. Only backends with a budget, or exceeded ones, have a quota in their state.
+  function quotaBar() {
+    return el("div", { class: "quota", "data-field": "quota", hidden: "" },
+      el("div", { class: "field" }, el("span", { class: "label" }),
+        el("div", { class: "gauge" }, el("div", { class: "bar" }), el("div", { class: "mark", title: "threshold" }),
+          el("span", { class: "text" }))),
+      el("div", { class: "quota-status" }, el("span", { class: "quota-state" }), el("span", { class: "usage" }),
+        el("span", { class: "next-probe" })));
+  }
+
+  function tokens(n) {
+    return Number(n).toLocaleString("en-US");
+  }
+
+  function duration(seconds) {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return h > 0 ? h + " h " + m + " m" : m > 0 ? m + " m " + s + " s" : s + " s";
+  }
+
+  function showQuota(card, q) {
+    const box = card.querySelector(".quota");
+    box.hidden = !q;
+    if (!q) return;
+    const exceeded = q.state === "QUOTA_EXCEEDED";
+    box.classList.toggle("exceeded", exceeded);
+    box.querySelector(".label").textContent = "quota (" + q.hours + " h)";
+    const share = q.budget > 0 ? Math.min(1, q.used / q.budget) : exceeded ? 1 : 0;
+    box.querySelector(".bar").style.width = (share * 100).toFixed(1) + "%";
+    const mark = box.querySelector(".mark");
+    mark.hidden = !(q.budget > 0);
+    mark.style.left = q.threshold + "%";
+    box.querySelector(".text").textContent = q.budget > 0 ? tokens(q.used) + " / " + tokens(q.budget)
+      : tokens(q.used) + " tokens";
+    const badge = box.querySelector(".quota-state");
+    badge.hidden = !exceeded;
+    badge.textContent = q.state;
+    box.querySelector(".usage").textContent = q.budget > 0
+      ? (100 * q.used / q.budget).toFixed(1) + " % used, trips at " + q.threshold + " %" : "no budget";
+    box.querySelector(".next-probe").textContent = !exceeded ? ""
+      : (q.next_probe_seconds > 0 ? "next probe in " + duration(q.next_probe_seconds) : "probe due")
+        + (q.cap_error ? " · " + q.cap_error : "");
+  }
+
   // An event may come again with the same seq and a new text (a cooldown line counting the failures of its second).
   function mergeEvents(events) {
     let added = false;
@@ -211,12 +261,15 @@
     const box = el("div", { class: "actions", hidden: "" });
     const toggle = el("button", { type: "button", class: "toggle" });
     const endCooldown = el("button", { type: "button", class: "end-cooldown" }, "End cooldown");
+    const resetQuota = el("button", { type: "button", class: "reset-quota" }, "Reset quota");
     const message = el("span", { class: "message" });
     toggle.addEventListener("click", () => adminAction(message, "PATCH",
       "/api/admin/backends/" + encodeURIComponent(id), { enabled: toggle.dataset.enable === "true" }));
     endCooldown.addEventListener("click", () => adminAction(message, "DELETE",
       "/api/admin/cooldowns/" + encodeURIComponent(id)));
-    box.append(toggle, endCooldown, message);
+    resetQuota.addEventListener("click", () => adminAction(message, "POST",
+      "/api/admin/quota/" + encodeURIComponent(id) + "/reset", {}));
+    box.append(toggle, endCooldown, resetQuota, message);
     return box;
   }
 
@@ -228,6 +281,7 @@
     toggle.dataset.enable = String(enable);
     toggle.textContent = enable ? "Enable" : "Disable";
     box.querySelector(".end-cooldown").hidden = b.service !== "cooling";
+    box.querySelector(".reset-quota").hidden = !b.quota;
   }
 
   function adminAction(message, method, url, body) {

@@ -91,6 +91,18 @@ class ArchitectureTest {
         .check(MAIN);
   }
 
+  /** The state store implements what backend declares, knows nothing above it, and only the command line opens it. */
+  @Test
+  void theStoreSeesOnlyBackendConfigAndTimeAndOnlyTheCommandLineSeesTheStore() {
+    noClasses().that().resideInAPackage("dev.sluice.store..")
+        .should().dependOnClassesThat(resideInAPackage("dev.sluice..").and(not(resideInAnyPackage(
+            "dev.sluice.store..", "dev.sluice.backend..", "dev.sluice.config..", "dev.sluice.time.."))))
+        .check(MAIN);
+    noClasses().that().resideOutsideOfPackages("dev.sluice.store..", "dev.sluice.cli..")
+        .should().dependOnClassesThat().resideInAPackage("dev.sluice.store..")
+        .check(MAIN);
+  }
+
   @Test
   void nothingDependsOnTheCommandLine() {
     noClasses().that().resideOutsideOfPackage("dev.sluice.cli..")
@@ -109,6 +121,8 @@ class ArchitectureTest {
    * cli → proxy, observe, admin → route, schedule → backend → config → limit → time; the simulated provider stands
    * beside them, uses only the clock and is started only by the command line. The HTTP helpers every endpoint
    * shares (Sluice's own error answers) stand beside them too, used by the endpoints and using nothing of Sluice.
+   * The state store implements what backend declares (it may use backend, config and time) and only the command
+   * line opens it.
    */
   @Test
   void lowerLayersNeverDependOnUpperOnes() {
@@ -123,17 +137,20 @@ class ArchitectureTest {
         .layer("time").definedBy("dev.sluice.time..")
         .layer("sim").definedBy("dev.sluice.sim..")
         .layer("http").definedBy("dev.sluice.http..")
+        .layer("store").definedBy("dev.sluice.store..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("proxy/observe").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("route/schedule").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
-        .whereLayer("backend").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule")
-        .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend")
+        .whereLayer("backend").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "store")
+        .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
+            "store")
         .whereLayer("limit").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
             "config")
         .whereLayer("time").mayOnlyBeAccessedByLayers("cli", "proxy/observe", "route/schedule", "backend",
-            "config", "limit", "sim")
+            "config", "limit", "sim", "store")
         .whereLayer("sim").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("http").mayOnlyBeAccessedByLayers("cli", "proxy/observe")
+        .whereLayer("store").mayOnlyBeAccessedByLayers("cli")
         .check(MAIN);
   }
 }

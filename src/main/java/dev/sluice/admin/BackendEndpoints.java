@@ -19,8 +19,8 @@ import java.util.stream.Collectors;
  *   <li>{@code GET /api/admin/backends[?pool=NAME]} ({@code {"backends":[…]}}) and
  *       {@code GET /api/admin/backends/{id}}: each backend's settings under its configuration file's keys (the key
  *       masked as its first four characters and {@code ****}), plus {@code pool}, {@code enabled}, {@code state}
- *       ({@code active}, {@code cooling}, {@code dead}, {@code disabled}) and {@code out_of_service} (why and since
- *       when, or null);
+ *       ({@code active}, {@code cooling}, {@code quota_exceeded}, {@code dead}, {@code disabled}) and
+ *       {@code out_of_service} (why and since when, or null);
  *   <li>{@code PATCH /api/admin/backends/{id}} {@code {"enabled": bool}}: {@code true} puts a dead or disabled
  *       backend back in service at once; {@code false} takes it out of service (requests in flight finish). Any
  *       other field is refused, naming it and where it is changed instead. One {@code sluice.audit} line.

@@ -1,5 +1,6 @@
 package dev.sluice.admin;
 
+import dev.sluice.config.AccountingConfig;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConfigPatch;
 import dev.sluice.config.CooldownConfig;
@@ -21,7 +22,8 @@ import java.util.Objects;
  * The hot-reloadable settings as the admin API shows them, in the configuration file's shape: {@code log_level},
  * {@code defaults} (timeouts and {@code retreat}), {@code default_pool} (read-only, {@code null} without one),
  * {@code pools} with their {@code models} (read-only), queue settings, failover settings (read-only; {@code null}
- * where none is set) and backends (keys masked as their first four characters and {@code ****}, {@code null}
+ * where none is set), accounting settings ({@code stream_usage}, {@code default_max_tokens}, {@code quota_errors};
+ * read-only) and backends (keys masked as their first four characters and {@code ****}, {@code null}
  * without one; their {@code concurrency} and {@code cooldown} sections read-only), then the earlier sidecar's flat
  * view of the default pool: {@code rate_rpm} (its first backend's), {@code queue_max_size} and
  * {@code fallback_enabled_passthrough}. Read-only settings are shown so that a fetched document can be edited and
@@ -101,6 +103,13 @@ final class ConfigJson {
     m.put("spill_after_seconds", failover.spillAfterSeconds());
     m.put("fallback_pool", failover.fallbackPool().orElse(null));
     m.put("emergency_upstream", failover.emergencyUpstream().map(URI::toString).orElse(null));
+    AccountingConfig accounting = pool.accounting();
+    m.put("stream_usage", accounting.streamUsage());
+    m.put("default_max_tokens", accounting.defaultMaxTokens());
+    Map<String, Object> quotaErrors = new LinkedHashMap<>();
+    quotaErrors.put("statuses", accounting.quotaErrors().statuses());
+    quotaErrors.put("patterns", accounting.quotaErrors().patterns());
+    m.put("quota_errors", quotaErrors);
     m.put("backends", pool.backends().stream().map(ConfigJson::backend).toList());
     return m;
   }

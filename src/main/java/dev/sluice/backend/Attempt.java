@@ -5,15 +5,20 @@ package dev.sluice.backend;
  * released with.
  *
  * @param status the upstream's status, or 0 when it never answered (see {@code failure})
- * @param retryAfterNanos the upstream's {@code Retry-After}, in nanoseconds, or 0 when absent
- * @param remainingRequests the upstream's {@code x-ratelimit-remaining-requests}, or {@link #ABSENT}
- * @param remainingTokens the upstream's {@code x-ratelimit-remaining-tokens}, or {@link #ABSENT}
+ * @param retryAfterNanos how long the upstream asked to wait ({@code Retry-After}, or the reset of an exhausted
+ *     {@code x-ratelimit-*} count), in nanoseconds, or 0 when it did not
+ * @param rateHeaders the upstream's {@code x-ratelimit-*} headers
  * @param failure why there was no answer; {@link Failure#NONE} when there was one
+ * @param usedTokens tokens the request used (prompt and completion) as the upstream's {@code usage} reported them,
+ *     or estimated when it reported none (see {@code usageEstimated}); 0 when nothing was answered
+ * @param usageEstimated {@code usedTokens} is Sluice's estimate from the bytes, not the upstream's count
+ * @param quotaError the answer is the provider's quota error (its status and message matched the pool's
+ *     quota-error patterns): the key's long-horizon budget is spent
  */
-public record Attempt(int status, long retryAfterNanos, long remainingRequests, long remainingTokens,
-    Failure failure) {
+public record Attempt(int status, long retryAfterNanos, RateHeaders rateHeaders, Failure failure, long usedTokens,
+    boolean usageEstimated, boolean quotaError) {
   /** A rate-limit header the upstream did not send (or sent unreadable). */
-  public static final long ABSENT = -1;
+  public static final long ABSENT = RateHeaders.ABSENT;
 
   /** Why an attempt got no answer. */
   public enum Failure {
@@ -29,14 +34,19 @@ public record Attempt(int status, long retryAfterNanos, long remainingRequests, 
     TIMEOUT
   }
 
-  /** An answer with rate-limit headers. */
+  /** An answer with these rate-limit headers, no usage and no quota error. */
+  public Attempt(int status, long retryAfterNanos, RateHeaders rateHeaders) {
+    this(status, retryAfterNanos, rateHeaders, Failure.NONE, 0, false, false);
+  }
+
+  /** An answer with the two remaining counts of the rate-limit headers. */
   public Attempt(int status, long retryAfterNanos, long remainingRequests, long remainingTokens) {
-    this(status, retryAfterNanos, remainingRequests, remainingTokens, Failure.NONE);
+    this(status, retryAfterNanos, RateHeaders.remaining(remainingRequests, remainingTokens));
   }
 
   /** An answer without rate-limit headers. */
   public Attempt(int status, long retryAfterNanos) {
-    this(status, retryAfterNanos, ABSENT, ABSENT);
+    this(status, retryAfterNanos, RateHeaders.NONE);
   }
 
   /** The attempt was called off by Sluice: nothing to learn about the upstream's limits. */
@@ -46,9 +56,28 @@ public record Attempt(int status, long retryAfterNanos, long remainingRequests, 
 
   /** The upstream failed before answering. */
   public static Attempt failed(Failure failure) {
-    return new Attempt(0, 0, ABSENT, ABSENT, failure);
+    return new Attempt(0, 0, RateHeaders.NONE, failure, 0, false, false);
   }
 
+  /** This attempt, having used {@code tokens} (counted by the upstream, or estimated). */
+  public Attempt withUsage(long tokens, boolean estimated) {
+    return new Attempt(status, retryAfterNanos, rateHeaders, failure, tokens, estimated, quotaError);
+  }
+
+  /** This attempt, recognised as the provider's quota error. */
+  public Attempt asQuotaError() {
+    return new Attempt(status, retryAfterNanos, rateHeaders, failure, usedTokens, usageEstimated, true);
+  }
+
+  /** {@code x-ratelimit-remaining-requests}, or {@link #ABSENT}. */
+  public long remainingRequests() {
+    return rateHeaders.remainingRequests();
+  }
+
+  /** {@code x-ratelimit-remaining-tokens}, or {@link #ABSENT}. */
+  public long remainingTokens() {
+    return rateHeaders.remainingTokens();
+  }
   public boolean answered() {
     return status > 0;
   }

@@ -4,12 +4,21 @@ import dev.sluice.config.Secret;
 import dev.sluice.limit.Admission;
 import dev.sluice.limit.ConcurrencyLimit;
 import dev.sluice.limit.Cooldown;
+import dev.sluice.limit.HeaderPacing;
+import dev.sluice.limit.QuotaGuard;
+import dev.sluice.limit.QuotaState;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.RetreatSnapshot;
+import dev.sluice.limit.RetreatState;
 import dev.sluice.limit.TokenBucket;
+import dev.sluice.limit.TokenWindow;
+import dev.sluice.limit.TokensPerMinute;
 import dev.sluice.time.Clock;
+import dev.sluice.time.Waits;
 import java.net.URI;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.ObjLongConsumer;
@@ -18,9 +27,11 @@ import java.util.function.ObjLongConsumer;
  * One upstream account of a pool, and the one place that decides whether it may be sent a request now:
  * {@link #tryAcquire} consults its limiters and grants a {@link Permit} or names the earliest instant to ask again.
  * In order: out of service (dead after the upstream refused its key, or disabled by an operator), the upstream's
- * {@code Retry-After}, the cooldown after consecutive failures, the concurrency limit, then the token bucket.
- * Released permits feed the retreat controller (whose rate changes are applied to the bucket at once), the
- * cooldown and the concurrency limit.
+ * {@code Retry-After}, the quota guard (a token budget over a long window: when exceeded, one probe per interval),
+ * the cooldown after consecutive failures, the concurrency limit, what the provider's {@code x-ratelimit-*} headers
+ * said remains, then the token bucket and the tokens-per-minute budget (the request reserves its estimated tokens,
+ * settled on the usage its answer reports). Released permits feed the retreat controller (whose rate changes are
+ * applied to the bucket at once), the cooldown, the concurrency limit and the quota guard.
  *
  * <p>An upstream 429 that is evidence of a rate too high (see {@link RefusalKind}) also empties the bucket: the
  * burst it saved up is not there upstream. If the 429 came with a {@code Retry-After}, the backend sends nothing
@@ -39,6 +50,9 @@ import java.util.function.ObjLongConsumer;
  */
 public final class Backend {
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
+  private static final long NANOS_PER_MILLI = 1_000_000L;
+  /** The highest rate a provider's header may raise a backend to: the configured rate's own bound. */
+  private static final long MAX_RAISED_RPM = 100_000;
 
   private final String id;
   private final String pool;
@@ -49,6 +63,8 @@ public final class Backend {
   private final ConcurrencyLimit concurrency;
   /** Empty when the backend is its pool's only one: there is nowhere else to send its traffic meanwhile. */
   private final Optional<Cooldown> cooldown;
+  private final TokenLimits tokens;
+  private final HeaderPacing pacing = new HeaderPacing();
   private final Clock clock;
   private volatile Runnable onCapacityChange = () -> { };
   private volatile ServiceListener serviceListener = (backend, inService, change) -> { };
@@ -74,9 +90,11 @@ public final class Backend {
    * @param apiKey the backend's own key; empty means the caller's {@code Authorization} is forwarded unchanged
    * @param concurrency the in-flight limit
    * @param cooldown the rest after consecutive failures; empty for a pool's only backend
+   * @param tokens the token budgets
    */
   public Backend(String id, String pool, URI baseUrl, Optional<Secret> apiKey, TokenBucket bucket,
-      RetreatController retreat, ConcurrencyLimit concurrency, Optional<Cooldown> cooldown, Clock clock) {
+      RetreatController retreat, ConcurrencyLimit concurrency, Optional<Cooldown> cooldown, TokenLimits tokens,
+      Clock clock) {
     this.id = id;
     this.pool = pool;
     this.baseUrl = baseUrl;
@@ -85,7 +103,23 @@ public final class Backend {
     this.retreat = retreat;
     this.concurrency = concurrency;
     this.cooldown = cooldown;
+    this.tokens = tokens;
     this.clock = clock;
+  }
+
+  /**
+   * A backend's token budgets.
+   *
+   * @param quota the long-horizon budget (without one configured, it holds the backend back only after the
+   *     provider's quota error)
+   * @param perMinute the tokens-per-minute budget, if the backend has one
+   * @param raiseFromHeaders whether the provider's {@code x-ratelimit-limit-*} may raise a lower configured rate
+   */
+  public record TokenLimits(QuotaGuard quota, Optional<TokensPerMinute> perMinute, boolean raiseFromHeaders) {
+    /** No token budget of its own: only the provider's quota errors hold the backend back. */
+    public static TokenLimits none() {
+      return new TokenLimits(new QuotaGuard(QuotaGuard.Policy.capErrorsOnly()), Optional.empty(), false);
+    }
   }
 
   /** What a request to this backend may do now. */
@@ -105,21 +139,35 @@ public final class Backend {
     public static final Out INSTANCE = new Out();
   }
 
-  /** {@link #tryAcquire(long, boolean)} for a request other backends could serve. */
+  /** {@link #tryAcquire(long, long, boolean)} for a request without a token estimate that others could serve. */
   public Grant tryAcquire(long nowNanos) {
-    return tryAcquire(nowNanos, false);
+    return tryAcquire(nowNanos, 0, false);
   }
 
   /**
+   * @param estimatedTokens the tokens the request is expected to use (prompt and completion): what it reserves of
+   *     the tokens-per-minute budget (at most its capacity) and what the provider's remaining tokens must cover
    * @param lastResort no other backend of the pool can serve now: a cooldown that ends within its precheck
    *     threshold does not hold the backend back, and a longer one holds it until it is that close to its end
    */
-  public synchronized Grant tryAcquire(long nowNanos, boolean lastResort) {
+  public Grant tryAcquire(long nowNanos, long estimatedTokens, boolean lastResort) {
+    Grant grant = acquire(nowNanos, estimatedTokens, lastResort);
+    tellQuotaChange();
+    return grant;
+  }
+
+  private synchronized Grant acquire(long nowNanos, long estimatedTokens, boolean lastResort) {
     if (outOfService != null) {
       return Out.INSTANCE;
     }
     if (nowNanos < notBeforeNanos) {
       return new Wait(notBeforeNanos);
+    }
+    long wallMillis = clock.wallTimeMillis();
+    QuotaGuard.Decision quota = tokens.quota().admit(wallMillis);
+    if (quota instanceof QuotaGuard.Hold(long untilMillis)) {
+      return new Wait(untilMillis == Long.MAX_VALUE ? Long.MAX_VALUE
+          : Waits.saturatedAdd(nowNanos, (untilMillis - wallMillis) * NANOS_PER_MILLI));
     }
     if (cooldown.isPresent() && cooldown.get().cooling(nowNanos)
         && !(lastResort && cooldown.get().endsWithinPrecheck(nowNanos))) {
@@ -129,6 +177,15 @@ public final class Backend {
     if (inFlight >= concurrency.limit()) {
       return new Wait(Long.MAX_VALUE);
     }
+    long cost = tokens.perMinute().map(t -> t.costOf(estimatedTokens)).orElse(Math.max(0, estimatedTokens));
+    long pacedUntil = pacing.allowedAt(cost, nowNanos);
+    if (pacedUntil > nowNanos) {
+      return new Wait(pacedUntil);
+    }
+    long tokensIn = tokens.perMinute().map(t -> t.nanosUntil(cost, nowNanos)).orElse(0L);
+    if (tokensIn > 0) {
+      return new Wait(nowNanos + tokensIn);
+    }
     if (trimWhenHoldEnds) {
       trimWhenHoldEnds = false;
       bucket.keepAtMost(Math.max(1, bucket.rateRpm() / 60), nowNanos);
@@ -137,7 +194,14 @@ public final class Backend {
     if (!admission.granted()) {
       return new Wait(admission.retryAtNanos());
     }
-    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++, concurrency.limit()));
+    if (tokens.perMinute().isPresent() && !tokens.perMinute().get().tryReserve(cost, nowNanos).granted()) {
+      throw new IllegalStateException("tokens checked under this lock are gone: " + this);
+    }
+    pacing.onSent(cost, nowNanos);
+    long previousProbe = quota instanceof QuotaGuard.Admit(boolean probe) && probe
+        ? tokens.quota().probeSent(wallMillis) : Permit.NOT_A_PROBE;
+    return new Granted(new Permit(this, retreat.epoch(), false, nowNanos, inFlight++, concurrency.limit(), cost,
+        previousProbe));
   }
 
   /**
@@ -147,7 +211,9 @@ public final class Backend {
    */
   public synchronized boolean acceptsUnshaped(long nowNanos) {
     return outOfService == null && nowNanos >= notBeforeNanos && !retreat.atUpstreamLimit(nowNanos)
-        && (cooldown.isEmpty() || !cooldown.get().cooling(nowNanos)) && inFlight < concurrency.limit();
+        && (cooldown.isEmpty() || !cooldown.get().cooling(nowNanos)) && inFlight < concurrency.limit()
+        && tokens.quota().state(clock.wallTimeMillis()) == QuotaState.WITHIN_QUOTA
+        && pacing.allowedAt(0, nowNanos) <= nowNanos;
   }
 
   /**
@@ -156,7 +222,8 @@ public final class Backend {
    */
   public synchronized Permit unshapedPermit(long nowNanos) {
     bucket.tryAcquire(nowNanos);
-    return new Permit(this, retreat.epoch(), true, nowNanos, inFlight++, concurrency.limit());
+    pacing.onSent(0, nowNanos);
+    return new Permit(this, retreat.epoch(), true, nowNanos, inFlight++, concurrency.limit(), 0, Permit.NOT_A_PROBE);
   }
 
   void onRelease(Permit permit, Attempt attempt) {
@@ -167,8 +234,11 @@ public final class Backend {
     // the bucket at the older of their two rates.
     synchronized (this) {
       capacityChanged = inFlight-- >= concurrency.limit();
+      capacityChanged |= settleTokens(permit, attempt, now);
       if (attempt.failure() == Attempt.Failure.CANCELLED) {
         // Nothing to learn about the upstream; the slot it held is free all the same.
+      } else if (attempt.quotaError() && apiKey.isPresent()) {
+        // The quota guard holds the backend now; a spent budget says nothing about its rate or its key.
       } else if (!attempt.answered() || attempt.status() >= 500) {
         cool(now, permit, 0,
             attempt.answered() ? "upstream " + attempt.status() : "upstream " + describe(attempt.failure()));
@@ -197,9 +267,76 @@ public final class Backend {
     if (died != null) {
       serviceListener.onChange(this, false, died.describe());
     }
+    tellQuotaChange();
     if (capacityChanged) {
       onCapacityChange.run();
     }
+  }
+
+  /**
+   * Settles the permit's token reservation on what the attempt used, and tells the quota guard; returns whether
+   * that made room (tokens given back, or a probe answered). Lock held.
+   */
+  private boolean settleTokens(Permit permit, Attempt attempt, long now) {
+    boolean room = tokens.perMinute()
+        .map(t -> t.settle(permit.reservedTokens(), attempt.usedTokens(), permit.grantedNanos(), now)).orElse(false);
+    QuotaGuard quota = tokens.quota();
+    if (!attempt.answered()) {
+      if (permit.probe()) {
+        if (attempt.failure() == Attempt.Failure.CANCELLED || attempt.failure() == Attempt.Failure.CONNECT) {
+          quota.onProbeLost(permit.previousProbeMillis()); // it never reached the provider: the next may go now
+        } else {
+          quota.onProbeUnanswered();
+        }
+        room = true;
+      }
+      return room;
+    }
+    boolean accepted = attempt.status() >= 200 && attempt.status() < 300;
+    // Without a key of its own the backend forwards the caller's: a quota error there is that caller's alone.
+    boolean quotaError = attempt.quotaError() && apiKey.isPresent();
+    room |= quota.onAnswer(clock.wallTimeMillis(), attempt.usedTokens(), permit.probe(), accepted, quotaError,
+        attempt.retryAfterNanos() / NANOS_PER_MILLI,
+        quotaError ? "the provider answered " + attempt.status() + " with its quota error" : "");
+    return room || permit.probe();
+  }
+
+  /**
+   * The provider's {@code x-ratelimit-*} headers of an answer that just arrived: until their resets, no more is
+   * sent than they say remains; with {@link TokenLimits#raiseFromHeaders} their limits raise a lower configured
+   * rate (requests per minute, and tokens per minute when the backend has a budget for them).
+   */
+  public void onRateHeaders(RateHeaders headers, long nowNanos) {
+    if (!headers.present()) {
+      return;
+    }
+    boolean raised = false;
+    synchronized (this) {
+      pacing.onHeaders(headers.remainingRequests(), headers.resetRequestsNanos(), headers.remainingTokens(),
+          headers.resetTokensNanos(), nowNanos);
+      // Only limits of a window of a minute at most read as per-minute rates (some providers count per day).
+      if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetRequestsNanos())) {
+        long limit = Math.min(headers.limitRequests(), MAX_RAISED_RPM);
+        if (limit > retreat.baseRpm()) {
+          bucket.setRateRpm(retreat.setBaseRpm((int) limit, RetreatController.Cause.PROVIDER, nowNanos), nowNanos);
+          raised = true;
+        }
+      }
+      if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetTokensNanos())) {
+        var perMinute = tokens.perMinute();
+        if (perMinute.isPresent() && headers.limitTokens() > perMinute.get().tpm()) {
+          perMinute.get().setTpm(headers.limitTokens());
+          raised = true;
+        }
+      }
+    }
+    if (raised) {
+      onCapacityChange.run();
+    }
+  }
+
+  private static boolean perMinuteWindow(long resetNanos) {
+    return resetNanos >= 0 && resetNanos <= 60 * NANOS_PER_SECOND;
   }
 
   /** An upstream 429: holds, cools and classifies; returns whether the rate changed. Lock held. */
@@ -210,7 +347,7 @@ public final class Backend {
     // Unknown (-1) until an accepted answer has shown how long requests stay in flight.
     double expectedInFlight = meanAnswerNanos == 0 ? -1
         : bucket.rateRpm() / 60.0 * meanAnswerNanos / NANOS_PER_SECOND;
-    lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight);
+    lastRefusal = RefusalKind.of(attempt, permit.inFlightAtSend(), expectedInFlight, permit.reservedTokens());
     lastRefusalMillis = clock.wallTimeMillis();
     refusals.merge(lastRefusal, 1L, Long::sum);
     cool(now, permit, attempt.retryAfterNanos(), "upstream 429 (" + lastRefusal.label() + ")");
@@ -218,7 +355,9 @@ public final class Backend {
     if (lastRefusal == RefusalKind.CONCURRENCY && permit.concurrencyLimitAtSend() == concurrency.limit()) {
       concurrency.onAnswer(now - permit.grantedNanos(), permit.inFlightAtSend() + 1, true, lastRefusalMillis);
     }
-    if (!lastRefusal.rateEvidence()) {
+    // A refusal about tokens, where the backend paces its tokens itself, says nothing about its request rate: cutting
+    // that would cap the tokens far below the limit.
+    if (!lastRefusal.rateEvidence() || lastRefusal == RefusalKind.TPM && tokens.perMinute().isPresent()) {
       return false;
     }
     bucket.keepAtMost(0, now);
@@ -298,7 +437,21 @@ public final class Backend {
     return true;
   }
 
-  /** Learns when the backend goes out of service or comes back; set once by the composition root. */
+  /** Tells the service listener of the quota guard's last change of state, if any. Not under this monitor. */
+  private void tellQuotaChange() {
+    QuotaGuard quota = tokens.quota();
+    if (quota.changed()) {
+      QuotaGuard.Change change = quota.takeChange();
+      if (change != null) {
+        serviceListener.onChange(this, change.withinQuota(), change.message());
+      }
+    }
+  }
+
+  /**
+   * Learns when the backend goes out of service (dead, disabled, quota exceeded) or comes back; set once by the
+   * composition root.
+   */
   public void onServiceChange(ServiceListener listener) {
     this.serviceListener = listener;
   }
@@ -424,9 +577,99 @@ public final class Backend {
     return bucket.availableTokens(nowNanos);
   }
 
-  /** Nanoseconds from {@code nowNanos} until this backend may be sent a request (token and hold); 0 when now. */
-  public synchronized long nanosToNextToken(long nowNanos) {
-    return Math.max(bucket.nanosToNextToken(nowNanos), notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0);
+  /**
+   * Nanoseconds from {@code nowNanos} until this backend may be sent a request expected to use
+   * {@code estimatedTokens} as far as its rates go (request token, tokens per minute, the provider's remaining
+   * counts, the upstream's hold, the quota guard's next probe); 0 when now.
+   */
+  public synchronized long nanosUntilServable(long nowNanos, long estimatedTokens) {
+    long hold = notBeforeNanos > nowNanos ? notBeforeNanos - nowNanos : 0;
+    long wait = Math.max(bucket.nanosToNextToken(nowNanos), hold);
+    long cost = tokens.perMinute().map(t -> t.costOf(estimatedTokens)).orElse(Math.max(0, estimatedTokens));
+    wait = Math.max(wait, pacing.allowedAt(cost, nowNanos) - nowNanos);
+    long perMinute = tokens.perMinute().map(t -> t.nanosUntil(cost, nowNanos)).orElse(0L);
+    wait = Math.max(wait, perMinute);
+    long wallMillis = clock.wallTimeMillis();
+    if (tokens.quota().admit(wallMillis) instanceof QuotaGuard.Hold(long untilMillis)) {
+      // While a probe is out only its answer can tell; the next probe's time stands for it.
+      long until = untilMillis == Long.MAX_VALUE ? tokens.quota().snapshot(wallMillis).nextProbeMillis() : untilMillis;
+      wait = Math.max(wait, (until - wallMillis) * NANOS_PER_MILLI);
+    }
+    return Math.max(0, wait);
+  }
+
+  /** What this backend must remember across a restart, as of now (its usage apart: {@link #changedUsage}). */
+  public SavedState saved() {
+    long now = clock.nanoTime();
+    long wallMillis = clock.wallTimeMillis();
+    synchronized (this) {
+      long cooldownEnd = 0;
+      int consecutive = 0;
+      if (cooldown.isPresent()) {
+        Cooldown.Snapshot c = cooldown.get().snapshot(now);
+        consecutive = c.consecutive();
+        cooldownEnd = c.cooling() ? wallMillis + Math.ceilDiv(c.remainingNanos(), NANOS_PER_MILLI) : 0;
+      }
+      RetreatSnapshot r = retreat.snapshot(now);
+      QuotaGuard.Saved q = tokens.quota().saved();
+      return new SavedState(id, Optional.ofNullable(outOfService), consecutive, cooldownEnd, concurrency.adaptive(),
+          concurrency.limit(), r.state().name(), r.currentRpm(), q.exceeded(), q.capErrorSinceMillis(), q.capErrorMessage(),
+          q.lastProbeMillis(), q.probeIntervalMillis());
+    }
+  }
+
+  /** The minutes whose token usage changed since the last call, with their counts now, for the store. */
+  public List<UsageMinute> changedUsage() {
+    return tokens.quota().drainChangedUsage().stream().map(m -> new UsageMinute(m.minute(), m.tokens())).toList();
+  }
+
+  /**
+   * Takes up what was saved before a restart, before any traffic: out of service, cooldown, learned concurrency
+   * limit, retreat and the quota guard with its window's usage. What the configuration now says otherwise wins: a
+   * limit is only restored if it is still learned, a retreat only below the configured rate.
+   */
+  public void restore(SavedState saved, List<UsageMinute> usage) {
+    long now = clock.nanoTime();
+    long wallMillis = clock.wallTimeMillis();
+    synchronized (this) {
+      outOfService = saved.outOfService().orElse(null);
+      long coolingMillis = saved.cooldownEndMillis() - wallMillis;
+      cooldown.ifPresent(c -> c.restore(saved.cooldownConsecutive(),
+          coolingMillis > 0 ? now + coolingMillis * NANOS_PER_MILLI : Long.MIN_VALUE));
+      if (saved.adaptiveConcurrency()) {
+        concurrency.restoreLearned(Math.clamp(saved.concurrencyLimit(), ConcurrencyLimit.MIN_LIMIT,
+            ConcurrencyLimit.MAX_LIMIT), wallMillis);
+      }
+      // A state this version does not know (written by a newer one) is taken as NORMAL: the configured rate.
+      RetreatState state = java.util.Arrays.stream(RetreatState.values())
+          .filter(known -> known.name().equals(saved.retreatState())).findFirst().orElse(RetreatState.NORMAL);
+      bucket.setRateRpm(retreat.restore(state, Math.max(1, saved.retreatRateRpm()), now), now);
+      tokens.quota().restore(new QuotaGuard.Saved(saved.quotaExceeded(), saved.quotaCapErrorSinceMillis(),
+          saved.quotaCapErrorMessage(), saved.quotaLastProbeMillis(), saved.quotaProbeIntervalMillis()),
+          usage.stream().map(u -> new TokenWindow.Minute(u.minute(), u.tokens())).toList(), wallMillis);
+    }
+  }
+
+  /** Tokens per minute this backend may be sent; 0 when it has no such limit. */
+  public long tpm() {
+    return tokens.perMinute().map(TokensPerMinute::tpm).orElse(0L);
+  }
+
+  /** The quota guard. */
+  public QuotaGuard quota() {
+    return tokens.quota();
+  }
+
+  /**
+   * Resets the quota guard (an operator's decision): its window forgets the usage counted and the backend is within
+   * quota again; waiters may use it at once.
+   */
+  public void resetQuota() {
+    synchronized (this) {
+      tokens.quota().reset();
+    }
+    tellQuotaChange();
+    onCapacityChange.run();
   }
 
   /** A consistent-enough picture for status pages and metrics. */
@@ -437,12 +680,16 @@ public final class Backend {
     RefusalKind lastKind;
     OutOfService out;
     Map<RefusalKind, Long> refused;
+    long requestsLeft;
+    long tokensLeft;
     synchronized (this) {
       notBefore = notBeforeNanos;
       requestsInFlight = inFlight;
       lastKind = lastRefusal;
       out = outOfService;
       refused = Map.copyOf(refusals);
+      requestsLeft = pacing.requestsLeft(now);
+      tokensLeft = pacing.tokensLeft(now);
     }
     Optional<Cooldown.Snapshot> cooling = cooldown.map(c -> c.snapshot(now));
     return new BackendSnapshot(id, pool, baseUrl, apiKey.isPresent(), bucket.availableTokens(now), bucket.capacity(),
@@ -450,7 +697,8 @@ public final class Backend {
         Optional.ofNullable(lastKind), concurrency.limit(), concurrency.adaptive(),
         cooling.map(Cooldown.Snapshot::remainingNanos).orElse(0L),
         cooling.map(Cooldown.Snapshot::consecutive).orElse(0), Optional.ofNullable(out), refused,
-        cooling.map(Cooldown.Snapshot::started).orElse(0L));
+        cooling.map(Cooldown.Snapshot::started).orElse(0L), tokens.quota().snapshot(clock.wallTimeMillis()), tpm(),
+        tokens.perMinute().map(t -> t.available(now)).orElse(0L), requestsLeft, tokensLeft);
   }
 
   public String id() {

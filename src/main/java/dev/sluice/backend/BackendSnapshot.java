@@ -1,5 +1,7 @@
 package dev.sluice.backend;
 
+import dev.sluice.limit.QuotaSnapshot;
+import dev.sluice.limit.QuotaState;
 import dev.sluice.limit.RetreatSnapshot;
 import java.net.URI;
 import java.util.Map;
@@ -24,21 +26,34 @@ import java.util.Optional;
  * @param outOfService why it gets no traffic at all (dead or disabled), if so
  * @param refusals the upstream's 429s since start, per kind; kinds never seen are absent
  * @param cooldownsStarted cooldowns started since start (a failure while not cooling; extensions not counted)
+ * @param quota its quota guard: state, window usage against the budget, probes
+ * @param tpm tokens per minute it may be sent; 0 when it has no such limit
+ * @param tpmAvailable tokens of that budget available now (negative while an excess is paid back); 0 without one
+ * @param providerRequestsLeft requests its provider's headers said remain (less those sent since), or -1 when no
+ *     such count limits it now
+ * @param providerTokensLeft tokens its provider's headers said remain (less those reserved since), or -1
  */
 public record BackendSnapshot(String id, String pool, URI baseUrl, boolean hasKey, long tokens, int capacity,
     int rateRpm, RetreatSnapshot retreat, long retryAfterRemainingNanos, int inFlight,
     Optional<RefusalKind> lastRefusal, int concurrencyLimit, boolean adaptiveConcurrency,
     long cooldownRemainingNanos, int consecutiveFailures, Optional<OutOfService> outOfService,
-    Map<RefusalKind, Long> refusals, long cooldownsStarted) {
+    Map<RefusalKind, Long> refusals, long cooldownsStarted, QuotaSnapshot quota, long tpm, long tpmAvailable,
+    long providerRequestsLeft, long providerTokensLeft) {
 
   public BackendSnapshot {
     refusals = Map.copyOf(refusals);
   }
 
-  /** One word for the backend's state: {@code dead}, {@code disabled}, {@code cooling} or {@code active}. */
+  /**
+   * One word for the backend's state: {@code dead}, {@code disabled}, {@code quota_exceeded}, {@code cooling} or
+   * {@code active}.
+   */
   public String state() {
     if (outOfService.isPresent()) {
       return outOfService.get().disabled() ? "disabled" : "dead";
+    }
+    if (quota.state() == QuotaState.QUOTA_EXCEEDED) {
+      return "quota_exceeded";
     }
     return cooldownRemainingNanos > 0 ? "cooling" : "active";
   }

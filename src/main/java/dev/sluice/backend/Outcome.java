@@ -25,7 +25,7 @@ import java.util.Optional;
  * @param totalNanos time from arrival to the end of the response
  * @param responseBytes body bytes written to the caller
  * @param attempts upstream attempts made (more than one when a failure before the first byte was retried)
- * @param usage token usage reported by the upstream, if any
+ * @param usage token usage reported by the upstream, or estimated by Sluice for an answer (2xx) that reported none
  * @param retried what each attempt that was retried got, in order: the upstream's status ({@code "429"},
  *     {@code "500"}) or {@code connect}, {@code reset}, {@code timeout}; empty when none was
  */
@@ -52,6 +52,14 @@ public record Outcome(
     }
   }
 
-  /** Token usage as reported in the upstream's {@code usage} object. */
-  public record Usage(long promptTokens, long completionTokens, long totalTokens) {}
+  /**
+   * Token usage as reported in the upstream's {@code usage} object, or estimated by Sluice from the bytes when the
+   * upstream reported none ({@code estimated}).
+   */
+  public record Usage(long promptTokens, long completionTokens, long totalTokens, boolean estimated) {
+    /** Usage as the upstream reported it. */
+    public Usage(long promptTokens, long completionTokens, long totalTokens) {
+      this(promptTokens, completionTokens, totalTokens, false);
+    }
+  }
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * or {@link Backend#unshapedPermit} (beyond it, for queue-full passthrough). Carries the retreat epoch current
  * when it was granted, so the outcome is judged against the rate the request was sent at, and what was in flight
  * then and the concurrency limit, so a 429 can be told apart as one about concurrency and judged against the limit
- * it was sent under. Released exactly once with the attempt's result; a
- * second release throws. Thread-safe.
+ * it was sent under; the tokens it reserved of a tokens-per-minute budget, to settle on its usage; and whether it is
+ * the quota guard's probe. Released exactly once with the attempt's result; a second release throws. Thread-safe.
  */
 public final class Permit {
   private final Backend backend;
@@ -17,17 +17,25 @@ public final class Permit {
   private final long grantedNanos;
   private final int inFlightAtSend;
   private final int concurrencyLimitAtSend;
+  private final long reservedTokens;
+  /** The quota guard's probe: the instant of the probe before it (to give back if this one gets no answer). */
+  private final long previousProbeMillis;
   private final AtomicBoolean released = new AtomicBoolean();
 
+  /** @param previousProbeMillis {@link #NOT_A_PROBE} unless the permit is the quota guard's probe */
   Permit(Backend backend, long epoch, boolean unshaped, long grantedNanos, int inFlightAtSend,
-      int concurrencyLimitAtSend) {
+      int concurrencyLimitAtSend, long reservedTokens, long previousProbeMillis) {
     this.backend = backend;
     this.epoch = epoch;
     this.unshaped = unshaped;
     this.grantedNanos = grantedNanos;
     this.inFlightAtSend = inFlightAtSend;
     this.concurrencyLimitAtSend = concurrencyLimitAtSend;
+    this.reservedTokens = reservedTokens;
+    this.previousProbeMillis = previousProbeMillis;
   }
+
+  static final long NOT_A_PROBE = Long.MIN_VALUE;
 
   public Backend backend() {
     return backend;
@@ -57,6 +65,23 @@ public final class Permit {
     return concurrencyLimitAtSend;
   }
 
+  /**
+   * Tokens the request was expected to use, as the backend counted them: what it reserved of the backend's
+   * tokens-per-minute budget when there is one (capped at its capacity); 0 for a request beyond the rate.
+   */
+  public long reservedTokens() {
+    return reservedTokens;
+  }
+
+  /** Whether this request is the quota guard's probe of an exceeded backend. */
+  public boolean probe() {
+    return previousProbeMillis != NOT_A_PROBE;
+  }
+
+  long previousProbeMillis() {
+    return previousProbeMillis;
+  }
+
   /** Feeds {@code attempt} to the backend's limiters. */
   public void release(Attempt attempt) {
     if (!released.compareAndSet(false, true)) {
@@ -71,7 +96,8 @@ public final class Permit {
 
   @Override
   public String toString() {
-    return "Permit[backend=" + backend.id() + ", epoch=" + epoch + (unshaped ? ", unshaped" : "") + ", released="
+    return "Permit[backend=" + backend.id() + ", epoch=" + epoch + (unshaped ? ", unshaped" : "")
+        + (probe() ? ", probe" : "") + ", released="
         + released.get() + "]";
   }
 }

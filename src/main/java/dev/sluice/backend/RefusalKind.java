@@ -8,7 +8,10 @@ package dev.sluice.backend;
 public enum RefusalKind {
   /** The upstream's {@code x-ratelimit-remaining-requests} was 0. */
   RPM,
-  /** The upstream's {@code x-ratelimit-remaining-tokens} was 0 while requests remained. */
+  /**
+   * The upstream's {@code x-ratelimit-remaining-tokens} was 0, or fewer than the request needed, while requests
+   * remained.
+   */
   TPM,
   /**
    * Requests remained by the upstream's own count ({@code x-ratelimit-remaining-requests} above 0), or, without
@@ -33,12 +36,14 @@ public enum RefusalKind {
    * @param inFlightAtSend requests of the backend in flight when this one was sent (not counting it)
    * @param expectedInFlight what the backend's rate keeps in flight: requests per second × mean answer seconds;
    *     negative while unknown (no accepted answer yet), and then a refusal without headers is {@link #UNKNOWN}
+   * @param requestTokens the tokens the request was expected to use; 0 when unknown
    */
-  static RefusalKind of(Attempt refused, int inFlightAtSend, double expectedInFlight) {
+  static RefusalKind of(Attempt refused, int inFlightAtSend, double expectedInFlight, long requestTokens) {
     if (refused.remainingRequests() == 0) {
       return RPM;
     }
-    if (refused.remainingTokens() == 0) {
+    long tokensLeft = refused.remainingTokens();
+    if (tokensLeft == 0 || tokensLeft > 0 && tokensLeft < requestTokens) {
       return TPM;
     }
     if (refused.remainingRequests() > 0) {

@@ -4,6 +4,7 @@ import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.PoolConfig;
+import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.sim.SimConfig;
 import dev.sluice.sim.SimServer;
@@ -146,7 +147,9 @@ final class DemoCommand implements Callable<Integer> {
    * on the dashboard from the first requests on.
    */
   static String yaml(List<DemoKey> keys, List<String> simBases) {
+    // The simulated keys' state is not worth keeping across runs (SIDECAR_DB_PATH still names a file if set).
     StringBuilder yaml = new StringBuilder()
+        .append("server: {db_path: '").append(ServerConfig.IN_MEMORY).append("'}\n")
         .append("default_pool: ").append(SluiceConfig.DEFAULT_POOL_NAME).append('\n')
         .append("pools:\n")
         .append("  - name: ").append(SluiceConfig.DEFAULT_POOL_NAME).append('\n')

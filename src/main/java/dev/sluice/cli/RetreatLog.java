@@ -36,6 +36,16 @@ final class RetreatLog implements RetreatController.Listener {
           .log("rate set by the admin API");
       return;
     }
+    if (cause == RetreatController.Cause.RESTORED || cause == RetreatController.Cause.PROVIDER) {
+      LOG.atInfo()
+          .addKeyValue("backend", backendId)
+          .addKeyValue("state", state.name())
+          .addKeyValue("from_rpm", fromRpm)
+          .addKeyValue("to_rpm", toRpm)
+          .log(cause == RetreatController.Cause.RESTORED ? "retreat in force before the restart taken up again"
+              : "rate raised to the provider's x-ratelimit-limit-requests");
+      return;
+    }
     events.retreatChange(pool, backendId, state, fromRpm, toRpm, ratio, alert, atFloor);
     var line = (toRpm < fromRpm ? LOG.atWarn() : LOG.atInfo())
         .addKeyValue("backend", backendId)

@@ -3,6 +3,7 @@ package dev.sluice.cli;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.store.StoreException;
 import dev.sluice.time.Clock;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -40,7 +41,13 @@ final class ServeCommand implements Callable<Integer> {
     config.pools().forEach(pool -> pool.backends().stream().filter(b -> b.apiKey().isEmpty()).forEach(b ->
         LOG.warn("backend {} of pool {} has no API key: callers' Authorization headers are forwarded to {}",
             b.id(), pool.name(), b.baseUrl())));
-    Sluice sluice = Wiring.build(config, Clock.system());
+    Sluice sluice;
+    try {
+      sluice = Wiring.build(config, Clock.system());
+    } catch (StoreException e) {
+      System.err.println("sluice: " + e.getMessage());
+      return 2;
+    }
     try {
       sluice.start();
     } catch (Exception e) {

@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.sim.CompletionMode;
 import dev.sluice.sim.RateAlgorithm;
 import dev.sluice.sim.SimConfig;
 import dev.sluice.sim.SimServer;
@@ -48,8 +49,37 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--max-concurrent", description = "Hidden limit of requests in flight; 0 = unlimited.")
   Integer maxConcurrent;
 
-  @Option(names = "--tpm", description = "Hidden limit in tokens per minute; 0 = unlimited.")
+  @Option(names = "--tpm", description = "Hidden limit in tokens per minute (prompt + completion, counted when a "
+      + "request is accepted); 0 = unlimited.")
   Integer tpm;
+
+  @Option(names = "--token-budget", paramLabel = "TOKENS",
+      description = "Hidden token budget per --budget-window-seconds (prompt + completion, counted when a request is "
+          + "accepted); over it, a quota error; 0 = none (default: 0).")
+  Long tokenBudget;
+
+  @Option(names = "--budget-window-seconds", paramLabel = "SECONDS",
+      description = "Length of the --token-budget's sliding window, in whole seconds, "
+          + SimConfig.MIN_BUDGET_WINDOW_SECONDS + ".." + SimConfig.MAX_BUDGET_WINDOW_SECONDS + " (default: " + SimConfig.DEFAULT_BUDGET_WINDOW_SECONDS + ").")
+  Integer budgetWindowSeconds;
+
+  @Option(names = "--quota-status", description = "Status of the quota error, "
+      + SimConfig.MIN_QUOTA_STATUS + ".." + SimConfig.MAX_QUOTA_STATUS + " (default: "
+      + SimConfig.DEFAULT_QUOTA_STATUS + ").")
+  Integer quotaStatus;
+
+  @Option(names = "--quota-retry-after",
+      description = "Send Retry-After with the quota error: seconds until the budget has room "
+          + "(default: off, as OpenAI).")
+  boolean quotaRetryAfter;
+
+  @Option(names = "--quota-message", paramLabel = "TEXT",
+      description = "Message of the quota error (default: OpenAI's \"You exceeded your current quota, ...\").")
+  String quotaMessage;
+
+  @Option(names = "--no-rate-headers",
+      description = "Send no x-ratelimit-* headers, as a provider that has none (default: sent, as OpenAI).")
+  boolean noRateHeaders;
 
   @Option(names = "--ttft-ms", description = "Delay before the first token, in milliseconds.")
   Long ttftMillis;
@@ -62,8 +92,14 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--per-token-ms", description = "Delay between streamed tokens, in milliseconds.")
   Long perTokenMillis;
 
-  @Option(names = "--completion-tokens", description = "Tokens per completion (default: 16).")
+  @Option(names = "--completion-tokens",
+      description = "Tokens per completion in fixed mode, and when a request names no max_tokens (default: 16).")
   Integer completionTokens;
+
+  @Option(names = "--completion-mode", paramLabel = "fixed|max_tokens|uniform",
+      description = "Completion length: --completion-tokens, exactly the request's max_tokens, or uniform in "
+          + "1..max_tokens; never above max_tokens / max_completion_tokens (default: fixed).")
+  String completionMode;
 
   @Option(names = "--error-rate",
       description = "Share of accepted requests answered with --error-status, 0.0..1.0.")
@@ -81,7 +117,7 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--stall-ms", description = "How long a stall lasts, in milliseconds (default: 600000).")
   Long stallMillis;
 
-  @Option(names = "--seed", description = "Seed of the fault dice (default: 0).")
+  @Option(names = "--seed", description = "Seed of the fault dice and of --completion-mode uniform (default: 0).")
   Long seed;
 
   @Option(names = "--model", paramLabel = "ID", description = "A model id to list (repeatable; replaces the defaults).")
@@ -156,6 +192,24 @@ public final class SimCommand implements Callable<Integer> {
     if (tpm != null) {
       c = c.withTpm(tpm);
     }
+    if (tokenBudget != null) {
+      c = c.withTokenBudget(tokenBudget);
+    }
+    if (budgetWindowSeconds != null) {
+      c = c.withBudgetWindowSeconds(budgetWindowSeconds);
+    }
+    if (quotaStatus != null) {
+      c = c.withQuotaStatus(quotaStatus);
+    }
+    if (quotaRetryAfter) {
+      c = c.withQuotaRetryAfter(true);
+    }
+    if (quotaMessage != null) {
+      c = c.withQuotaMessage(quotaMessage);
+    }
+    if (noRateHeaders) {
+      c = c.withRateHeaders(false);
+    }
     if (ttftMillis != null) {
       c = c.withTtftMillis(ttftMillis);
     }
@@ -167,6 +221,9 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (completionTokens != null) {
       c = c.withCompletionTokens(completionTokens);
+    }
+    if (completionMode != null) {
+      c = c.withCompletionMode(CompletionMode.fromName(completionMode));
     }
     if (errorRate != null) {
       c = c.withErrorRate(errorRate);

@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.StateKeeper;
 import dev.sluice.proxy.DeadKeyProbe;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.schedule.Dispatcher;
@@ -8,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.client.HttpClient;
@@ -31,10 +33,12 @@ public final class Sluice implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final DeadKeyProbe deadKeyProbe;
   private final ScheduledExecutorService dashboardTimer;
+  private final Optional<StateKeeper> keeper;
 
   Sluice(SluiceConfig config, Server server, ServerConnector connector, HttpClient client, List<Pool> pools,
       List<Dispatcher> dispatchers, ScheduledExecutorService timer, ScheduledExecutorService dashboardTimer,
-      DeadKeyProbe deadKeyProbe) {
+      DeadKeyProbe deadKeyProbe, Optional<StateKeeper> keeper) {
+    this.keeper = keeper;
     this.config = config;
     this.deadKeyProbe = deadKeyProbe;
     this.server = server;
@@ -54,6 +58,7 @@ public final class Sluice implements AutoCloseable {
     client.getProtocolHandlers().clear();
     server.start();
     deadKeyProbe.start();
+    keeper.ifPresent(StateKeeper::start);
     return this;
   }
 
@@ -116,9 +121,13 @@ public final class Sluice implements AutoCloseable {
       }
       server.stop();
     } finally {
-      client.stop();
-      timer.shutdownNow();
-      dashboardTimer.shutdownNow();
+      try {
+        client.stop();
+      } finally {
+        timer.shutdownNow();
+        dashboardTimer.shutdownNow();
+        keeper.ifPresent(StateKeeper::close); // after the last answer: what it taught the backends is written too
+      }
     }
   }
 }

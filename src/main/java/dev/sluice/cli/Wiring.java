@@ -7,9 +7,12 @@ import dev.sluice.admin.BackendEndpoints;
 import dev.sluice.admin.ConfigEndpoints;
 import dev.sluice.admin.CooldownEndpoints;
 import dev.sluice.admin.LiveConfig;
+import dev.sluice.admin.QuotaEndpoints;
 import dev.sluice.backend.Backend;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.StateKeeper;
+import dev.sluice.backend.StoreWrites;
 import dev.sluice.config.BackendConfig;
 import dev.sluice.config.ConcurrencyConfig;
 import dev.sluice.config.CooldownConfig;
@@ -23,7 +26,9 @@ import dev.sluice.limit.Cooldown;
 import dev.sluice.limit.RetryBudget;
 import dev.sluice.limit.RetreatController;
 import dev.sluice.limit.RetreatPolicy;
+import dev.sluice.limit.QuotaGuard;
 import dev.sluice.limit.TokenBucket;
+import dev.sluice.limit.TokensPerMinute;
 import dev.sluice.observe.Metrics;
 import dev.sluice.observe.ProxyStats;
 import dev.sluice.observe.RequestLog;
@@ -42,9 +47,11 @@ import dev.sluice.proxy.UpstreamProbe;
 import dev.sluice.route.Router;
 import dev.sluice.schedule.Dispatcher;
 import dev.sluice.schedule.Scheduler;
+import dev.sluice.store.SqliteStateStore;
 import dev.sluice.time.Clock;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -136,7 +143,8 @@ public final class Wiring {
       backends.forEach(b -> b.onServiceChange(serviceLog));
       FailoverConfig failover = poolConfig.failover();
       pools.add(new Pool(poolConfig.name(), poolConfig.aliases(), poolConfig.models(), poolConfig.stripPrefix(),
-          failover.maxAttempts(), failover.firstByteTimeoutSeconds().map(s -> s * 1000L).orElse(0L), backends));
+          failover.maxAttempts(), failover.firstByteTimeoutSeconds().map(s -> s * 1000L).orElse(0L), backends,
+          poolConfig.accounting()));
       dispatchers.put(poolConfig.name(), new Dispatcher(poolConfig.name(), backends, new Dispatcher.Settings(
           poolConfig.queueMaxSize(), poolConfig.fullPolicy(),
           TimeUnit.SECONDS.toNanos(config.defaults().lowPriorityTimeoutSeconds())),
@@ -150,6 +158,11 @@ public final class Wiring {
           fallback -> dispatchers.get(poolConfig.name()).setFallback(dispatchers.get(fallback)));
     }
     List<Backend> allBackends = pools.stream().flatMap(p -> p.backends().stream()).toList();
+    // What the backends learned and used before a restart is theirs again before the first request. Kept in memory
+    // only, there is nothing to restore or write, and the SQLite driver is not even loaded.
+    Optional<StateKeeper> keeper = config.server().dbPath().equals(ServerConfig.IN_MEMORY) ? Optional.empty()
+        : Optional.of(new StateKeeper(SqliteStateStore.open(Path.of(config.server().dbPath())), allBackends, clock));
+    keeper.ifPresent(StateKeeper::restore);
     // One pool serves both legs, as Jetty's own proxy does: fewer threads, and fewer hand-offs between pools.
     QueuedThreadPool threads = new ProxyThreadPool(256, 8, threadIdleTimeout);
     threads.setName("sluice");
@@ -177,8 +190,9 @@ public final class Wiring {
     UpstreamProbe probe = new UpstreamProbe(client, pools.getFirst().primary());
     List<Dispatcher> dispatcherList = List.copyOf(dispatchers.values());
     RequestIds requestIds = new RequestIds();
+    String dbPath = config.server().dbPath();
     StatusHandler status = new StatusHandler(clock, Version.current(), stats, probe::reachable, dispatcherList,
-        requestIds::nameResponse);
+        requestIds::nameResponse, () -> keeper.map(k -> k.writes(dbPath)).orElse(new StoreWrites(dbPath, 0, 0, 0)));
     int timeoutSeconds = config.defaults().timeoutSeconds();
     Forwarder forwarder = new Forwarder(client, timeoutSeconds * 1000L, clock, outcomes);
     Router router = new Router(pools, config.defaultPool());
@@ -225,6 +239,7 @@ public final class Wiring {
     adminRoutes.addAll(new AdaptiveEndpoints(pools).routes());
     adminRoutes.addAll(new CooldownEndpoints(pools, clock).routes());
     adminRoutes.addAll(new BackendEndpoints(pools, liveConfig).routes());
+    adminRoutes.addAll(new QuotaEndpoints(pools).routes());
     AdminHandler admin = new AdminHandler(config.adminToken(), adminRoutes, requestIds::nameResponse);
     // The dashboard's snapshots are built on their own thread: with many backends a build would delay the
     // dispatchers' wakeups on theirs.
@@ -242,7 +257,8 @@ public final class Wiring {
     server.setHandler(new Handler.Sequence(handlers));
     server.setStopTimeout(5_000);
     DeadKeyProbe deadKeyProbe = new DeadKeyProbe(client, allBackends, scheduler, DEAD_KEY_PROBE_INTERVAL);
-    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer, deadKeyProbe);
+    return new Sluice(config, server, connector, client, pools, dispatcherList, timer, dashboardTimer, deadKeyProbe,
+        keeper);
   }
 
   /** The metrics port: a second connector of the same server, with one selector that also accepts. */
@@ -264,8 +280,13 @@ public final class Wiring {
         config.concurrency().mode() == ConcurrencyConfig.Mode.ADAPTIVE, config.concurrency().maxConcurrent());
     Optional<Cooldown> cooldown = coolsDown ? Optional.of(new Cooldown(cooldownPolicy(config.cooldown()),
         event -> events.cooldown(pool, config.id(), event.count() == 0, event.summary()))) : Optional.empty();
+    QuotaGuard quota = new QuotaGuard(config.quota().map(q -> new QuotaGuard.Policy(q.budgetTokens(),
+        Duration.ofMinutes(q.windowMinutes()), q.thresholdPercent(), Duration.ofSeconds(q.probeIntervalSeconds())))
+        .orElse(QuotaGuard.Policy.capErrorsOnly()));
+    Optional<TokensPerMinute> tpm = config.tpm() > 0
+        ? Optional.of(new TokensPerMinute(config.tpm())) : Optional.empty();
     return new Backend(config.id(), pool, config.baseUrl(), config.apiKey(), bucket, retreat, concurrency, cooldown,
-        clock);
+        new Backend.TokenLimits(quota, tpm, config.raiseRateFromHeaders()), clock);
   }
 
   static Cooldown.Policy cooldownPolicy(CooldownConfig config) {

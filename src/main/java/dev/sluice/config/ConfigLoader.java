@@ -35,6 +35,7 @@ public final class ConfigLoader {
   public static final String ENV_PORT = "SIDECAR_PORT";
   public static final String ENV_METRICS_PORT = "SIDECAR_METRICS_PORT";
   public static final String ENV_METRICS_ENABLED = "SIDECAR_METRICS_ENABLED";
+  public static final String ENV_DB_PATH = "SIDECAR_DB_PATH";
   public static final String ENV_UPSTREAM = "SIDECAR_UPSTREAM";
   public static final String ENV_API_KEY = "SIDECAR_API_KEY";
   public static final String ENV_RATE_RPM = "SIDECAR_RATE_RPM";

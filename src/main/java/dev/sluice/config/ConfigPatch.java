@@ -23,7 +23,8 @@ import java.util.Optional;
  * given together with the nested keys for the same setting, they must agree. A {@code base_url}, {@code api_key},
  * pool's {@code models}, failover settings ({@code max_attempts}, {@code selection},
  * {@code first_byte_timeout_seconds}, {@code retry_budget_percent}, {@code spill_after_seconds},
- * {@code fallback_pool}, {@code emergency_upstream}; {@code null} for none), backend's {@code concurrency} or
+ * {@code fallback_pool}, {@code emergency_upstream}; {@code null} for none), accounting settings
+ * ({@code stream_usage}, {@code default_max_tokens}, {@code quota_errors}), backend's {@code concurrency} or
  * {@code cooldown} section, or {@code default_pool} repeated unchanged (as {@code GET} shows it) is accepted, so a
  * fetched document can be edited and posted back; a value that differs is refused as not hot-reloadable (after the
  * start-up checks of the value itself), every other setting of the file too, and an unknown key as unknown.
@@ -96,11 +97,12 @@ public final class ConfigPatch {
         BackendEdit e = edit.backends.get(b.id());
         return e == null ? b : new BackendConfig(b.id(), b.baseUrl(), b.apiKey(),
             e.rateRpm != null ? e.rateRpm : b.rateRpm(), e.capacity != null ? e.capacity : b.capacity(),
-            b.concurrency(), b.cooldown(), b.quota());
+            b.concurrency(), b.cooldown(), b.quota(), b.tpm(), b.raiseRateFromHeaders());
       }).toList();
       pools.add(new PoolConfig(pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(),
           edit.queueMaxSize != null ? edit.queueMaxSize : pool.queueMaxSize(),
-          edit.fullPolicy != null ? edit.fullPolicy : pool.fullPolicy(), pool.failover(), backends));
+          edit.fullPolicy != null ? edit.fullPolicy : pool.fullPolicy(), pool.failover(), pool.accounting(),
+          backends));
     }
     return new Result(new SluiceConfig(current.server(), defaults, current.defaultUpstream(), pools,
         current.defaultPool(), logLevel, current.adminToken()), queueSizeKeys);
@@ -138,6 +140,7 @@ public final class ConfigPatch {
     p.strings("models").filter(models -> !models.equals(pool.models()))
         .ifPresent(models -> refuseFixed(p, "models"));
     unchangedFailover(p, pool.failover());
+    unchangedAccounting(p, pool.accounting());
     PoolEdit edit = new PoolEdit();
     edit.queueMaxSize = PoolReader.queueMaxSize(p).orElse(null);
     edit.queueMaxSizeKey = p.path("queue_max_size");
@@ -259,6 +262,14 @@ public final class ConfigPatch {
     unchanged(p, "spill_after_seconds", posted.spillAfterSeconds(), now.spillAfterSeconds(), RESTART);
     unchanged(p, "fallback_pool", posted.fallbackPool(), now.fallbackPool(), RESTART);
     unchanged(p, "emergency_upstream", posted.emergencyUpstream(), now.emergencyUpstream(), RESTART);
+  }
+
+  /** The pool's accounting settings, read with the start-up checks over the ones in force, must be those. */
+  private static void unchangedAccounting(Section p, AccountingConfig now) {
+    AccountingConfig posted = PoolReader.accounting(p, now);
+    unchanged(p, "stream_usage", posted.streamUsage(), now.streamUsage(), RESTART);
+    unchanged(p, "default_max_tokens", posted.defaultMaxTokens(), now.defaultMaxTokens(), RESTART);
+    unchanged(p, "quota_errors", posted.quotaErrors(), now.quotaErrors(), RESTART);
   }
 
   private static void unchanged(Section s, String key, Object posted, Object now, String message) {

@@ -90,7 +90,7 @@ final class EnvironmentLayer {
         capacity().orElse(BackendConfig.DEFAULT_CAPACITY),
         new ConcurrencyConfig(ConcurrencyConfig.Mode.FIXED, maxConcurrent().orElse(ConcurrencyConfig.DEFAULT_MAX_CONCURRENT)),
         CooldownConfig.defaults(),
-        Optional.empty());
+        Optional.empty(), 0, false);
     return new PoolConfig(
         SluiceConfig.DEFAULT_POOL_NAME, SluiceConfig.DEFAULT_POOL_ALIASES, List.of(), false,
         queueMax().orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE), fullPolicy().orElse(FullPolicy.PASSTHROUGH),
@@ -120,11 +120,11 @@ final class EnvironmentLayer {
             b.id(), b.baseUrl(), b.apiKey().or(() -> secret(ENV_API_KEY)), rateRpm().orElse(b.rateRpm()),
             capacity().orElse(b.capacity()),
             maxConcurrent().map(max -> new ConcurrencyConfig(b.concurrency().mode(), max)).orElse(b.concurrency()),
-            b.cooldown(), b.quota()));
+            b.cooldown(), b.quota(), b.tpm(), b.raiseRateFromHeaders()));
       }
       result.add(new PoolConfig(
           pool.name(), pool.aliases(), pool.models(), pool.stripPrefix(), queueMax().orElse(pool.queueMaxSize()),
-          fullPolicy().orElse(pool.fullPolicy()), pool.failover(), backends));
+          fullPolicy().orElse(pool.fullPolicy()), pool.failover(), pool.accounting(), backends));
     }
     if (!found) {
       throw new ConfigException(set.getFirst(), "is set, but the config file declares no pool named "

@@ -56,6 +56,7 @@ final class PoolReader {
     int queueMax = queueMaxSize(s).orElse(PoolConfig.DEFAULT_QUEUE_MAX_SIZE);
     FullPolicy policy = fullPolicy(s).orElse(FullPolicy.PASSTHROUGH);
     FailoverConfig failover = failover(s, FailoverConfig.defaults());
+    AccountingConfig accounting = accounting(s, AccountingConfig.defaults());
     List<BackendConfig> backends = new ArrayList<>();
     for (Section b : s.sections("backends")) {
       backends.add(backend(b));
@@ -64,7 +65,22 @@ final class PoolReader {
       throw new ConfigException(s.path("backends"), "a pool needs at least one backend");
     }
     s.finish();
-    return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, backends);
+    return new PoolConfig(name, aliases, models, strip, queueMax, policy, failover, accounting, backends);
+  }
+
+  /** A pool's {@code stream_usage}, {@code default_max_tokens} and {@code quota_errors}; absent ones as {@code d}. */
+  static AccountingConfig accounting(Section s, AccountingConfig d) {
+    boolean streamUsage = s.bool("stream_usage").orElse(d.streamUsage());
+    int defaultMaxTokens = s.intValue("default_max_tokens", 1, AccountingConfig.MAX_DEFAULT_MAX_TOKENS)
+        .orElse(d.defaultMaxTokens());
+    AccountingConfig.QuotaErrors quotaErrors = s.section("quota_errors").map(q -> {
+      AccountingConfig.QuotaErrors errors = new AccountingConfig.QuotaErrors(
+          q.ints("statuses", 100, 599).orElse(d.quotaErrors().statuses()),
+          q.strings("patterns").orElse(d.quotaErrors().patterns()));
+      q.finish();
+      return errors;
+    }).orElse(d.quotaErrors());
+    return new AccountingConfig(streamUsage, defaultMaxTokens, quotaErrors);
   }
 
   /**
@@ -159,8 +175,10 @@ final class PoolReader {
     CooldownConfig cooldown = s.section("cooldown").map(c -> cooldown(c, CooldownConfig.defaults()))
         .orElse(CooldownConfig.defaults());
     Optional<QuotaConfig> quota = s.section("quota").map(PoolReader::quota);
+    long tpm = s.longValue("tpm", 1, BackendConfig.MAX_TPM).orElse(0L);
+    boolean raise = s.bool("raise_rate_from_headers").orElse(false);
     s.finish();
-    return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota);
+    return new BackendConfig(id, baseUrl, key, rate, capacity, concurrency, cooldown, quota, tpm, raise);
   }
 
   private static Secret readKeyFile(String key, Path file) {
@@ -200,9 +218,15 @@ final class PoolReader {
   private static QuotaConfig quota(Section s) {
     long budget = s.longValue("budget_tokens", 1, 1_000_000_000_000L)
         .orElseThrow(() -> new ConfigException(s.path("budget_tokens"), "is required"));
-    int window = s.intValue("window_hours", 1, 168).orElse(5);
-    int threshold = s.intValue("threshold_percent", 1, 100).orElse(99);
-    int probe = s.intValue("probe_interval_seconds", 1, 86_400).orElse(300);
+    Optional<Integer> hours = s.intValue("window_hours", 1, QuotaConfig.MAX_WINDOW_HOURS);
+    Optional<Integer> minutes = s.intValue("window_minutes", 1, QuotaConfig.MAX_WINDOW_MINUTES);
+    if (hours.isPresent() && minutes.isPresent()) {
+      throw new ConfigException(s.path("window_minutes"), "cannot be combined with window_hours");
+    }
+    int window = minutes.orElse(hours.orElse(QuotaConfig.DEFAULT_WINDOW_HOURS) * 60);
+    int threshold = s.intValue("threshold_percent", 1, 100).orElse(QuotaConfig.DEFAULT_THRESHOLD_PERCENT);
+    int probe = s.intValue("probe_interval_seconds", 1, QuotaConfig.MAX_PROBE_INTERVAL_SECONDS)
+        .orElse(QuotaConfig.DEFAULT_PROBE_INTERVAL_SECONDS);
     s.finish();
     return new QuotaConfig(budget, window, threshold, probe);
   }

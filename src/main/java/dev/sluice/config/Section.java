@@ -110,6 +110,28 @@ final class Section {
     return Optional.of(result);
   }
 
+  /** A list of integers, each in {@code min..max}; a message names the item at fault by its index. */
+  Optional<List<Integer>> ints(String key, int min, int max) {
+    Optional<JsonNode> list = take(key);
+    if (list.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!list.get().isArray()) {
+      throw new ConfigException(path(key), "expected a list of integers in " + min + ".." + max + ", got "
+          + describe(list.get()));
+    }
+    List<Integer> result = new ArrayList<>();
+    for (int i = 0; i < list.get().size(); i++) {
+      JsonNode item = list.get().get(i);
+      String itemKey = path(key) + "[" + i + "]";
+      if (!item.isIntegralNumber() || !item.canConvertToInt()) {
+        throw new ConfigException(itemKey, describe(item) + " is not an integer in " + min + ".." + max);
+      }
+      result.add((int) Bounds.check(itemKey, item.asInt(), min, max));
+    }
+    return Optional.of(result);
+  }
+
   Optional<String> string(String key) {
     return take(key).map(value -> {
       if (!value.isValueNode()) {

@@ -17,10 +17,16 @@ package dev.sluice.config;
  * @param metricsEnabled whether Sluice keeps metrics and listens on {@code metricsPort}; when false there is no
  *     listener, no registry and no per-request cost; default true ({@code SIDECAR_METRICS_ENABLED},
  *     {@code server.metrics_enabled})
+ * @param dbPath the state store's SQLite file, created with its directory when missing; {@value #IN_MEMORY} keeps
+ *     the state in memory only (nothing survives a restart); default {@value #DEFAULT_DB_PATH}
+ *     ({@code SIDECAR_DB_PATH}, {@code server.db_path})
  */
 public record ServerConfig(
     String host, int port, int metricsPort, long maxBodyBytes, int maxConnectionsPerUpstream,
-    int maxQueuedPerUpstream, boolean metricsEnabled) {
+    int maxQueuedPerUpstream, boolean metricsEnabled, String dbPath) {
+  public static final String DEFAULT_DB_PATH = "./data/sluice.db";
+  /** The {@code dbPath} that keeps the state in memory. */
+  public static final String IN_MEMORY = ":memory:";
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 9190;
   public static final int DEFAULT_METRICS_PORT = 9191;

@@ -6,6 +6,7 @@ import static dev.sluice.config.Bounds.MAX_PORT;
 import static dev.sluice.config.Bounds.MIN_BODY_BYTES;
 import static dev.sluice.config.ConfigLoader.ENV_HOST;
 import static dev.sluice.config.ConfigLoader.ENV_MAX_BODY_BYTES;
+import static dev.sluice.config.ConfigLoader.ENV_DB_PATH;
 import static dev.sluice.config.ConfigLoader.ENV_MAX_CONNECTIONS_PER_UPSTREAM;
 import static dev.sluice.config.ConfigLoader.ENV_METRICS_ENABLED;
 import static dev.sluice.config.ConfigLoader.ENV_METRICS_PORT;
@@ -23,6 +24,7 @@ final class ServerReader {
     Optional<Integer> filePort = s.flatMap(x -> x.intValue("port", 0, MAX_PORT));
     Optional<Integer> fileMetricsPort = s.flatMap(x -> x.intValue("metrics_port", 0, MAX_PORT));
     Optional<Boolean> fileMetricsEnabled = s.flatMap(x -> x.bool("metrics_enabled"));
+    Optional<String> fileDbPath = s.flatMap(x -> x.string("db_path"));
     Optional<Long> fileMaxBody = s.flatMap(x -> x.longValue("max_body_bytes", MIN_BODY_BYTES, MAX_BODY_BYTES));
     Optional<Integer> fileConnections =
         s.flatMap(x -> x.intValue("max_connections_per_upstream", 1, MAX_CONNECTIONS));
@@ -45,6 +47,7 @@ final class ServerReader {
       CrossChecks.portsDiffer(envPort.isPresent() ? ENV_PORT : "server.port", port,
           envMetricsPort.isPresent() ? ENV_METRICS_PORT : "server.metrics_port", metricsPort);
     }
-    return new ServerConfig(host, port, metricsPort, maxBody, connections, queued, metricsEnabled);
+    String dbPath = env.string(ENV_DB_PATH).or(() -> fileDbPath).orElse(ServerConfig.DEFAULT_DB_PATH);
+    return new ServerConfig(host, port, metricsPort, maxBody, connections, queued, metricsEnabled, dbPath);
   }
 }

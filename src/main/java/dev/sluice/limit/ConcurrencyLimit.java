@@ -120,6 +120,21 @@ public final class ConcurrencyLimit {
     record(wallMillis, before, limit, "set by an operator");
   }
 
+  /**
+   * Takes up a limit learned before a restart (recorded in the history); ignored unless the limit is learned, so a
+   * fixed limit the configuration sets wins.
+   */
+  public synchronized void restoreLearned(int limit, long wallMillis) {
+    if (!adaptive || limit == learned.getLimit()) {
+      return;
+    }
+    checkLimit(limit);
+    int before = learned.getLimit();
+    learned = newLearned(limit);
+    busyAnswers = 0;
+    record(wallMillis, before, limit, "learned before a restart");
+  }
+
   /** Forgets what was learned: back to the starting point, history cleared. */
   public synchronized void resetLearning() {
     learned = newLearned(initialLearned);

@@ -1,5 +1,6 @@
 package dev.sluice.limit;
 
+import dev.sluice.time.Waits;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -100,7 +101,7 @@ public final class Cooldown {
     }
     long own = length(Math.max(1, consecutive));
     long length = Math.max(own, retryAfterNanos);
-    long end = saturatedAdd(nowNanos, length);
+    long end = Waits.saturatedAdd(nowNanos, length);
     boolean extends_ = end > endNanos;
     String why = cause + (consecutive > 1 ? ", " + ordinal(consecutive) + " in a row" : "")
         + (retryAfterNanos > own ? "; the upstream's Retry-After (" + seconds(retryAfterNanos) + " s) is longer" : "");
@@ -146,6 +147,15 @@ public final class Cooldown {
     }
   }
 
+  /**
+   * Takes up a saved count and a cooldown that was in progress when the process stopped (a restart), ending at
+   * {@code endNanos} on this process's ticker ({@code Long.MIN_VALUE} or a past instant when it had ended).
+   */
+  public synchronized void restore(int consecutive, long endNanos) {
+    this.consecutive = Math.max(0, consecutive);
+    this.endNanos = endNanos;
+  }
+
   public synchronized Policy policy() {
     return policy;
   }
@@ -180,11 +190,6 @@ public final class Cooldown {
         summary);
     events.addLast(event);
     listener.accept(event);
-  }
-
-  private static long saturatedAdd(long a, long b) {
-    long sum = a + b;
-    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
   private static String seconds(long nanos) {

@@ -50,7 +50,11 @@ public final class RetreatController {
     /** Recovery raised it one step. */
     RECOVERY,
     /** An operator changed the configured rate or the retreat settings through the admin API. */
-    OPERATOR
+    OPERATOR,
+    /** The state and rate in force before a restart were taken up again. */
+    RESTORED,
+    /** The provider's {@code x-ratelimit-limit-requests} raised a configured rate that was lower. */
+    PROVIDER
   }
 
   static final double CUT_FACTOR = 0.95;
@@ -163,13 +167,23 @@ public final class RetreatController {
     return state != RetreatState.NORMAL || (lastRefusalNanos >= 0 && nowNanos - lastRefusalNanos < windowNanos());
   }
 
-  /** Hot change of the configured rate: back to NORMAL at the new rate. */
+  /** Hot change of the configured rate by an operator: back to NORMAL at the new rate. */
   public synchronized int setBaseRpm(int newBaseRpm, long nowNanos) {
+    return setBaseRpm(newBaseRpm, Cause.OPERATOR, nowNanos);
+  }
+
+  /** Change of the configured rate for {@code cause}: back to NORMAL at the new rate. */
+  public synchronized int setBaseRpm(int newBaseRpm, Cause cause, long nowNanos) {
     baseRpm = newBaseRpm;
     state = RetreatState.NORMAL;
     belowSinceNanos = -1;
-    change(Cause.OPERATOR, newBaseRpm, 0, false, nowNanos);
+    change(cause, newBaseRpm, 0, false, nowNanos);
     return currentRpm;
+  }
+
+  /** The configured rate (before any retreat), requests per minute. */
+  public synchronized int baseRpm() {
+    return baseRpm;
   }
 
   /**
@@ -200,6 +214,23 @@ public final class RetreatController {
       rate = Math.min(baseRpm, newPolicy.floorRpm());
     }
     change(Cause.OPERATOR, rate, 0, false, nowNanos);
+    return currentRpm;
+  }
+
+  /**
+   * Takes up the state and rate in force before a restart: a retreat or recovery in progress goes on from its rate
+   * (judged afresh), unless retreat is now disabled or the rate is not below the configured one, which wins.
+   *
+   * @return the rate to use from now on
+   */
+  public synchronized int restore(RetreatState savedState, int savedRpm, long nowNanos) {
+    if (savedState == RetreatState.NORMAL || !policy.enabled() || savedRpm >= baseRpm) {
+      return currentRpm;
+    }
+    state = savedState;
+    belowSinceNanos = -1;
+    cleanRpm = Math.max(policy.floorRpm(), savedRpm);
+    change(Cause.RESTORED, cleanRpm, 0, false, nowNanos);
     return currentRpm;
   }
 

@@ -4,7 +4,6 @@ import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
-import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.TokensInheritanceStrategy;
 import java.time.Duration;
 
@@ -139,20 +138,5 @@ public final class TokenBucket {
   public synchronized String toString() {
     long tokens = bucket == null ? capacity : bucket.getAvailableTokens();
     return "TokenBucket[tokens=" + tokens + ", rateRpm=" + rateRpm + ", capacity=" + capacity + "]";
-  }
-
-  /** Bucket4j's time: the instant of the call in progress, written and read under the bucket's monitor. */
-  private static final class DecisionInstant implements TimeMeter {
-    private long nanos;
-
-    @Override
-    public long currentTimeNanos() {
-      return nanos;
-    }
-
-    @Override
-    public boolean isWallClockBased() {
-      return false;
-    }
   }
 }

@@ -4,6 +4,7 @@ import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
 import dev.sluice.backend.RefusalKind;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.limit.QuotaState;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
@@ -17,6 +18,8 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -26,9 +29,9 @@ import java.util.function.ToDoubleFunction;
  * <p>The {@code sidecar_*} gauges describe the default pool (the one named {@code nvidia}, else the first), as the
  * earlier sidecar's described its only pool. The {@code sluice_*} series cover every pool and backend, labelled
  * by configured ids; {@link #POOL_SERIES} and {@link #BACKEND_SERIES} list them, so that a new field of a snapshot
- * becomes a series by adding one line there. Two per-backend series carry a third label and are built beside them:
- * {@code sluice_backend_state} (one series per {@code state}, 1 for the one in force) and
- * {@code sluice_backend_upstream_429_total} (per {@code kind}).
+ * becomes a series by adding one line there. Three per-backend series carry a third label and are built beside them:
+ * {@code sluice_backend_state} and {@code sluice_quota_state} (one series per {@code state}, 1 for the one in force)
+ * and {@code sluice_backend_upstream_429_total} (per {@code kind}).
  *
  * <p>Thread-safe: holds no state of its own besides its start instant; scrapes may run concurrently.
  */
@@ -84,10 +87,37 @@ final class PoolMetrics implements MultiCollector {
       Series.gauge("sluice_backend_consecutive_failures", "Failures since the backend's last success, which set the"
           + " next cooldown's length.", BackendSnapshot::consecutiveFailures),
       Series.counter("sluice_backend_cooldowns", "Cooldowns started (a failure while not cooling; extensions not"
-          + " counted).", BackendSnapshot::cooldownsStarted));
+          + " counted).", BackendSnapshot::cooldownsStarted),
+      Series.gauge("sluice_quota_window_usage_tokens", "Tokens the backend used in its quota window (sliding,"
+          + " window_hours long).", b -> b.quota().windowUsageTokens()),
+      Series.gaugeWhen("sluice_quota_budget_tokens", "The backend's token budget per quota window; absent without"
+          + " one.", PoolMetrics::hasBudget, b -> b.quota().budgetTokens()),
+      Series.gaugeWhen("sluice_quota_usage_ratio", "Tokens used in the quota window over the budget: 1 is the whole"
+          + " budget (above 1 when answers overshot it); absent without a budget.", PoolMetrics::hasBudget,
+          b -> (double) b.quota().windowUsageTokens() / b.quota().budgetTokens()),
+      Series.gaugeWhen("sluice_quota_threshold_ratio", "Share of the budget at which the quota guard trips, 0..1;"
+          + " absent without a budget.", PoolMetrics::hasBudget, b -> b.quota().thresholdPercent() / 100.0),
+      Series.counter("sluice_quota_trips", "Times the quota guard went from within quota to exceeded (usage at the"
+          + " threshold, or the provider's quota error).", b -> b.quota().trips()),
+      Series.counter("sluice_quota_probes", "Probe requests let through to a backend whose quota was exceeded.",
+          b -> b.quota().probes()),
+      Series.gaugeWhen("sluice_tpm_limit_tokens", "Tokens per minute the backend may be sent (tpm); absent without"
+          + " such a limit.", b -> b.tpm() > 0, BackendSnapshot::tpm),
+      Series.gaugeWhen("sluice_tpm_available_tokens", "Tokens of the tokens-per-minute budget available now"
+          + " (negative while an excess is paid back); absent without a tpm limit.", b -> b.tpm() > 0,
+          BackendSnapshot::tpmAvailable),
+      Series.gaugeWhen("sluice_provider_remaining_requests", "Requests the provider's x-ratelimit-remaining-requests"
+          + " said remain until its reset, less those sent since; absent when no such count is in force.",
+          b -> b.providerRequestsLeft() >= 0, BackendSnapshot::providerRequestsLeft),
+      Series.gaugeWhen("sluice_provider_remaining_tokens", "Tokens the provider's x-ratelimit-remaining-tokens said"
+          + " remain until its reset, less those reserved since; absent when no such count is in force.",
+          b -> b.providerTokensLeft() >= 0, BackendSnapshot::providerTokensLeft));
 
   /** The values of {@code sluice_backend_state}'s {@code state} label, one series each, 1 for the state in force. */
-  static final List<String> BACKEND_STATES = List.of("active", "cooling", "dead", "disabled");
+  static final List<String> BACKEND_STATES = List.of("active", "cooling", "quota_exceeded", "dead", "disabled");
+
+  /** The values of {@code sluice_quota_state}'s {@code state} label, one series each, 1 for the state in force. */
+  static final List<QuotaState> QUOTA_STATES = List.of(QuotaState.values());
 
   private static final List<Priority> PRIORITIES = List.of(Priority.values());
   private final List<PoolView> pools;
@@ -203,7 +233,9 @@ final class PoolMetrics implements MultiCollector {
       out.add(series.snapshot(backends, labels));
     }
     GaugeSnapshot.Builder state = GaugeSnapshot.builder().name("sluice_backend_state")
-        .help("1 for the backend's state (active, cooling, dead, disabled), 0 for the others.");
+        .help("1 for the backend's state (active, cooling, quota_exceeded, dead, disabled), 0 for the others.");
+    GaugeSnapshot.Builder quota = GaugeSnapshot.builder().name("sluice_quota_state")
+        .help("1 for the quota guard's state (within_quota, quota_exceeded), 0 for the other.");
     CounterSnapshot.Builder refused = CounterSnapshot.builder().name("sluice_backend_upstream_429")
         .help("The upstream's 429s, by what they were about: rpm, tpm, concurrency or unknown.");
     for (BackendSnapshot backend : backends) {
@@ -211,13 +243,23 @@ final class PoolMetrics implements MultiCollector {
       for (String s : BACKEND_STATES) {
         state.dataPoint(point(s.equals(current) ? 1 : 0, "pool", backend.pool(), "backend", backend.id(), "state", s));
       }
+      QuotaState quotaState = backend.quota().state();
+      for (QuotaState q : QUOTA_STATES) {
+        quota.dataPoint(point(q == quotaState ? 1 : 0, "pool", backend.pool(), "backend", backend.id(), "state",
+            q.name().toLowerCase(Locale.ROOT)));
+      }
       for (RefusalKind kind : RefusalKind.values()) {
         refused.dataPoint(counterPoint(backend.refusals().getOrDefault(kind, 0L), "pool", backend.pool(), "backend",
             backend.id(), "kind", kind.label()));
       }
     }
     out.add(state.build());
+    out.add(quota.build());
     out.add(refused.build());
+  }
+
+  private static boolean hasBudget(BackendSnapshot backend) {
+    return backend.quota().budgetTokens() > 0;
   }
 
   private static GaugeSnapshot gauge(String name, String help, GaugeDataPointSnapshot point) {
@@ -240,16 +282,24 @@ final class PoolMetrics implements MultiCollector {
 
   /**
    * One series read from a snapshot: a gauge, or a counter (a total the core keeps; exposed with {@code _total}).
+   * An item for which {@code present} is false has no sample at all: a value that does not apply (a budget the
+   * backend does not have, a count its provider never sent) is left out rather than shown as 0 or -1, which a
+   * query would take for a real value.
    *
    * @param <T> the snapshot it reads
    */
-  record Series<T>(String name, String help, boolean counter, ToDoubleFunction<T> value) {
+  record Series<T>(String name, String help, boolean counter, Predicate<T> present, ToDoubleFunction<T> value) {
     static <T> Series<T> gauge(String name, String help, ToDoubleFunction<T> value) {
-      return new Series<>(name, help, false, value);
+      return new Series<>(name, help, false, item -> true, value);
+    }
+
+    /** A gauge with a sample only for the items {@code present} accepts. */
+    static <T> Series<T> gaugeWhen(String name, String help, Predicate<T> present, ToDoubleFunction<T> value) {
+      return new Series<>(name, help, false, present, value);
     }
 
     static <T> Series<T> counter(String name, String help, ToDoubleFunction<T> value) {
-      return new Series<>(name, help, true, value);
+      return new Series<>(name, help, true, item -> true, value);
     }
 
     /** The series over {@code items}, each with the labels at the same index. */
@@ -257,15 +307,19 @@ final class PoolMetrics implements MultiCollector {
       if (counter) {
         CounterSnapshot.Builder builder = CounterSnapshot.builder().name(name).help(help);
         for (int i = 0; i < items.size(); i++) {
-          builder.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i))
-              .value(value.applyAsDouble(items.get(i))).build());
+          if (present.test(items.get(i))) {
+            builder.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i))
+                .value(value.applyAsDouble(items.get(i))).build());
+          }
         }
         return builder.build();
       }
       GaugeSnapshot.Builder builder = GaugeSnapshot.builder().name(name).help(help);
       for (int i = 0; i < items.size(); i++) {
-        builder.dataPoint(GaugeDataPointSnapshot.builder().labels(labels.get(i))
-            .value(value.applyAsDouble(items.get(i))).build());
+        if (present.test(items.get(i))) {
+          builder.dataPoint(GaugeDataPointSnapshot.builder().labels(labels.get(i))
+              .value(value.applyAsDouble(items.get(i))).build());
+        }
       }
       return builder.build();
     }

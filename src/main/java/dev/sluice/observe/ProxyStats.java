@@ -4,10 +4,12 @@ import dev.sluice.backend.Outcome;
 import dev.sluice.backend.OutcomeListener;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Request counters since start, fed by outcomes. Thread-safe: every counter is a {@link LongAdder}, so the
+ * Request counters since start, fed by outcomes, and the tokens used, in all and per pool. Thread-safe: every
+ * counter is a {@link LongAdder} (a pool's pair is created once, on its first usage, in a concurrent map), so the
  * request path never contends on a lock; readers see a moment's approximate sums.
  */
 public final class ProxyStats implements OutcomeListener {
@@ -27,6 +29,21 @@ public final class ProxyStats implements OutcomeListener {
   private final LongAdder clientDisconnected = new LongAdder();
   private final LongAdder promptTokens = new LongAdder();
   private final LongAdder completionTokens = new LongAdder();
+  private final Map<String, Tokens> poolTokens = new ConcurrentHashMap<>();
+
+  /** Prompt and completion tokens of one pool's requests. */
+  private record Tokens(LongAdder prompt, LongAdder completion) {
+    Tokens() {
+      this(new LongAdder(), new LongAdder());
+    }
+
+    Map<String, Object> view() {
+      Map<String, Object> m = new LinkedHashMap<>(); // in this order on every run
+      m.put("prompt", prompt.sum());
+      m.put("completion", completion.sum());
+      return m;
+    }
+  }
 
   @Override
   public void onOutcome(Outcome outcome) {
@@ -63,6 +80,14 @@ public final class ProxyStats implements OutcomeListener {
     outcome.usage().ifPresent(usage -> {
       promptTokens.add(usage.promptTokens());
       completionTokens.add(usage.completionTokens());
+      if (outcome.pool().isPresent()) {
+        Tokens pool = poolTokens.get(outcome.pool().get());
+        if (pool == null) {
+          pool = poolTokens.computeIfAbsent(outcome.pool().get(), name -> new Tokens());
+        }
+        pool.prompt().add(usage.promptTokens());
+        pool.completion().add(usage.completionTokens());
+      }
     });
   }
 
@@ -94,9 +119,12 @@ public final class ProxyStats implements OutcomeListener {
 
   /** The {@code tokens} section of {@code /status}: usage reported by upstreams. */
   public Map<String, Object> tokens() {
-    Map<String, Object> m = new LinkedHashMap<>(); // in this order on every run
-    m.put("prompt", promptTokens.sum());
-    m.put("completion", completionTokens.sum());
-    return m;
+    return new Tokens(promptTokens, completionTokens).view();
+  }
+
+  /** The {@code tokens} of one pool in {@code /status}: usage reported by its backends' upstreams. */
+  public Map<String, Object> tokens(String pool) {
+    Tokens tokens = poolTokens.get(pool);
+    return (tokens == null ? new Tokens() : tokens).view();
   }
 }

@@ -9,7 +9,8 @@ import org.slf4j.spi.LoggingEventBuilder;
 /**
  * Writes one structured line per finished request to the {@code sluice.request} logger: request id, method,
  * path, pool, backend, model, priority, stream, status, failure, queue wait, upstream, upstream first byte,
- * Sluice's overhead and total milliseconds, bytes, upstream attempts and tokens. The shipped logback
+ * Sluice's overhead and total milliseconds, bytes, upstream attempts and tokens (with {@code tokens_estimated: true}
+ * when the upstream reported no usage and the counts are Sluice's estimate). The shipped logback
  * configuration renders it as JSON through an asynchronous appender, so the request thread only enqueues. Never
  * logs headers or bodies, so never a key.
  */
@@ -48,6 +49,9 @@ public final class RequestLog implements OutcomeListener {
       line = line.addKeyValue("prompt_tokens", o.usage().get().promptTokens())
           .addKeyValue("completion_tokens", o.usage().get().completionTokens())
           .addKeyValue("total_tokens", o.usage().get().totalTokens());
+      if (o.usage().get().estimated()) {
+        line = line.addKeyValue("tokens_estimated", true);
+      }
     }
     line.log("request");
   }

@@ -45,6 +45,7 @@ final class RequestMetrics implements OutcomeListener {
   private final Histogram upstreamLatency;
   private final Counter backendRequests;
   private final Histogram firstByte;
+  private final Counter tokens;
   private final AtomicReferenceArray<CounterDataPoint> requestsByStatus;
   private final DistributionDataPoint[] queueLatency;
   private final DistributionDataPoint overhead;
@@ -74,6 +75,10 @@ final class RequestMetrics implements OutcomeListener {
     firstByte = seconds(Histogram.builder().name("sluice_upstream_first_byte_seconds")
         .help("Time from sending the answered attempt upstream to the upstream's response headers.")
         .labelNames("pool", "backend")).register(registry);
+    tokens = Counter.builder().name("sluice_tokens_total")
+        .help("Tokens used by the requests whose last attempt went to the backend, as the upstream's usage reported"
+            + " them, counted when each request ends: kind prompt or completion.")
+        .labelNames("pool", "backend", "kind").withoutExemplars().register(registry);
     Histogram overheadHistogram = seconds(Histogram.builder().name("sluice_overhead_seconds")
         .help("Time Sluice itself added before the caller got the response headers: everything but the queue"
             + " and the waits for the upstream.")).register(registry);
@@ -137,6 +142,16 @@ final class RequestMetrics implements OutcomeListener {
       if (o.firstByteNanos() > 0) {
         backend.firstByte.observe(o.firstByteNanos() / NANOS_PER_SECOND);
       }
+      if (o.usage().isPresent()) {
+        Outcome.Usage usage = o.usage().get();
+        // A counter refuses to go down: an upstream's odd negative count is left out, never thrown on this path.
+        if (usage.promptTokens() > 0) {
+          backend.promptTokens.inc(usage.promptTokens());
+        }
+        if (usage.completionTokens() > 0) {
+          backend.completionTokens.inc(usage.completionTokens());
+        }
+      }
     }
   }
 
@@ -194,13 +209,18 @@ final class RequestMetrics implements OutcomeListener {
     }
   }
 
-  /** The children of one backend: its first-byte histogram and its requests per status class. */
+  /**
+   * The children of one backend: its first-byte histogram, its tokens (both kinds present from the start, so that
+   * an increase is seen from the first request) and its requests per status class.
+   */
   private final class BackendChildren {
     /** Indexed by status / 100; index 0 is "none" (no status sent). */
     private static final String[] CLASSES = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
     final String pool;
     final String backend;
     final DistributionDataPoint firstByte;
+    final CounterDataPoint promptTokens;
+    final CounterDataPoint completionTokens;
     /** Filled on first use, so that a class a backend never answered with adds no series. */
     final AtomicReferenceArray<CounterDataPoint> byClass = new AtomicReferenceArray<>(CLASSES.length);
 
@@ -208,6 +228,8 @@ final class RequestMetrics implements OutcomeListener {
       this.pool = pool;
       this.backend = backend;
       firstByte = RequestMetrics.this.firstByte.labelValues(pool, backend);
+      promptTokens = tokens.labelValues(pool, backend, "prompt");
+      completionTokens = tokens.labelValues(pool, backend, "completion");
     }
 
     CounterDataPoint requests(int statusClass) {

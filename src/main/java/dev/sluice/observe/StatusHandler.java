@@ -1,12 +1,15 @@
 package dev.sluice.observe;
 
 import dev.sluice.backend.BackendSnapshot;
+import dev.sluice.backend.StoreWrites;
 import dev.sluice.http.JsonAnswer;
 import dev.sluice.http.OpenAiError;
+import dev.sluice.limit.QuotaSnapshot;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
 import dev.sluice.time.Clock;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +25,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * Sluice's own read-only endpoints: {@code GET /health} (alive), {@code GET /health/ready} (the first pool's first
  * backend answers a real request, every queue is under 90 % full and every pool has a backend with more than 5 % of
- * its bucket left; 503 otherwise) and {@code GET /status} (counters since start, queues, buckets and retreat state).
+ * its bucket left; 503 otherwise) and {@code GET /status} (counters and tokens since start, queues, buckets,
+ * retreat state and token budgets).
  * Every other path is left to the next handler. Thread-safe; the readiness probe completes asynchronously, so no
  * thread waits on it.
  */
@@ -38,15 +42,18 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
   private final Supplier<CompletableFuture<Boolean>> upstreamReachable;
   private final List<PoolView> pools;
   private final BiConsumer<Request, Response> nameResponse;
+  private final Supplier<StoreWrites> store;
 
   /**
    * @param upstreamReachable probes the default pool's upstream
    * @param pools the pools, read at each request
    * @param nameResponse puts the request's id on its answer, as on every answer Sluice sends
+   * @param store what the state store has written
    */
   public StatusHandler(Clock clock, String version, ProxyStats stats,
       Supplier<CompletableFuture<Boolean>> upstreamReachable, List<? extends PoolView> pools,
-      BiConsumer<Request, Response> nameResponse) {
+      BiConsumer<Request, Response> nameResponse, Supplier<StoreWrites> store) {
+    this.store = store;
     this.clock = clock;
     this.startNanos = clock.nanoTime();
     this.version = version;
@@ -111,7 +118,15 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     body.put("requests", stats.requests());
     body.put("errors", stats.errors());
     body.put("tokens", stats.tokens());
-    body.put("pools", snapshots().stream().map(StatusHandler::pool).toList());
+    body.put("pools", snapshots().stream().map(this::pool).toList());
+    StoreWrites writes = store.get();
+    Map<String, Object> stored = new LinkedHashMap<>();
+    stored.put("path", writes.path());
+    stored.put("batches", writes.batches());
+    stored.put("failed_batches", writes.failedBatches());
+    stored.put("last_write_at", writes.lastWriteMillis() == 0 ? null
+        : Instant.ofEpochMilli(writes.lastWriteMillis()).toString());
+    body.put("store", stored);
     return body;
   }
 
@@ -129,7 +144,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     return pool.backends().stream().anyMatch(b -> b.tokens() * 20L > b.capacity());
   }
 
-  private static Map<String, Object> pool(PoolSnapshot pool) {
+  private Map<String, Object> pool(PoolSnapshot pool) {
     Map<String, Object> depth = new LinkedHashMap<>();
     pool.depth().forEach((priority, n) -> depth.put(priority.label(), n));
     Map<String, Object> queue = new LinkedHashMap<>();
@@ -152,6 +167,7 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", pool.pool());
     m.put("queue", queue);
+    m.put("tokens", stats.tokens(pool.pool()));
     m.put("backends", pool.backends().stream().map(StatusHandler::backend).toList());
     return m;
   }
@@ -183,6 +199,18 @@ public final class StatusHandler extends Handler.Abstract.NonBlocking {
     m.put("cooldown_remaining_ms", backend.cooldownRemainingNanos() / 1_000_000);
     m.put("consecutive_failures", backend.consecutiveFailures());
     m.put("last_429", backend.lastRefusal().map(kind -> kind.name().toLowerCase(java.util.Locale.ROOT)).orElse(null));
+    QuotaSnapshot q = backend.quota();
+    boolean budget = q.budgetTokens() > 0;
+    Map<String, Object> quota = new LinkedHashMap<>();
+    quota.put("state", q.state().name());
+    quota.put("window_usage_tokens", q.windowUsageTokens());
+    quota.put("budget_tokens", budget ? q.budgetTokens() : null);
+    quota.put("usage_percent", budget ? Math.round(q.usagePercent() * 100) / 100.0 : null);
+    m.put("quota", quota);
+    m.put("tpm", backend.tpm() > 0 ? backend.tpm() : null);
+    m.put("tpm_available", backend.tpm() > 0 ? backend.tpmAvailable() : null);
+    m.put("provider_remaining_requests", backend.providerRequestsLeft() >= 0 ? backend.providerRequestsLeft() : null);
+    m.put("provider_remaining_tokens", backend.providerTokensLeft() >= 0 ? backend.providerTokensLeft() : null);
     return m;
   }
 

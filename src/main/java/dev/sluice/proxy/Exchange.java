@@ -57,6 +57,15 @@ final class Exchange implements Waiter {
   byte[] body;
   int bodyLength;
   int attempts;
+  /** Prompt estimate plus the completion it may take: reserved of a tokens-per-minute budget before sending. */
+  long estimatedTokens;
+  /** The prompt's share of {@link #estimatedTokens}, from the size of the body sent; 0 for passthrough. */
+  long promptTokensEstimate;
+  /**
+   * Sluice asked the upstream for the stream's usage ({@code stream_options.include_usage}) on the caller's behalf:
+   * the usage event is removed from the stream before the caller sees it.
+   */
+  boolean stripUsageEvent;
   /** Whether the request went through its pool's queue (then its answer says how long it waited there). */
   boolean queued;
   /** When its stay in the queue began, or {@link #NOT_QUEUED} while it is not in one. */
@@ -119,6 +128,11 @@ final class Exchange implements Waiter {
   @Override
   public long enteredPoolNanos() {
     return enteredPoolNanos;
+  }
+
+  @Override
+  public long estimatedTokens() {
+    return estimatedTokens;
   }
 
   @Override

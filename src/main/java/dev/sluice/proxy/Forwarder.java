@@ -3,10 +3,12 @@ package dev.sluice.proxy;
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.sluice.backend.Attempt;
 import dev.sluice.backend.Outcome.Failure;
+import dev.sluice.backend.Outcome.Usage;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.OutcomeListener;
 import dev.sluice.backend.Permit;
 import dev.sluice.backend.Pool;
+import dev.sluice.backend.RateHeaders;
 import dev.sluice.config.Secret;
 import dev.sluice.http.OpenAiError;
 import dev.sluice.schedule.Dispatcher;
@@ -31,6 +33,7 @@ import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.BufferUtil;
@@ -46,6 +49,12 @@ import org.slf4j.LoggerFactory;
  * <p>Timeouts: the request's idle timeout is the configured timeout, so silence before the response headers
  * gives 504, and silence between chunks after the response started ends it cleanly (a stream that keeps flowing
  * is never cut). A connect failure gives 502. A caller that goes away aborts the upstream exchange.
+ *
+ * <p>Each attempt releases its permit with what the backend's limiters learn from it: the status, the provider's
+ * {@code x-ratelimit-*} headers, the tokens the answer used (its {@code usage}, or Sluice's estimate; see
+ * {@link TokenEstimate}) and whether it was the provider's quota error (see {@link QuotaErrorBody}). A stream whose
+ * usage Sluice asked for on the caller's behalf has its usage event removed on the way (see
+ * {@link UsageEventStrip}); every other stream is relayed chunk for chunk.
  *
  * <p>One is created by the composition root and shared by every exchange. Thread-safety: stateless apart from
  * its collaborators and the volatile timeout; per-exchange state lives in {@link Relay}.
@@ -214,12 +223,15 @@ public final class Forwarder {
     /** The backend's key sent upstream, or null when the caller's own credentials went. */
     private final String backendKey;
     private UsageSniffer sniffer = new UsageSniffer.None();
+    /** Removes the usage event Sluice asked for from the stream; null when there is none to remove. */
+    private UsageEventStrip usageStrip;
     /** An upstream error's body, held until it is known to be JSON (relayed) or not (replaced); else null. */
     private UpstreamErrorBody errorBody;
+    /** The start of an answer whose status may carry the provider's quota error; else null. */
+    private QuotaErrorBody quotaErrorBody;
     private int upstreamStatus;
     private long upstreamRetryAfterNanos;
-    private long upstreamRemainingRequests = Attempt.ABSENT;
-    private long upstreamRemainingTokens = Attempt.ABSENT;
+    private RateHeaders upstreamRateHeaders = RateHeaders.NONE;
     /** The upstream failed before any byte reached the caller, and the request will go again. */
     private boolean retrying;
     /** Aborts the attempt if no response headers arrive in time; null without a first-byte timeout. */
@@ -238,9 +250,18 @@ public final class Forwarder {
     public void onHeaders(Response serverToProxyResponse) {
       long now = clock.nanoTime();
       upstreamStatus = serverToProxyResponse.getStatus();
-      upstreamRetryAfterNanos = RetryAfter.nanos(serverToProxyResponse.getHeaders(), clock.wallTimeMillis());
-      upstreamRemainingRequests = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.REQUESTS);
-      upstreamRemainingTokens = RemainingHeader.of(serverToProxyResponse.getHeaders(), RemainingHeader.TOKENS);
+      HttpFields upstreamHeaders = serverToProxyResponse.getHeaders();
+      long wallMillis = clock.wallTimeMillis();
+      upstreamRateHeaders = RateLimitHeaders.read(upstreamHeaders, wallMillis);
+      upstreamRetryAfterNanos = RetryAfter.nanos(upstreamHeaders, upstreamRateHeaders, wallMillis);
+      if (exchange.permit != null) {
+        // The provider's freshest count: what it says remains caps what is sent from now on.
+        exchange.permit.backend().onRateHeaders(upstreamRateHeaders, now);
+      }
+      if (exchange.permit != null && exchange.pool.isPresent()
+          && exchange.pool.get().quotaErrors().statuses().contains(upstreamStatus)) {
+        quotaErrorBody = new QuotaErrorBody(upstreamHeaders.get(HttpHeader.CONTENT_ENCODING));
+      }
       headersArrived = true;
       var deadline = firstByteDeadline;
       if (deadline != null) {
@@ -261,12 +282,18 @@ public final class Forwarder {
       exchange.nameResponse();
       exchange.putTimingHeaders(now);
       if (upstreamStatus == 429 && !headers.contains(HttpHeader.RETRY_AFTER) && exchange.permit != null) {
-        long nanos = exchange.permit.backend().nanosToNextToken(now);
+        long nanos = exchange.permit.backend().nanosUntilServable(now, exchange.estimatedTokens);
         headers.put(HttpHeader.RETRY_AFTER, Long.toString(Waits.retryAfterSeconds(nanos)));
       }
-      sniffer = UsageSniffer.forContentType(jsonFactory, serverToProxyResponse.getHeaders().get(HttpHeader.CONTENT_TYPE));
-      errorBody = UpstreamErrorBody.of(upstreamStatus, serverToProxyResponse.getHeaders(),
+      sniffer = UsageSniffer.forContentType(jsonFactory, upstreamHeaders.get(HttpHeader.CONTENT_TYPE));
+      errorBody = UpstreamErrorBody.of(upstreamStatus, upstreamHeaders,
           exchange.clientToProxyRequest.getMethod()).orElse(null);
+      if (exchange.stripUsageEvent && upstreamStatus / 100 == 2 && sniffer instanceof UsageSniffer.EventStream events) {
+        usageStrip = new UsageEventStrip(events);
+        // The caller gets fewer bytes than the upstream sent.
+        headers.remove(HttpHeader.CONTENT_LENGTH);
+        exchange.declaredLength = -1;
+      }
     }
 
     /**
@@ -293,12 +320,15 @@ public final class Forwarder {
 
     @Override
     public void onContent(Response serverToProxyResponse, Content.Chunk chunk, Runnable demander) {
+      ByteBuffer content = chunk.getByteBuffer();
+      if (quotaErrorBody != null) {
+        quotaErrorBody.take(content);
+      }
       if (retrying) {
         // The 429's body is not the caller's: read and drop it, keeping the connection reusable.
         demander.run();
         return;
       }
-      ByteBuffer content = chunk.getByteBuffer();
       if (errorBody != null) {
         if (errorBody.hold(content)) {
           demander.run();
@@ -307,17 +337,49 @@ public final class Forwarder {
         // A JSON error too long to check: what was held goes now, and the rest streams as it comes.
         ByteBuffer held = errorBody.held();
         errorBody = null;
-        writeToCaller(serverToProxyResponse, held, () -> { }, demander);
+        writeToCaller(serverToProxyResponse, held, () -> { }, demander, null);
+        return;
+      }
+      if (usageStrip != null) {
+        relayWithoutUsageEvent(serverToProxyResponse, chunk, demander);
         return;
       }
       sniffer.accept(content);
       chunk.retain();
-      writeToCaller(serverToProxyResponse, content, chunk::release, demander);
+      writeToCaller(serverToProxyResponse, content, chunk::release, demander, null);
     }
 
-    /** Writes {@code content}; its success runs {@code release} and demands the next chunk. */
+    /**
+     * Relays a chunk of a stream whose usage event is to be removed: the parts of it that go to the caller, one
+     * write after the other. Once the event is gone the stream goes on as any other.
+     */
+    private void relayWithoutUsageEvent(Response serverToProxyResponse, Content.Chunk chunk, Runnable demander) {
+      UsageEventStrip strip = usageStrip;
+      int parts = strip.plan(chunk.getByteBuffer());
+      if (strip.removed()) {
+        usageStrip = null;
+      }
+      if (parts == 0) {
+        demander.run();
+        return;
+      }
+      chunk.retain();
+      writePart(serverToProxyResponse, strip, 0, parts, chunk::release, demander);
+    }
+
+    private void writePart(Response serverToProxyResponse, UsageEventStrip strip, int index, int parts,
+        Runnable release, Runnable demander) {
+      Runnable next = index + 1 == parts ? null
+          : () -> writePart(serverToProxyResponse, strip, index + 1, parts, release, demander);
+      writeToCaller(serverToProxyResponse, strip.part(index), release, demander, next);
+    }
+
+    /**
+     * Writes {@code content}. Its success writes the next part with {@code thenWrite} if there is one (the write is
+     * not over yet); else it runs {@code release} and demands the next chunk.
+     */
     private void writeToCaller(Response serverToProxyResponse, ByteBuffer content, Runnable release,
-        Runnable demander) {
+        Runnable demander, Runnable thenWrite) {
       int length = content.remaining();
       exchange.responseBytes += length;
       synchronized (this) {
@@ -327,6 +389,10 @@ public final class Forwarder {
         @Override
         public void succeeded() {
           exchange.deliveredBytes += length;
+          if (thenWrite != null) {
+            thenWrite.run();
+            return;
+          }
           release.run();
           if (!afterWriteRan()) {
             demander.run();
@@ -383,7 +449,9 @@ public final class Forwarder {
       }
       var response = exchange.proxyToClientResponse;
       if (errorBody == null) {
-        response.write(true, BufferUtil.EMPTY_BUFFER, this);
+        ByteBuffer rest = heldOfStream();
+        exchange.responseBytes += rest.remaining();
+        response.write(true, rest, this);
       } else if (errorBody.relayable(jsonFactory)) {
         // The caller never saw the backend's key: a provider's error that repeats it must not show it either.
         if (backendKey != null && errorBody.mask(backendKey)) {
@@ -402,6 +470,16 @@ public final class Forwarder {
       }
     }
 
+    /**
+     * What is still held of a stream whose usage event is being removed, at its end: the start of an event the
+     * upstream did not finish (unless it is the usage event); else nothing.
+     */
+    private ByteBuffer heldOfStream() {
+      UsageEventStrip strip = usageStrip;
+      usageStrip = null;
+      return strip == null ? BufferUtil.EMPTY_BUFFER : strip.endOfStream();
+    }
+
     /** The credentials of the caller's {@code Authorization}, which went upstream when the backend has no key. */
     private String callerCredentials() {
       String authorization = exchange.clientToProxyRequest.getHeaders().get(HttpHeader.AUTHORIZATION);
@@ -417,13 +495,29 @@ public final class Forwarder {
       }
       Attempt attempt;
       if (upstreamStatus > 0) {
-        attempt = new Attempt(upstreamStatus, upstreamRetryAfterNanos, upstreamRemainingRequests,
-            upstreamRemainingTokens);
+        attempt = new Attempt(upstreamStatus, upstreamRetryAfterNanos, upstreamRateHeaders);
+        if (quotaErrorBody != null && quotaErrorBody.matches(exchange.pool.get().quotaErrors().patterns())) {
+          attempt = attempt.asQuotaError();
+          LOG.info("{} backend {} answered {}, the provider's quota error: its budget is spent", exchange.requestId,
+              exchange.permit.backend().id(), upstreamStatus);
+        }
+        if (!retrying) {
+          exchange.usage = usageOf(upstreamStatus);
+          if (exchange.usage.isPresent()) {
+            attempt = attempt.withUsage(exchange.usage.get().totalTokens(), exchange.usage.get().estimated());
+          }
+        }
       } else {
         attempt = Attempt.failed(exchange.clientGone || result.getFailure() == null ? Attempt.Failure.CANCELLED
             : failureOf(result.getFailure()));
         // Nothing reached the caller: another backend may answer instead.
         retrying = attempt.upstreamFailed() && !exchange.proxyToClientResponse.isCommitted() && mayRetry(0, 0);
+      }
+      if (exchange.permit != null && LOG.isDebugEnabled()) {
+        LOG.atDebug().addKeyValue("request_id", exchange.requestId)
+            .addKeyValue("backend", exchange.permit.backend().id())
+            .addKeyValue("estimated_tokens", exchange.estimatedTokens).addKeyValue("attempt", attempt)
+            .log("attempt released");
       }
       releasePermit(exchange, attempt);
       if (retrying) {
@@ -450,7 +544,6 @@ public final class Forwarder {
         }
         return;
       }
-      exchange.usage = sniffer.usage();
       if (result.isSucceeded()) {
         whenComplete((ignored, failure) -> {
           if (failure == null) {
@@ -464,6 +557,19 @@ public final class Forwarder {
       } else {
         whenNotWriting(() -> onServerToProxyFailure(result.getFailure()));
       }
+    }
+
+    /**
+     * What the answer used: the usage the upstream reported, whatever the status; else, for a 2xx answer, an
+     * estimate (see {@link TokenEstimate}) of the prompt sent and of the text relayed so far, also when the answer
+     * was cut short; else none (providers do not bill what they refused).
+     */
+    private Optional<Usage> usageOf(int status) {
+      Optional<Usage> reported = sniffer.usage();
+      if (reported.isPresent() || status / 100 != 2) {
+        return reported;
+      }
+      return TokenEstimate.usage(exchange.promptTokensEstimate, sniffer.completionEstimate());
     }
 
     private void onServerToProxyFailure(Throwable failure) {
@@ -495,8 +601,10 @@ public final class Forwarder {
       }
       if (isCause(failure, TimeoutException.class)) {
         // Silence mid-stream: end the response as cleanly as its framing allows.
+        ByteBuffer rest = heldOfStream();
+        exchange.responseBytes += rest.remaining();
         finish(exchange, response.getStatus(), Failure.UPSTREAM_TIMEOUT);
-        response.write(true, BufferUtil.EMPTY_BUFFER, callback);
+        response.write(true, rest, callback);
         return;
       }
       callback.failed(failure);

@@ -19,8 +19,9 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The ingress: every request that is not one of Sluice's own endpoints. Reads the body once (bounded), finds
- * {@code model} and {@code stream} with a streaming scan, checks the OpenAI endpoints' input, routes the model to
- * a pool or to passthrough, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never
+ * {@code model}, {@code stream} and the token limits with a streaming scan, checks the OpenAI endpoints' input,
+ * routes the model to a pool or to passthrough, makes the pool's edits to the body and estimates the tokens the
+ * request will use, and hands the exchange to the forwarder. Refuses CONNECT and TRACE (405). Never
  * blocks; Jetty may call it on any of its threads. Thread-safe: immutable apart from the request id sequence and the
  * volatile timeout.
  */
@@ -140,16 +141,14 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
     }
     Optional<Pool> pool = router.route(exchange.model);
     if (pool.isEmpty()) {
+      exchange.promptTokensEstimate = TokenEstimate.promptTokens(exchange.bodyLength);
       exchange.upstreamBase = passthroughUpstream;
       forwarder.forward(exchange);
       return;
     }
     exchange.pool = pool;
-    if (pool.get().stripPrefix() && modelInPath) {
-      stripPathPrefix(exchange, path);
-    } else if (pool.get().stripPrefix() && scan != null && scan.modelStart() >= 0) {
-      stripModelPrefix(exchange, scan);
-    }
+    edit(exchange, scan, pool.get(), path, modelInPath);
+    estimateTokens(exchange, scan, path, pool.get());
     exchange.dispatcher = dispatchers.get(pool.get().name());
     exchange.enterQueue(clock.nanoTime());
     exchange.dispatcher.submit(exchange);
@@ -178,21 +177,62 @@ public final class ProxyHandler extends Handler.Abstract.NonBlocking {
   }
 
   /**
-   * Removes the provider prefix from the model string in the body. The rest of the string stays as the caller
-   * escaped it: {@code "nvidia\/meta\/llama"} goes upstream as {@code "meta\/llama"}.
+   * The edits a pool makes to a request: the model's provider prefix stripped ({@code strip_prefix}), and a stream
+   * whose caller did not ask for its usage asked for it ({@code stream_usage}), the usage event then to be removed
+   * from the answer. Body edits are splices, applied together in one copy of the body.
    */
-  private static void stripModelPrefix(Exchange exchange, BodyScan scan) {
+  private static void edit(Exchange exchange, BodyScan scan, Pool pool, String path, boolean modelInPath) {
+    Splice prefixCut = null;
+    if (pool.stripPrefix() && modelInPath) {
+      stripPathPrefix(exchange, path);
+    } else if (pool.stripPrefix() && scan != null && scan.modelStart() >= 0) {
+      prefixCut = modelPrefixCut(exchange, scan);
+    }
+    Splice askForUsage = null;
+    if (pool.streamUsage() && scan != null && scan.wellFormed() && scan.stream()) {
+      askForUsage = scan.streamOptions().askForUsage().orElse(null);
+      exchange.stripUsageEvent = askForUsage != null;
+    }
+    if (prefixCut != null && askForUsage != null) {
+      exchange.body = Splice.apply(exchange.body, exchange.bodyLength, prefixCut, askForUsage);
+    } else if (prefixCut != null || askForUsage != null) {
+      exchange.body = Splice.apply(exchange.body, exchange.bodyLength, prefixCut != null ? prefixCut : askForUsage);
+    } else {
+      return;
+    }
+    exchange.bodyLength = exchange.body.length;
+  }
+
+  /**
+   * The cut that removes the provider prefix from the model string in the body, or null when it has none. The rest
+   * of the string stays as the caller escaped it: {@code "nvidia\/meta\/llama"} goes upstream as
+   * {@code "meta\/llama"}.
+   */
+  private static Splice modelPrefixCut(Exchange exchange, BodyScan scan) {
     exchange.model = Router.stripPrefix(scan.model());
     int valueStart = scan.modelStart() + 1;
     int rest = PrefixStrip.afterJsonSlash(exchange.body, valueStart, scan.modelEnd() - 1);
-    if (rest < 0) {
-      return; // no prefix to strip
+    return rest < 0 ? null : Splice.cut(valueStart, rest);
+  }
+
+  /**
+   * Sets what the request is expected to use of a tokens-per-minute budget: its prompt (see
+   * {@link TokenEstimate#promptTokens}) plus the completion it may take: the larger of {@code max_tokens} and
+   * {@code max_completion_tokens}, else the pool's {@code default_max_tokens}; none for embeddings, and none for a
+   * request without a JSON body (such as {@code GET /v1/models/{id}}).
+   */
+  private static void estimateTokens(Exchange exchange, BodyScan scan, String path, Pool pool) {
+    long completion = 0;
+    if (scan != null && scan.wellFormed() && !isEmbeddings(path)) {
+      completion = scan.maxTokens() >= 0 ? scan.maxTokens() : pool.defaultMaxTokens();
     }
-    byte[] body = new byte[exchange.bodyLength - (rest - valueStart)];
-    System.arraycopy(exchange.body, 0, body, 0, valueStart);
-    System.arraycopy(exchange.body, rest, body, valueStart, exchange.bodyLength - rest);
-    exchange.body = body;
-    exchange.bodyLength = body.length;
+    exchange.promptTokensEstimate = TokenEstimate.promptTokens(exchange.bodyLength);
+    long total = exchange.promptTokensEstimate + completion;
+    exchange.estimatedTokens = total < 0 ? Long.MAX_VALUE : total; // a max_tokens near Long.MAX_VALUE saturates
+  }
+
+  private static boolean isEmbeddings(String path) {
+    return path.equals("/v1/embeddings") || path.equals("/embeddings");
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.sluice.config.FailoverConfig.Selection;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.limit.RetryBudget;
 import dev.sluice.time.Clock;
+import dev.sluice.time.Waits;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -464,7 +465,7 @@ public final class Dispatcher implements PoolView {
       if (waiter.attempts() > 0 && waiter.triedBackend(backend) != tried) {
         continue;
       }
-      Backend.Grant grant = backend.tryAcquire(now, lastResort);
+      Backend.Grant grant = backend.tryAcquire(now, waiter.estimatedTokens(), lastResort);
       if (grant instanceof Backend.Granted) {
         return grant;
       }
@@ -594,7 +595,8 @@ public final class Dispatcher implements PoolView {
   /**
    * A refusal for a request behind {@code ahead} others, with the pool's state: its combined rate in force, what it
    * could send at once beyond the waiters, and the wait until this request could be served (their share of the
-   * combined refill rate, plus the wait for the next token). Lock held.
+   * combined refill rate, or of the combined tokens-per-minute when every backend has one and their tokens take
+   * longer, plus the wait for the next token). Lock held.
    */
   private Rejection rejection(int status, String code, String message, int ahead, long now) {
     return rejection(status, code, message, ahead, -1, now);
@@ -605,13 +607,25 @@ public final class Dispatcher implements PoolView {
     long rateRpm = 0;
     long tokens = 0;
     long nextToken = Long.MAX_VALUE;
+    long tpm = 0;
+    long largestTpm = 0;
+    boolean everyTpm = true;
     for (Backend backend : backends) {
       rateRpm += backend.rateRpm();
       tokens += backend.availableTokens(now);
-      nextToken = Math.min(nextToken, backend.nanosToNextToken(now));
+      nextToken = Math.min(nextToken, backend.nanosUntilServable(now, 0));
+      tpm += backend.tpm();
+      largestTpm = Math.max(largestTpm, backend.tpm());
+      everyTpm &= backend.tpm() > 0;
     }
-    long wait = waitNanos >= 0 ? waitNanos
-        : (long) Math.ceil(ahead * 60.0 * NANOS_PER_SECOND / Math.max(1, rateRpm)) + nextToken;
+    long wait = waitNanos;
+    if (wait < 0) {
+      double share = ahead * 60.0 * NANOS_PER_SECOND / Math.max(1, rateRpm);
+      if (everyTpm) {
+        share = Math.max(share, queue.tokensOfFirst(ahead, largestTpm) * 60.0 * NANOS_PER_SECOND / tpm);
+      }
+      wait = Waits.saturatedAdd((long) Math.ceil(Math.min(share, Long.MAX_VALUE / 2.0)), nextToken);
+    }
     return new Rejection(status, code, message, rateRpm, Math.max(0, tokens - queue.size()), wait);
   }
 

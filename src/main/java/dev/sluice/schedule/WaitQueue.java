@@ -1,6 +1,7 @@
 package dev.sluice.schedule;
 
 import dev.sluice.backend.Priority;
+import dev.sluice.time.Waits;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.function.Predicate;
@@ -111,6 +112,23 @@ final class WaitQueue {
     }
     size++;
   }
+
+  /**
+   * The tokens the first {@code n} waiters, in dispatch order, will take: each estimate counted up to
+   * {@code largestCost} (no backend reserves more for one request), the sum saturating.
+   */
+  long tokensOfFirst(int n, long largestCost) {
+    long tokens = 0;
+    int counted = 0;
+    for (Waiter waiter : inOrder()) {
+      if (counted++ == n) {
+        break;
+      }
+      tokens = Waits.saturatedAdd(tokens, Math.clamp(waiter.estimatedTokens(), 0, largestCost));
+    }
+    return tokens;
+  }
+
 
   /** Every waiter in dispatch order; not to be modified while iterating. */
   Iterable<Waiter> inOrder() {

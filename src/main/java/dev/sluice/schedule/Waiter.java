@@ -29,6 +29,12 @@ public interface Waiter {
   /** When it last joined the queue it is in: on arrival, when put back after a failure, or when it moved. */
   long enteredPoolNanos();
 
+  /**
+   * The tokens this request is expected to use, prompt and completion: what it reserves of a backend's
+   * tokens-per-minute budget before it is sent (the backend caps it at its bucket's capacity).
+   */
+  long estimatedTokens();
+
   /** Upstream attempts made so far. */
   int attempts();
 

@@ -7,8 +7,11 @@ import java.io.IOException;
 
 /**
  * What a model call asks for, read from its JSON body: the model, whether to stream, and the prompt and completion
- * sizes in tokens (a token is four characters of text; the completion is {@code X-Sim-Chunks} or the configured
- * length, capped by {@code max_completion_tokens} or {@code max_tokens}). A value; the input node is never modified.
+ * sizes in tokens. The prompt's size is the sim's own estimate: the characters of text in {@code messages} (their
+ * {@code content}, as a string or as parts' {@code text}), {@code prompt} or {@code input}, divided by four and
+ * rounded down, at least 1 (a token id in a prompt or input counts as four characters). The completion's size is
+ * chosen by {@link CompletionLengths}, never above {@code max_completion_tokens} or, without it,
+ * {@code max_tokens}. A value; the input node is never modified.
  *
  * @param endpoint which of the three endpoints was called
  * @param model the model id
@@ -17,7 +20,7 @@ import java.io.IOException;
  * @param includeUsage whether a stream ends with a usage event ({@code stream_options.include_usage})
  * @param promptTokens the prompt's size, at least 1
  * @param completionTokens the completion's size; 0 for embeddings
- * @param finishReason {@code length} if capped by the request's maximum, else {@code stop}
+ * @param finishReason {@code length} if the completion reached the request's maximum, else {@code stop}
  */
 record CallRequest(Endpoint endpoint, String model, JsonNode input, boolean stream, boolean includeUsage,
     int promptTokens, int completionTokens, String finishReason) {
@@ -31,8 +34,8 @@ record CallRequest(Endpoint endpoint, String model, JsonNode input, boolean stre
    * @throws IllegalArgumentException with OpenAI's message for a body that is not a JSON object, has no model, or
    *     (for embeddings) no input
    */
-  static CallRequest parse(Endpoint endpoint, byte[] body, ObjectMapper mapper, Overrides overrides, SimConfig config)
-      throws IOException {
+  static CallRequest parse(Endpoint endpoint, byte[] body, ObjectMapper mapper, Overrides overrides, SimConfig config,
+      CompletionLengths lengths) throws IOException {
     JsonNode root;
     try {
       root = mapper.readTree(body);
@@ -60,12 +63,9 @@ record CallRequest(Endpoint endpoint, String model, JsonNode input, boolean stre
     int completionTokens = 0;
     String finishReason = "stop";
     if (endpoint != Endpoint.EMBEDDINGS) {
-      completionTokens = overrides.chunks() >= 0 ? overrides.chunks() : config.completionTokens();
-      int cap = maxTokens(root);
-      if (cap >= 0 && cap < completionTokens) {
-        completionTokens = cap;
-        finishReason = "length";
-      }
+      CompletionLengths.Length length = lengths.choose(config, overrides.chunks(), maxTokens(root));
+      completionTokens = length.tokens();
+      finishReason = length.finishReason();
     }
     return new CallRequest(endpoint, modelNode.textValue(), input, stream,
         root.path("stream_options").path("include_usage").asBoolean(false), promptTokens, completionTokens,

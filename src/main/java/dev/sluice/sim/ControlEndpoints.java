@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.time.Clock;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -25,10 +26,12 @@ final class ControlEndpoints {
   private final SimJson simJson;
   private final Replies replies;
   private final Refusals refusals;
+  private final Clock clock;
 
   ControlEndpoints(LiveConfig config, Limits limits, Counters counters, ObjectMapper mapper, Replies replies,
-      Refusals refusals) {
+      Refusals refusals, Clock clock) {
     this.config = config;
+    this.clock = clock;
     this.limits = limits;
     this.counters = counters;
     this.mapper = mapper;
@@ -37,9 +40,10 @@ final class ControlEndpoints {
     this.refusals = refusals;
   }
 
-  /** The counters since start or the last reset, with the calls in flight now. */
+  /** The counters since start or the last reset, with the calls in flight and the windows' tokens now. */
   SimStats stats() {
-    return counters.snapshot(limits.inFlight());
+    long now = clock.nanoTime();
+    return counters.snapshot(limits.inFlight(), limits.tokensLastMinute(now), limits.budgetWindowTokens(now));
   }
 
   /** Answers a control request that arrived on {@code endPoint}. */

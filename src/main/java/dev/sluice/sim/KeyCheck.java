@@ -38,7 +38,7 @@ final class KeyCheck {
     counters.unauthorized.increment();
     replies.errorWithNullParam(response, 401, "Incorrect API key provided: " + masked(key)
         + ". You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error",
-        "invalid_api_key");
+        "invalid_api_key", List.of());
     return true;
   }
 

@@ -7,13 +7,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The provider's hidden limits: requests per minute (token bucket or sliding window), tokens per minute (sliding
- * window) and requests in flight. A call is checked against rate, then tokens, then concurrency, and consumes from
- * all of them only when all admit it; a refusal says which one refused and when to retry.
+ * The provider's hidden limits: a token budget over a long sliding window, requests per minute (token bucket or
+ * sliding window), tokens per minute (sliding window) and requests in flight. A call is checked against the budget,
+ * then whether it is larger than the whole tokens-per-minute limit, then rate, then tokens, then concurrency, and
+ * consumes from all of them only when all admit it; a refusal says which one refused and when to retry.
  *
- * <p>The log of accepted requests and tokens is kept for the last 60 s whatever the limits, so a limit lowered by
- * {@link #update} applies at once to what was already accepted. When the token bucket is switched on from
- * unlimited, it starts at {@code burst} minus the requests accepted within one full refill time.
+ * <p>The log of accepted requests and tokens is kept for the last 60 s, and the tokens for the budget's window,
+ * whatever the limits, so a limit lowered or set by {@link #update} applies at once to what was already accepted.
+ * When the token bucket is switched on from unlimited, it starts at {@code burst} minus the requests accepted within
+ * one full refill time.
+ *
+ * <p>The {@code x-ratelimit-*} headers state the limits after the call is counted (if admitted):
+ * {@code remaining} is what is left, and {@code reset} the time until the count is whole again (the bucket full,
+ * or the last accepted call out of the 60 s window); on a call refused by rate or tokens, that limit's
+ * {@code reset} is instead the time until the call would be admitted, the same wait as {@code Retry-After}.
  *
  * <p>Thread-safe: every method is {@code synchronized}; no I/O happens under the lock. Times are
  * {@code Clock.nanoTime()} values passed in, so tests drive them with a manual clock.
@@ -24,12 +31,15 @@ final class Limits {
 
   private final TimeWindow requests = new TimeWindow(WINDOW_NANOS);
   private final TimeWindow tokens = new TimeWindow(WINDOW_NANOS);
+  private final BudgetWindow budget;
   private final RequestBucket bucket = new RequestBucket();
   private SimConfig config;
   private int inFlight;
 
+  /** Limits as {@code config} sets them; the budget's whole seconds are counted from {@code nowNanos}. */
   Limits(SimConfig config, long nowNanos) {
     this.config = config;
+    this.budget = new BudgetWindow(nowNanos, config.budgetWindowSeconds());
     bucket.reset(config.rpm(), config.effectiveBurst(), config.effectiveBurst(), nowNanos);
   }
 
@@ -48,25 +58,37 @@ final class Limits {
       }
       bucket.reset(next.rpm(), burst, start, nowNanos);
     }
+    budget.resize(next.budgetWindowSeconds());
     config = next;
   }
 
   /**
-   * Admits a call of {@code requestTokens} tokens (prompt + planned completion) or names the limit that refuses
-   * it. An admitted call counts as in flight until {@link #release}.
+   * Admits a call for {@code model} of {@code requestTokens} tokens (prompt + planned completion) or names the
+   * limit that refuses it. An admitted call counts as in flight until {@link #release}.
    */
-  synchronized Admission tryAdmit(long nowNanos, long requestTokens) {
-    requests.evict(nowNanos);
-    tokens.evict(nowNanos);
-    bucket.refill(nowNanos);
+  synchronized Admission tryAdmit(long nowNanos, String model, long requestTokens) {
+    evict(nowNanos);
     SimConfig c = config;
+    if (c.tokenBudget() > 0) {
+      long waitNanos = budget.nanosUntilRoom(c.tokenBudget(), requestTokens, nowNanos);
+      if (waitNanos != 0) {
+        // Not counted against the rate limits, so no x-ratelimit-* headers: the call never reached them.
+        return new Admission(Verdict.QUOTA, waitNanos == BudgetWindow.NEVER ? Admission.NEVER : waitNanos,
+            List.of(), c.quotaMessage());
+      }
+    }
+    if (c.tpm() > 0 && requestTokens > c.tpm()) {
+      return new Admission(Verdict.TOO_LARGE, Admission.NEVER, headers(c, nowNanos, 0, 0, false),
+          "Request too large for " + model + " on tokens per min (TPM): Limit " + c.tpm() + ", Requested "
+              + requestTokens + ". The input or output tokens must be reduced in order to run successfully.");
+    }
     if (c.rpm() > 0) {
       long waitNanos = c.rateAlgorithm() == RateAlgorithm.TOKEN_BUCKET
           ? bucket.nanosUntilOne()
           : requests.nanosUntilRoom(c.rpm(), 1, nowNanos);
       if (waitNanos > 0) {
         return new Admission(Verdict.RATE, waitNanos, headers(c, nowNanos, waitNanos, 0, false),
-            "Rate limit reached for requests per min (RPM): Limit " + c.rpm() + ", Remaining "
+            "Rate limit reached for " + model + " on requests per min (RPM): Limit " + c.rpm() + ", Remaining "
                 + remainingRequests(c) + ". Please try again in " + Waits.goDuration(waitNanos) + ".");
       }
     }
@@ -74,8 +96,9 @@ final class Limits {
       long waitNanos = tokens.nanosUntilRoom(c.tpm(), requestTokens, nowNanos);
       if (waitNanos > 0) {
         return new Admission(Verdict.TOKENS, waitNanos, headers(c, nowNanos, 0, waitNanos, false),
-            "Rate limit reached for tokens per min (TPM): Limit " + c.tpm() + ", Used " + tokens.sum()
-                + ", Requested " + requestTokens + ". Please try again in " + Waits.goDuration(waitNanos) + ".");
+            "Rate limit reached for " + model + " on tokens per min (TPM): Limit " + c.tpm() + ", Used "
+                + tokens.sum() + ", Requested " + requestTokens + ". Please try again in "
+                + Waits.goDuration(waitNanos) + ".");
       }
     }
     if (c.maxConcurrent() > 0 && inFlight >= c.maxConcurrent()) {
@@ -87,6 +110,7 @@ final class Limits {
     }
     requests.add(nowNanos, 1);
     tokens.add(nowNanos, requestTokens);
+    budget.add(nowNanos, requestTokens);
     inFlight++;
     return new Admission(Verdict.ACCEPTED, 0, headers(c, nowNanos, 0, 0, false), "");
   }
@@ -100,6 +124,25 @@ final class Limits {
     return inFlight;
   }
 
+  /** Tokens accepted in the last 60 s. */
+  synchronized long tokensLastMinute(long nowNanos) {
+    evict(nowNanos);
+    return tokens.sum();
+  }
+
+  /** Tokens accepted in the budget's window (also while no budget is set). */
+  synchronized long budgetWindowTokens(long nowNanos) {
+    evict(nowNanos);
+    return budget.sum();
+  }
+
+  private void evict(long nowNanos) {
+    requests.evict(nowNanos);
+    tokens.evict(nowNanos);
+    budget.evict(nowNanos);
+    bucket.refill(nowNanos);
+  }
+
   private long remainingRequests(SimConfig c) {
     return c.rateAlgorithm() == RateAlgorithm.TOKEN_BUCKET
         ? (long) Math.floor(bucket.tokens())
@@ -108,11 +151,14 @@ final class Limits {
 
   private List<Map.Entry<String, String>> headers(
       SimConfig c, long nowNanos, long requestWaitNanos, long tokenWaitNanos, boolean concurrency) {
+    if (!c.rateHeaders()) {
+      return List.of();
+    }
     List<Map.Entry<String, String>> headers = new ArrayList<>(6);
     if (c.rpm() > 0) {
       long resetNanos = requestWaitNanos > 0 ? requestWaitNanos
           : c.rateAlgorithm() == RateAlgorithm.TOKEN_BUCKET ? bucket.nanosUntilFull()
-          : requests.nanosUntilOldestExpires(nowNanos);
+          : requests.nanosUntilEmpty(nowNanos);
       headers.add(Map.entry("x-ratelimit-limit-requests", Integer.toString(c.rpm())));
       headers.add(Map.entry("x-ratelimit-remaining-requests", Long.toString(remainingRequests(c))));
       headers.add(Map.entry("x-ratelimit-reset-requests", Waits.goDuration(resetNanos)));
@@ -121,7 +167,7 @@ final class Limits {
       headers.add(Map.entry("x-ratelimit-remaining-requests", Integer.toString(SimConfig.MAX_RPM)));
     }
     if (c.tpm() > 0) {
-      long resetNanos = tokenWaitNanos > 0 ? tokenWaitNanos : tokens.nanosUntilOldestExpires(nowNanos);
+      long resetNanos = tokenWaitNanos > 0 ? tokenWaitNanos : tokens.nanosUntilEmpty(nowNanos);
       headers.add(Map.entry("x-ratelimit-limit-tokens", Integer.toString(c.tpm())));
       headers.add(Map.entry("x-ratelimit-remaining-tokens", Long.toString(Math.max(0, c.tpm() - tokens.sum()))));
       headers.add(Map.entry("x-ratelimit-reset-tokens", Waits.goDuration(resetNanos)));
@@ -131,7 +177,7 @@ final class Limits {
 
   @Override
   public synchronized String toString() {
-    return "Limits[" + bucket + ", requests=" + requests.count() + ", tokens=" + tokens.sum() + ", inFlight="
-        + inFlight + "]";
+    return "Limits[" + bucket + ", requests=" + requests.count() + ", tokens=" + tokens.sum() + ", " + budget
+        + ", inFlight=" + inFlight + "]";
   }
 }

@@ -16,10 +16,11 @@ import org.eclipse.jetty.server.Response;
 
 /**
  * The model-call pipeline of chat completions, completions and embeddings: the override headers are read, the body
- * parsed ({@link CallRequest}), forced answers given ({@link OverrideAnswers}), then the call is checked against the
- * {@link Limits}; once admitted it draws its fault and the jitter of its time to first token ({@link Faults}), waits
- * for that time and answers, whole or streamed; a refused call is answered 429 at once. Thread-safe: the config is
- * read once per call; limits, faults, counters and the sequence guard themselves.
+ * parsed ({@link CallRequest}, its completion's length chosen by {@link CompletionLengths}), forced answers given
+ * ({@link OverrideAnswers}), then the call is checked against the {@link Limits}; once admitted it draws its fault
+ * and the jitter of its time to first token ({@link Faults}), waits for that time and answers, whole or streamed; a
+ * refused call is answered at once (429, or the quota error). Thread-safe: the config is read once per call;
+ * limits, faults, lengths, counters and the sequence guard themselves.
  */
 final class ModelCalls {
   private final LiveConfig config;
@@ -33,6 +34,7 @@ final class ModelCalls {
   private final Replies replies;
   private final EventStream eventStream;
   private final Stalls stalls;
+  private final CompletionLengths lengths;
   private final AtomicLong sequence = new AtomicLong();
 
   ModelCalls(LiveConfig config, Limits limits, Counters counters, Clock clock, ObjectMapper mapper,
@@ -40,6 +42,7 @@ final class ModelCalls {
     this.config = config;
     this.limits = limits;
     this.faults = new Faults(config.current().seed());
+    this.lengths = new CompletionLengths(config.current().seed());
     this.counters = counters;
     this.clock = clock;
     this.mapper = mapper;
@@ -58,7 +61,7 @@ final class ModelCalls {
     }
     CallRequest call;
     try {
-      call = CallRequest.parse(endpoint, body, mapper, overrides, c);
+      call = CallRequest.parse(endpoint, body, mapper, overrides, c, lengths);
     } catch (IllegalArgumentException e) {
       replies.invalidRequest(response, e.getMessage());
       return;
@@ -68,9 +71,9 @@ final class ModelCalls {
     if (overrideAnswers.answered(request, response, overrides, forcedTtftMillis)) {
       return;
     }
-    Admission admission = limits.tryAdmit(clock.nanoTime(), call.totalTokens());
+    Admission admission = limits.tryAdmit(clock.nanoTime(), call.model(), call.totalTokens());
     if (!admission.accepted()) {
-      refuse(response, admission);
+      refuse(response, admission, c);
       return;
     }
     counters.accepted.increment();
@@ -105,13 +108,30 @@ final class ModelCalls {
     }
   }
 
-  private void refuse(Response response, Admission admission) throws IOException {
-    counters.rejected(admission.verdict());
+  /**
+   * Answers a refused call: 429 {@code rate_limit_exceeded} for the rate limits, with {@code Retry-After} unless no
+   * wait would help; for the budget, OpenAI's {@code insufficient_quota} error with the configured status, and
+   * {@code Retry-After} only if configured.
+   */
+  private void refuse(Response response, Admission admission, SimConfig c) throws IOException {
+    boolean quota = admission.verdict() == Admission.Verdict.QUOTA;
+    int status = quota ? c.quotaStatus() : 429;
+    counters.rejected(admission.verdict(), status);
     List<Map.Entry<String, String>> headers = new ArrayList<>(admission.headers());
-    headers.addFirst(Map.entry("Retry-After",
-        Long.toString(Waits.retryAfterSeconds(admission.retryAfterNanos()))));
-    replies.error(response, 429, admission.message(),
-        admission.verdict() == Admission.Verdict.TOKENS ? "tokens" : "requests", "rate_limit_exceeded", headers);
+    if (admission.retryAfterNanos() != Admission.NEVER && (!quota || c.quotaRetryAfter())) {
+      headers.addFirst(Map.entry("Retry-After",
+          Long.toString(Waits.retryAfterSeconds(admission.retryAfterNanos()))));
+    }
+    if (quota) {
+      replies.errorWithNullParam(response, status, admission.message(), "insufficient_quota", "insufficient_quota",
+          headers);
+      return;
+    }
+    String type = switch (admission.verdict()) {
+      case TOKENS, TOO_LARGE -> "tokens";
+      default -> "requests";
+    };
+    replies.error(response, 429, admission.message(), type, "rate_limit_exceeded", headers);
   }
 
   /** Answers an admitted call without an error or reset: embeddings, a stream or a whole completion. */

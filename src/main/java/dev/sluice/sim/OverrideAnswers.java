@@ -77,15 +77,17 @@ final class OverrideAnswers {
   }
 
   private void forced429(Response response) throws IOException {
-    counters.rejectedByRate.increment();
+    counters.rejected(Admission.Verdict.RATE, 429);
     List<Map.Entry<String, String>> headers = new ArrayList<>();
     headers.add(Map.entry("Retry-After", "1"));
-    int rpm = config.current().rpm();
-    if (rpm > 0) {
-      headers.add(Map.entry("x-ratelimit-limit-requests", Integer.toString(rpm)));
+    SimConfig c = config.current();
+    if (c.rateHeaders()) {
+      if (c.rpm() > 0) {
+        headers.add(Map.entry("x-ratelimit-limit-requests", Integer.toString(c.rpm())));
+      }
+      headers.add(Map.entry("x-ratelimit-remaining-requests", "0"));
+      headers.add(Map.entry("x-ratelimit-reset-requests", "1s"));
     }
-    headers.add(Map.entry("x-ratelimit-remaining-requests", "0"));
-    headers.add(Map.entry("x-ratelimit-reset-requests", "1s"));
     replies.error(response, 429, "Rate limit reached for requests (forced by X-Sim-Fault). Please try again in 1s.",
         "requests", "rate_limit_exceeded", headers);
   }

@@ -46,14 +46,14 @@ final class Replies {
   }
 
   /**
-   * An OpenAI-shaped error with {@code "param":null} between type and code, as OpenAI sends with its 401s:
-   * {@code {"error":{"message","type","param":null,"code"}}}.
+   * An OpenAI-shaped error with {@code "param":null} between type and code, as OpenAI sends with its 401s and its
+   * quota errors: {@code {"error":{"message","type","param":null,"code"}}}.
    */
-  void errorWithNullParam(Response response, int status, String message, String type, String code)
-      throws IOException {
+  void errorWithNullParam(Response response, int status, String message, String type, String code,
+      List<Map.Entry<String, String>> headers) throws IOException {
     String json = "{\"error\":{\"message\":" + Generation.quote(message) + ",\"type\":" + Generation.quote(type)
         + ",\"param\":null,\"code\":" + Generation.quote(code) + "}}";
-    json(response, status, json.getBytes(StandardCharsets.UTF_8), List.of());
+    json(response, status, json.getBytes(StandardCharsets.UTF_8), headers);
   }
 
   /**

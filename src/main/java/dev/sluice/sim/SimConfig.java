@@ -16,13 +16,31 @@ import java.util.function.Consumer;
  * @param rateAlgorithm how {@code rpm} is enforced; default {@link RateAlgorithm#TOKEN_BUCKET}
  * @param maxConcurrent requests in flight at once; 0 = unlimited. Range 0..1000000
  * @param tpm tokens (prompt + completion, counted when a request is accepted) per sliding 60 s window;
- *     0 = unlimited. Range 0..1000000000
+ *     0 = unlimited. A call that asks for more than the whole limit is refused at once ({@code Request too large}),
+ *     since no wait would let it in. Range 0..1000000000
+ * @param tokenBudget tokens (prompt + completion, counted when a request is accepted, like {@code tpm}) per sliding
+ *     window of {@code budgetWindowSeconds}, as a plan's budget; a call that would take the window past it is
+ *     answered with {@code quotaStatus} and OpenAI's {@code insufficient_quota} error. 0 = no budget (the default).
+ *     Range 0..1000000000000
+ * @param budgetWindowSeconds length of the {@code tokenBudget} window in seconds, counted in whole seconds since
+ *     the server started: tokens accepted during second k are counted up to the end of second
+ *     {@code k + budgetWindowSeconds - 1}. Default 18000 (five hours). Range 1..604800
+ * @param quotaStatus the status of the quota error; default 429, as OpenAI. Range 400..599
+ * @param quotaRetryAfter whether the quota error carries {@code Retry-After}: whole seconds until the window has
+ *     room for the refused call (left out for a call larger than the whole budget); default false, as OpenAI
+ * @param quotaMessage the quota error's message; default {@link #DEFAULT_QUOTA_MESSAGE}, OpenAI's. Not blank, at
+ *     most 2000 characters
+ * @param rateHeaders whether answers carry {@code x-ratelimit-*} headers describing {@code rpm} and {@code tpm}, as
+ *     OpenAI's do; off for a provider that sends none. Default true
  * @param ttftMillis delay before the response headers and first token, in milliseconds. Range 0..3600000
  * @param ttftJitterMillis upper bound of a uniform draw, in milliseconds, that each admitted call adds to
  *     {@code ttftMillis}; drawn from the dice seeded with {@code seed}; default 0. Range 0..3600000
  * @param perTokenMillis delay between streamed chunks, in milliseconds; a non-streamed answer waits
  *     {@code completionTokens} times this after {@code ttftMillis}. Range 0..60000
- * @param completionTokens tokens (streamed chunks, words) per completion; default 16. Range 0..100000
+ * @param completionTokens tokens (streamed chunks, words) per completion in {@link CompletionMode#FIXED} mode, and
+ *     the length the other modes use when a request names no maximum; default 16. Range 0..100000
+ * @param completionMode how long completions are: fixed, the request's {@code max_tokens}, or a uniform draw capped
+ *     by it; default {@link CompletionMode#FIXED}
  * @param errorRate share of accepted requests answered with {@code errorStatus}. Range 0.0..1.0
  * @param errorStatus the status of the errors {@code errorRate} draws, answered with an OpenAI-shaped
  *     {@code server_error} body; default 500. Range 500..599
@@ -42,10 +60,17 @@ public record SimConfig(
     RateAlgorithm rateAlgorithm,
     int maxConcurrent,
     int tpm,
+    long tokenBudget,
+    int budgetWindowSeconds,
+    int quotaStatus,
+    boolean quotaRetryAfter,
+    String quotaMessage,
+    boolean rateHeaders,
     long ttftMillis,
     long ttftJitterMillis,
     long perTokenMillis,
     int completionTokens,
+    CompletionMode completionMode,
     double errorRate,
     int errorStatus,
     double resetRate,
@@ -61,6 +86,26 @@ public record SimConfig(
   public static final int MAX_CONCURRENT = 1_000_000;
   /** Upper bound of {@code tpm}. */
   public static final int MAX_TPM = 1_000_000_000;
+  /** Upper bound of {@code tokenBudget}. */
+  public static final long MAX_TOKEN_BUDGET = 1_000_000_000_000L;
+  /** Default {@code budgetWindowSeconds}: five hours. */
+  public static final int DEFAULT_BUDGET_WINDOW_SECONDS = 18_000;
+  /** Lower bound of {@code budgetWindowSeconds}. */
+  public static final int MIN_BUDGET_WINDOW_SECONDS = 1;
+  /** Upper bound of {@code budgetWindowSeconds}: seven days. */
+  public static final int MAX_BUDGET_WINDOW_SECONDS = 604_800;
+  /** Default {@code quotaStatus}. */
+  public static final int DEFAULT_QUOTA_STATUS = 429;
+  /** Lower bound of {@code quotaStatus}. */
+  public static final int MIN_QUOTA_STATUS = 400;
+  /** Upper bound of {@code quotaStatus}. */
+  public static final int MAX_QUOTA_STATUS = 599;
+  /** Longest {@code quotaMessage}. */
+  public static final int MAX_QUOTA_MESSAGE_CHARS = 2000;
+  /** Default {@code quotaMessage}: OpenAI's. */
+  public static final String DEFAULT_QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and "
+      + "billing details. For more information on this error, read the docs: "
+      + "https://platform.openai.com/docs/guides/error-codes/api-errors.";
   /** Upper bound of {@code ttftMillis}: one hour. */
   public static final long MAX_TTFT_MILLIS = 3_600_000L;
   /** Upper bound of {@code ttftJitterMillis}: one hour. */
@@ -96,10 +141,24 @@ public record SimConfig(
     }
     check("sim.max_concurrent", maxConcurrent, 0, MAX_CONCURRENT);
     check("sim.tpm", tpm, 0, MAX_TPM);
+    check("sim.token_budget", tokenBudget, 0, MAX_TOKEN_BUDGET);
+    check("sim.budget_window_seconds", budgetWindowSeconds, MIN_BUDGET_WINDOW_SECONDS, MAX_BUDGET_WINDOW_SECONDS);
+    check("sim.quota_status", quotaStatus, MIN_QUOTA_STATUS, MAX_QUOTA_STATUS);
+    if (quotaMessage == null || quotaMessage.isBlank()) {
+      throw new IllegalArgumentException("sim.quota_message: " + (quotaMessage == null ? "null" : "\"" + quotaMessage
+          + "\"") + " is not a message");
+    }
+    if (quotaMessage.length() > MAX_QUOTA_MESSAGE_CHARS) {
+      throw new IllegalArgumentException("sim.quota_message: " + quotaMessage.length() + " characters is outside 1.."
+          + MAX_QUOTA_MESSAGE_CHARS);
+    }
     check("sim.ttft_millis", ttftMillis, 0, MAX_TTFT_MILLIS);
     check("sim.ttft_jitter_millis", ttftJitterMillis, 0, MAX_TTFT_JITTER_MILLIS);
     check("sim.per_token_millis", perTokenMillis, 0, MAX_PER_TOKEN_MILLIS);
     check("sim.completion_tokens", completionTokens, 0, MAX_COMPLETION_TOKENS);
+    if (completionMode == null) {
+      throw new IllegalArgumentException("sim.completion_mode: null is not one of fixed, max_tokens, uniform");
+    }
     checkShare("sim.error_rate", errorRate);
     check("sim.error_status", errorStatus, MIN_ERROR_STATUS, MAX_ERROR_STATUS);
     checkShare("sim.reset_rate", resetRate);
@@ -133,12 +192,14 @@ public record SimConfig(
   }
 
   /**
-   * No limits, no latency, no faults (errors, when drawn, are 500s), 16 tokens per completion, seed 0, the
-   * {@link #DEFAULT_MODELS}, no rejected keys.
+   * No limits and no token budget (a five-hour window, should one be set; quota errors 429 without
+   * {@code Retry-After}, OpenAI's message), {@code x-ratelimit-*} headers on, no latency, no faults (errors, when
+   * drawn, are 500s), 16 tokens per completion in fixed mode, seed 0, the {@link #DEFAULT_MODELS}, no rejected keys.
    */
   public static SimConfig defaults() {
-    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, 0, 0, DEFAULT_COMPLETION_TOKENS, 0.0,
-        DEFAULT_ERROR_STATUS, 0.0, 0.0, DEFAULT_STALL_MILLIS, 0L, DEFAULT_MODELS, List.of());
+    return new SimConfig(0, 0, RateAlgorithm.TOKEN_BUCKET, 0, 0, 0, DEFAULT_BUDGET_WINDOW_SECONDS,
+        DEFAULT_QUOTA_STATUS, false, DEFAULT_QUOTA_MESSAGE, true, 0, 0, 0, DEFAULT_COMPLETION_TOKENS,
+        CompletionMode.FIXED, 0.0, DEFAULT_ERROR_STATUS, 0.0, 0.0, DEFAULT_STALL_MILLIS, 0L, DEFAULT_MODELS, List.of());
   }
 
   /** The token-bucket capacity in force: {@code burst}, or {@code ceil(rpm / 6)} (at least 1) when it is 0. */
@@ -166,6 +227,30 @@ public record SimConfig(
     return copy(c -> c.tpm = value);
   }
 
+  public SimConfig withTokenBudget(long value) {
+    return copy(c -> c.tokenBudget = value);
+  }
+
+  public SimConfig withBudgetWindowSeconds(int value) {
+    return copy(c -> c.budgetWindowSeconds = value);
+  }
+
+  public SimConfig withQuotaStatus(int value) {
+    return copy(c -> c.quotaStatus = value);
+  }
+
+  public SimConfig withQuotaRetryAfter(boolean value) {
+    return copy(c -> c.quotaRetryAfter = value);
+  }
+
+  public SimConfig withQuotaMessage(String value) {
+    return copy(c -> c.quotaMessage = value);
+  }
+
+  public SimConfig withRateHeaders(boolean value) {
+    return copy(c -> c.rateHeaders = value);
+  }
+
   public SimConfig withTtftMillis(long value) {
     return copy(c -> c.ttftMillis = value);
   }
@@ -180,6 +265,10 @@ public record SimConfig(
 
   public SimConfig withCompletionTokens(int value) {
     return copy(c -> c.completionTokens = value);
+  }
+
+  public SimConfig withCompletionMode(CompletionMode value) {
+    return copy(c -> c.completionMode = value);
   }
 
   public SimConfig withErrorRate(double value) {
@@ -218,8 +307,11 @@ public record SimConfig(
   @Override
   public String toString() {
     return "SimConfig[rpm=" + rpm + ", burst=" + burst + ", rateAlgorithm=" + rateAlgorithm + ", maxConcurrent="
-        + maxConcurrent + ", tpm=" + tpm + ", ttftMillis=" + ttftMillis + ", ttftJitterMillis=" + ttftJitterMillis
-        + ", perTokenMillis=" + perTokenMillis + ", completionTokens=" + completionTokens + ", errorRate=" + errorRate
+        + maxConcurrent + ", tpm=" + tpm + ", tokenBudget=" + tokenBudget + ", budgetWindowSeconds="
+        + budgetWindowSeconds + ", quotaStatus=" + quotaStatus + ", quotaRetryAfter=" + quotaRetryAfter
+        + ", quotaMessage=" + quotaMessage + ", rateHeaders=" + rateHeaders + ", ttftMillis=" + ttftMillis
+        + ", ttftJitterMillis=" + ttftJitterMillis + ", perTokenMillis=" + perTokenMillis + ", completionTokens="
+        + completionTokens + ", completionMode=" + completionMode + ", errorRate=" + errorRate
         + ", errorStatus=" + errorStatus + ", resetRate=" + resetRate + ", stallRate=" + stallRate + ", stallMillis="
         + stallMillis + ", seed=" + seed + ", models=" + models + ", rejectedKeys="
         + rejectedKeys.stream().map(KeyCheck::masked).toList() + "]";
@@ -239,10 +331,17 @@ public record SimConfig(
     RateAlgorithm rateAlgorithm;
     int maxConcurrent;
     int tpm;
+    long tokenBudget;
+    int budgetWindowSeconds;
+    int quotaStatus;
+    boolean quotaRetryAfter;
+    String quotaMessage;
+    boolean rateHeaders;
     long ttftMillis;
     long ttftJitterMillis;
     long perTokenMillis;
     int completionTokens;
+    CompletionMode completionMode;
     double errorRate;
     int errorStatus;
     double resetRate;
@@ -258,10 +357,17 @@ public record SimConfig(
       rateAlgorithm = c.rateAlgorithm;
       maxConcurrent = c.maxConcurrent;
       tpm = c.tpm;
+      tokenBudget = c.tokenBudget;
+      budgetWindowSeconds = c.budgetWindowSeconds;
+      quotaStatus = c.quotaStatus;
+      quotaRetryAfter = c.quotaRetryAfter;
+      quotaMessage = c.quotaMessage;
+      rateHeaders = c.rateHeaders;
       ttftMillis = c.ttftMillis;
       ttftJitterMillis = c.ttftJitterMillis;
       perTokenMillis = c.perTokenMillis;
       completionTokens = c.completionTokens;
+      completionMode = c.completionMode;
       errorRate = c.errorRate;
       errorStatus = c.errorStatus;
       resetRate = c.resetRate;
@@ -273,8 +379,10 @@ public record SimConfig(
     }
 
     SimConfig build() {
-      return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, ttftMillis, ttftJitterMillis, perTokenMillis,
-          completionTokens, errorRate, errorStatus, resetRate, stallRate, stallMillis, seed, models, rejectedKeys);
+      return new SimConfig(rpm, burst, rateAlgorithm, maxConcurrent, tpm, tokenBudget, budgetWindowSeconds,
+          quotaStatus, quotaRetryAfter, quotaMessage, rateHeaders, ttftMillis, ttftJitterMillis, perTokenMillis,
+          completionTokens, completionMode, errorRate, errorStatus, resetRate, stallRate, stallMillis, seed, models,
+          rejectedKeys);
     }
   }
 

@@ -67,7 +67,7 @@ final class SimHandler extends Handler.Abstract {
     this.replies = new Replies(stalls);
     OverrideAnswers overrideAnswers = new OverrideAnswers(config, counters, pauses, replies);
     this.refusals = new Refusals(server, connectors, port, sleeper, pauses);
-    this.control = new ControlEndpoints(config, limits, counters, mapper, replies, refusals);
+    this.control = new ControlEndpoints(config, limits, counters, mapper, replies, refusals, clock);
     this.catalog = new ModelCatalog(config, replies);
     this.keyCheck = new KeyCheck(counters, replies);
     this.echo = new Echo(config, overrideAnswers, pauses, stalls);

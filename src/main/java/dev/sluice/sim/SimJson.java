@@ -17,8 +17,10 @@ final class SimJson {
   /** Not an option but a command {@code POST /sim/config} takes: refuse connections for this many seconds. */
   static final String REFUSE_CONNECTIONS_SECONDS = "refuse_connections_seconds";
   static final List<String> CONFIG_KEYS = List.of("rpm", "burst", "rate_algorithm", "max_concurrent", "tpm",
-      "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "error_rate", "error_status",
-      "reset_rate", "stall_rate", "stall_millis", "seed", "models", "rejected_keys", REFUSE_CONNECTIONS_SECONDS);
+      "token_budget", "budget_window_seconds", "quota_status", "quota_retry_after", "quota_message", "rate_headers",
+      "ttft_millis", "ttft_jitter_millis", "per_token_millis", "completion_tokens", "completion_mode", "error_rate",
+      "error_status", "reset_rate", "stall_rate", "stall_millis", "seed", "models", "rejected_keys",
+      REFUSE_CONNECTIONS_SECONDS);
 
   private final ObjectMapper mapper;
 
@@ -34,10 +36,17 @@ final class SimJson {
     node.put("rate_algorithm", c.rateAlgorithm().jsonName());
     node.put("max_concurrent", c.maxConcurrent());
     node.put("tpm", c.tpm());
+    node.put("token_budget", c.tokenBudget());
+    node.put("budget_window_seconds", c.budgetWindowSeconds());
+    node.put("quota_status", c.quotaStatus());
+    node.put("quota_retry_after", c.quotaRetryAfter());
+    node.put("quota_message", c.quotaMessage());
+    node.put("rate_headers", c.rateHeaders());
     node.put("ttft_millis", c.ttftMillis());
     node.put("ttft_jitter_millis", c.ttftJitterMillis());
     node.put("per_token_millis", c.perTokenMillis());
     node.put("completion_tokens", c.completionTokens());
+    node.put("completion_mode", c.completionMode().jsonName());
     node.put("error_rate", c.errorRate());
     node.put("error_status", c.errorStatus());
     node.put("reset_rate", c.resetRate());
@@ -58,6 +67,8 @@ final class SimJson {
     node.put("rejected_by_rate", s.rejectedByRate());
     node.put("rejected_by_concurrency", s.rejectedByConcurrency());
     node.put("rejected_by_tokens", s.rejectedByTokens());
+    node.put("rejected_too_large", s.rejectedTooLarge());
+    node.put("rejected_by_quota", s.rejectedByQuota());
     node.put("unauthorized", s.unauthorized());
     node.put("server_errors", s.serverErrors());
     node.put("resets", s.resets());
@@ -65,6 +76,8 @@ final class SimJson {
     node.put("client_disconnects", s.clientDisconnects());
     node.put("in_flight", s.inFlight());
     node.put("accepted_tokens", s.acceptedTokens());
+    node.put("tokens_last_minute", s.tokensLastMinute());
+    node.put("budget_window_tokens", s.budgetWindowTokens());
     return node;
   }
 
@@ -89,10 +102,19 @@ final class SimJson {
         case "rate_algorithm" -> c.withRateAlgorithm(RateAlgorithm.fromName(text(key, value)));
         case "max_concurrent" -> c.withMaxConcurrent(intValue(key, value, SimConfig.MAX_CONCURRENT));
         case "tpm" -> c.withTpm(intValue(key, value, SimConfig.MAX_TPM));
+        case "token_budget" -> c.withTokenBudget(longValue(key, value));
+        case "budget_window_seconds" -> c.withBudgetWindowSeconds(
+            intValue(key, value, SimConfig.MIN_BUDGET_WINDOW_SECONDS, SimConfig.MAX_BUDGET_WINDOW_SECONDS));
+        case "quota_status" -> c.withQuotaStatus(
+            intValue(key, value, SimConfig.MIN_QUOTA_STATUS, SimConfig.MAX_QUOTA_STATUS));
+        case "quota_retry_after" -> c.withQuotaRetryAfter(booleanValue(key, value));
+        case "quota_message" -> c.withQuotaMessage(text(key, value));
+        case "rate_headers" -> c.withRateHeaders(booleanValue(key, value));
         case "ttft_millis" -> c.withTtftMillis(longValue(key, value));
         case "ttft_jitter_millis" -> c.withTtftJitterMillis(longValue(key, value));
         case "per_token_millis" -> c.withPerTokenMillis(longValue(key, value));
         case "completion_tokens" -> c.withCompletionTokens(intValue(key, value, SimConfig.MAX_COMPLETION_TOKENS));
+        case "completion_mode" -> c.withCompletionMode(CompletionMode.fromName(text(key, value)));
         case "error_rate" -> c.withErrorRate(doubleValue(key, value));
         case "error_status" -> c.withErrorStatus(intValue(key, value, SimConfig.MIN_ERROR_STATUS, SimConfig.MAX_ERROR_STATUS));
         case "reset_rate" -> c.withResetRate(doubleValue(key, value));
@@ -152,6 +174,13 @@ final class SimJson {
       throw new IllegalArgumentException("sim." + key + ": " + value + " is not a number");
     }
     return value.doubleValue();
+  }
+
+  private static boolean booleanValue(String key, JsonNode value) {
+    if (!value.isBoolean()) {
+      throw new IllegalArgumentException("sim." + key + ": " + value + " is not true or false");
+    }
+    return value.booleanValue();
   }
 
   private static String text(String key, JsonNode value) {

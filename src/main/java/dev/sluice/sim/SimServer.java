@@ -28,7 +28,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code GET /sim/stats}, {@code GET|POST /sim/config} and {@code POST /sim/reset-stats}; and it obeys the request
  * headers {@code X-Sim-Ttft-Ms}, {@code X-Sim-Fault}, {@code X-Sim-Status} and {@code X-Sim-Chunks}. It can
  * stand for a provider that is down ({@link #refuseConnections}), one that revoked a key
- * ({@link SimConfig#rejectedKeys()}) or one that fails ({@link SimConfig#errorStatus()}).
+ * ({@link SimConfig#rejectedKeys()}), one that fails ({@link SimConfig#errorStatus()}) or one whose plan's token
+ * budget is spent ({@link SimConfig#tokenBudget()}).
  *
  * <p>Several servers run side by side independently (one per simulated key or provider): each has its own limits,
  * counters, control endpoints and threads, and nothing is static.

@@ -55,9 +55,9 @@ final class TimeWindow {
     return n;
   }
 
-  /** Nanoseconds until the oldest event leaves the window; 0 when empty. */
-  long nanosUntilOldestExpires(long nowNanos) {
-    return size == 0 ? 0 : Math.max(0, times[head] + windowNanos - nowNanos);
+  /** Nanoseconds until the newest event leaves the window, and with it every event; 0 when empty. */
+  long nanosUntilEmpty(long nowNanos) {
+    return size == 0 ? 0 : Math.max(0, times[(head + size - 1) % times.length] + windowNanos - nowNanos);
   }
 
   /**

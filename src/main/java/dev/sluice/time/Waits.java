@@ -2,7 +2,10 @@ package dev.sluice.time;
 
 import java.math.BigDecimal;
 
-/** Waits as the headers of a 429 state them: Go durations and whole seconds. Stateless. */
+/**
+ * Waits as the headers of a 429 state them (Go durations and whole seconds), and the arithmetic of instants that
+ * may be "never" ({@code Long.MAX_VALUE}). Stateless.
+ */
 public final class Waits {
   private static final long NANOS_PER_MILLI = 1_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -27,8 +30,14 @@ public final class Waits {
     return minutes == 0 ? seconds : minutes + "m" + seconds;
   }
 
+  /** {@code a + b}, or {@code Long.MAX_VALUE} (never) when it would overflow upwards. */
+  public static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+  }
+
   /** Whole seconds for {@code Retry-After}: rounded up, so waiting that long is always enough, and at least 1. */
   public static long retryAfterSeconds(long nanos) {
-    return Math.max(1, (nanos + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
+    return Math.max(1, saturatedAdd(nanos, NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
   }
 }

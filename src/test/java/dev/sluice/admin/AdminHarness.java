@@ -66,6 +66,7 @@ final class AdminHarness implements AutoCloseable {
     Map<String, String> all = new HashMap<>(env);
     all.put("SIDECAR_PORT", "0");
     all.put("SIDECAR_METRICS_PORT", "0");
+    all.putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     all.put("SIM_KEY", KEY);
     sluice = Wiring.build(new ConfigLoader(all).loadYaml(yaml, dir), Clock.system());
     running.add(sluice);

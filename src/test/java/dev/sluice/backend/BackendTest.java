@@ -153,7 +153,7 @@ class BackendTest {
   void theWaitForTheNextRequestIncludesTheUpstreamsHold() {
     acquire().release(refused(3 * SECOND, 12));
 
-    assertThat(backend.nanosToNextToken(clock.nanoTime())).isEqualTo(3 * SECOND);
+    assertThat(backend.nanosUntilServable(clock.nanoTime(), 0)).isEqualTo(3 * SECOND);
     assertThat(backend.snapshot().inFlight()).isZero();
   }
 

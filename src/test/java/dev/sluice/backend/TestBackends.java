@@ -23,7 +23,7 @@ public final class TestBackends {
   /** A backend with no practical concurrency limit and no cooldown, as a pool's only backend has. */
   public static Backend of(String id, String pool, TokenBucket bucket, RetreatController retreat, Clock clock) {
     return new Backend(id, pool, URI.create("http://127.0.0.1:1/v1"), Optional.empty(), bucket, retreat,
-        new ConcurrencyLimit(false, ConcurrencyLimit.MAX_LIMIT), Optional.empty(), clock);
+        new ConcurrencyLimit(false, ConcurrencyLimit.MAX_LIMIT), Optional.empty(), Backend.TokenLimits.none(), clock);
   }
 
   /**
@@ -35,7 +35,7 @@ public final class TestBackends {
     return new Backend(id, "pool", URI.create("http://127.0.0.1:1/v1"), Optional.of(Secret.of("sk-" + id + "-key")),
         new TokenBucket(BucketStore.inMemory(), id, rateRpm, capacity),
         new RetreatController(RetreatPolicy.defaults(), rateRpm, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
-        new ConcurrencyLimit(false, maxConcurrent), Optional.of(new Cooldown(DEFAULT_COOLDOWN)), clock);
+        new ConcurrencyLimit(false, maxConcurrent), Optional.of(new Cooldown(DEFAULT_COOLDOWN)), Backend.TokenLimits.none(), clock);
   }
 
   /** A backend at {@code rateRpm} with burst {@code capacity}, default retreat, no practical concurrency limit. */

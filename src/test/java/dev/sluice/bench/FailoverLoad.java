@@ -11,9 +11,7 @@ import dev.sluice.bench.FailoverReport.Settings;
 import dev.sluice.bench.FailoverReport.StatusReading;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,13 +25,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -226,11 +219,7 @@ public final class FailoverLoad implements Callable<Integer> {
       recs[i].priority = schedule.priority(i);
     }
     String body = ShapingLoad.requestBody(model);
-    ExecutorService vthreads = Executors.newVirtualThreadPerTaskExecutor();
-    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(10)).executor(vthreads).build();
-    HttpClient control = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(2)).build();
+    Control control = new Control(Duration.ofSeconds(2));
 
     List<JsonNode> baseline = readSims(control);
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
@@ -243,7 +232,7 @@ public final class FailoverLoad implements Callable<Integer> {
     // ---- the sims' counters at exact window boundaries ----
     Thread simSampler = Thread.ofPlatform().name("sim-sampler").start(() -> {
       for (int k = 1; k <= duration / window; k++) {
-        parkUntil(start + k * (long) window * 1_000_000_000L);
+        Sampler.parkUntil(start + k * (long) window * 1_000_000_000L);
         readings.add(new Reading(System.nanoTime() - start, k, "boundary " + k, readSims(control)));
       }
     });
@@ -258,12 +247,12 @@ public final class FailoverLoad implements Callable<Integer> {
     plan.sort(Comparator.comparingInt(Event::atSeconds));
     Thread eventThread = Thread.ofPlatform().name("events").start(() -> {
       for (Event e : plan) {
-        parkUntil(start + e.atSeconds() * 1_000_000_000L);
+        Sampler.parkUntil(start + e.atSeconds() * 1_000_000_000L);
         readings.add(new Reading(System.nanoTime() - start, -1, "before sim " + e.sim() + " " + e.what(),
             readSims(control)));
         String base = sims.get(e.sim() - 1);
         try {
-          postJson(control, URI.create(base + "/sim/config"), e.body());
+          control.post(URI.create(base + "/sim/config"), e.body());
           events.add(String.format(Locale.ROOT, "t=%.3fs sim %d (%s) %s", (System.nanoTime() - start) / 1e9, e.sim(),
               base, e.what()));
         } catch (Exception x) {
@@ -274,61 +263,40 @@ public final class FailoverLoad implements Callable<Integer> {
     });
 
     // ---- Sluice's /status every statusEvery seconds, until the end of the run and the drain ----
-    List<StatusReading> status = Collections.synchronizedList(new ArrayList<>());
-    Thread statusSampler = statusUri == null ? null : Thread.ofPlatform().name("status-sampler").start(() -> {
-      long maxSamples = (duration + clientTimeout + 20L) / statusEvery + 2;
-      for (long k = 0; k < maxSamples; k++) {
-        long at = start + k * statusEvery * 1_000_000_000L;
-        if (at > end && drained.get()) {
-          break;
-        }
-        parkUntil(at);
-        status.add(new StatusReading(System.nanoTime() - start, getJsonOrNull(control, statusUri)));
-      }
-    });
+    Sampler statusSampler = statusUri == null ? null : new Sampler("status-sampler", start,
+        statusEvery * 1_000_000_000L, end, (duration + clientTimeout + 20L) / statusEvery + 2, drained,
+        () -> control.getOrNull(statusUri));
 
     // ---- the open loop ----
-    CountDownLatch outstanding = new CountDownLatch(count);
-    List<Future<?>> futures = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      Rec r = recs[i];
-      long intended = start + r.offsetNanos;
-      parkUntil(intended);
-      futures.add(vthreads.submit(() -> {
-        r.sentLagNanos = System.nanoTime() - intended;
-        HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
-            .header("Content-Type", "application/json").header("X-Priority", Schedule.PRIORITIES[r.priority])
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        try {
-          HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
-          r.latencyNanos = System.nanoTime() - intended;
-          r.status = response.statusCode();
-          r.answered = true;
-          r.queueMillis = response.headers().firstValue("X-Sluice-Queue-Ms").map(Double::parseDouble).orElse(-1.0);
-          r.requestId = response.headers().firstValue("X-Sluice-Request-Id").orElse("");
-          if (r.status != 200) {
-            r.code = errorCode(response.body());
-          }
-        } catch (InterruptedException e) {
-          r.failure = "interrupted";
-        } catch (Exception e) {
-          r.failure = e.getClass().getSimpleName();
-        } finally {
-          outstanding.countDown();
-        }
-      }));
+    long[] offsets = Arrays.stream(recs).mapToLong(r -> r.offsetNanos).toArray();
+    List<StatusReading> status = new ArrayList<>();
+    try (OpenSender sender = new OpenSender(Duration.ofSeconds(10))) {
+      sender.send(start, offsets, i -> HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
+          .header("Content-Type", "application/json").header("X-Priority", Schedule.PRIORITIES[recs[i].priority])
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), (i, reply) -> {
+            Rec r = recs[i];
+            r.sentLagNanos = reply.sendLagNanos();
+            r.failure = reply.failure();
+            if (reply.answered()) {
+              r.latencyNanos = reply.latencyNanos();
+              r.status = reply.status();
+              r.answered = true;
+              String queue = reply.header("X-Sluice-Queue-Ms");
+              r.queueMillis = queue.isEmpty() ? -1 : Double.parseDouble(queue);
+              r.requestId = reply.header("X-Sluice-Request-Id");
+              if (r.status != 200) {
+                r.code = reply.errorCode();
+              }
+            }
+          }, clientTimeout + 15L);
+      drained.set(true);
+      simSampler.join(TimeUnit.SECONDS.toMillis(window + 30L));
+      eventThread.join(TimeUnit.SECONDS.toMillis(30));
+      if (statusSampler != null) {
+        statusSampler.join(TimeUnit.SECONDS.toMillis(statusEvery + 30L))
+            .forEach(x -> status.add(new StatusReading(x.offsetNanos(), x.body())));
+      }
     }
-    boolean allDone = outstanding.await(clientTimeout + 15L, TimeUnit.SECONDS);
-    drained.set(true);
-    if (!allDone) {
-      futures.forEach(f -> f.cancel(true));
-    }
-    simSampler.join(TimeUnit.SECONDS.toMillis(window + 30L));
-    eventThread.join(TimeUnit.SECONDS.toMillis(30));
-    if (statusSampler != null) {
-      statusSampler.join(TimeUnit.SECONDS.toMillis(statusEvery + 30L));
-    }
-    vthreads.shutdownNow();
     readings.add(new Reading(System.nanoTime() - start, -1, AFTER_DRAIN, readSims(control)));
 
     // ---- raw data ----
@@ -345,14 +313,14 @@ public final class FailoverLoad implements Callable<Integer> {
     List<Reading> ordered = new ArrayList<>(readings);
     ordered.sort(Comparator.comparingLong(Reading::offsetNanos));
     writeReadings(out.resolve("sim-stats.jsonl"), ordered);
-    writeStatus(out.resolve("status.jsonl"), new ArrayList<>(status));
+    Sample.write(out.resolve("status.jsonl"), status.stream().map(x -> new Sample(x.offsetNanos(), x.body())).toList());
     List<String> eventLines = new ArrayList<>(events);
     Files.writeString(out.resolve("events.txt"), eventLines.isEmpty() ? "" : String.join("\n", eventLines) + "\n");
     Map<String, String> retried = retriedById();
     List<Answer> answers = Arrays.stream(recs).map(r -> new Answer(r.offsetNanos, r.sentLagNanos, r.priority,
         r.status, r.code, r.latencyNanos, r.queueMillis, r.answered, r.failure,
         retried.getOrDefault(r.requestId, ""))).toList();
-    report(answers, ordered, new ArrayList<>(status), eventLines);
+    report(answers, ordered, status, eventLines);
     return 0;
   }
 
@@ -408,21 +376,16 @@ public final class FailoverLoad implements Callable<Integer> {
           Boolean.parseBoolean(f[8]), f[9], f.length > 10 ? retried.getOrDefault(f[10], "") : ""));
     }
     List<Reading> readings = new ArrayList<>();
-    for (String l : nonBlank(out.resolve("sim-stats.jsonl"))) {
+    for (String l : Sample.nonBlankLines(out.resolve("sim-stats.jsonl"))) {
       JsonNode line = JSON.readTree(l);
       List<JsonNode> bodies = new ArrayList<>();
       line.path("sims").forEach(b -> bodies.add(b.isNull() ? null : b));
       readings.add(new Reading((long) (line.path("t_s").asDouble() * 1e9), line.path("boundary").asInt(-1),
           line.path("label").asText(), bodies));
     }
-    List<StatusReading> status = new ArrayList<>();
-    for (String l : nonBlank(out.resolve("status.jsonl"))) {
-      JsonNode line = JSON.readTree(l);
-      JsonNode data = line.get("data");
-      status.add(new StatusReading((long) (line.path("t_s").asDouble() * 1e9),
-          data == null || data.isNull() ? null : data));
-    }
-    report(answers, readings, status, nonBlank(out.resolve("events.txt")));
+    List<StatusReading> status = Sample.read(out.resolve("status.jsonl")).stream()
+        .map(x -> new StatusReading(x.offsetNanos(), x.body())).toList();
+    report(answers, readings, status, Sample.nonBlankLines(out.resolve("events.txt")));
   }
 
   /**
@@ -434,7 +397,7 @@ public final class FailoverLoad implements Callable<Integer> {
     if (sluiceLog == null) {
       return retried;
     }
-    for (String line : nonBlank(sluiceLog)) {
+    for (String line : Sample.nonBlankLines(sluiceLog)) {
       if (!line.startsWith("{") || !line.contains("\"logger\":\"sluice.request\"")) {
         continue;
       }
@@ -446,15 +409,11 @@ public final class FailoverLoad implements Callable<Integer> {
     return retried;
   }
 
-  private static List<String> nonBlank(Path file) throws IOException {
-    return Files.exists(file) ? Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList() : List.of();
-  }
-
   /** Every sim's /sim/stats, null for one that does not answer (it refuses connections). */
-  private List<JsonNode> readSims(HttpClient control) {
+  private List<JsonNode> readSims(Control control) {
     List<JsonNode> bodies = new ArrayList<>();
     for (String sim : sims) {
-      bodies.add(getJsonOrNull(control, URI.create(sim + "/sim/stats")));
+      bodies.add(control.getOrNull(URI.create(sim + "/sim/stats")));
     }
     return bodies;
   }
@@ -473,57 +432,7 @@ public final class FailoverLoad implements Callable<Integer> {
     Files.writeString(file, text, StandardCharsets.UTF_8);
   }
 
-  private static void writeStatus(Path file, List<StatusReading> status) throws IOException {
-    StringBuilder text = new StringBuilder();
-    for (StatusReading s : status) {
-      ObjectNode line = JSON.createObjectNode();
-      line.put("t_s", Math.round(s.offsetNanos() / 1e6) / 1e3);
-      line.set("data", s.body());
-      text.append(JSON.writeValueAsString(line)).append('\n');
-    }
-    Files.writeString(file, text, StandardCharsets.UTF_8);
-  }
-
   private static String fmt3(double v) {
     return String.format(Locale.ROOT, "%.3f", v);
-  }
-
-  private static String errorCode(byte[] body) {
-    try {
-      JsonNode code = JSON.readTree(body).path("error").path("code");
-      return code.isTextual() ? code.asText().replace(',', ';') : "";
-    } catch (IOException e) {
-      return "non-json";
-    }
-  }
-
-  private static JsonNode getJsonOrNull(HttpClient client, URI uri) {
-    try {
-      HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET()
-          .build(), HttpResponse.BodyHandlers.ofByteArray());
-      return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-  }
-
-  private static void postJson(HttpClient client, URI uri, String body) throws IOException, InterruptedException {
-    HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
-    if (response.statusCode() != 200) {
-      throw new IOException("HTTP " + response.statusCode() + ": "
-          + new String(response.body(), StandardCharsets.UTF_8));
-    }
-  }
-
-  private static void parkUntil(long deadlineNanos) {
-    long left;
-    while ((left = deadlineNanos - System.nanoTime()) > 0) {
-      LockSupport.parkNanos(left);
-    }
   }
 }

@@ -304,8 +304,8 @@ final class FailoverReport {
       carried.sort(null);
       out.add(new Window(w + 1, ws, we, liveKeys(ws, s.keys(), losses), liveKeys(we - 1, s.keys(), losses),
           allowanceRpm(ws, we, s.keys(), s.keyRpm(), losses), ok, ok * 60.0 / (s.windowNanos() / 1e9), upstream,
-          carried, sent, sentOk, errors, causes, urgentWaits.size(), percentile(urgentWaits, 0.50),
-          percentile(urgentWaits, 0.99), maxLag));
+          carried, sent, sentOk, errors, causes, urgentWaits.size(), Percentile.nearestRank(urgentWaits, 0.50),
+          Percentile.nearestRank(urgentWaits, 0.99), maxLag));
     }
     return out;
   }
@@ -575,14 +575,5 @@ final class FailoverReport {
 
   private static String pm(boolean pass) {
     return pass ? "PASS" : "MISS";
-  }
-
-  /** Nearest-rank percentile of a sorted list; NaN when empty. */
-  static double percentile(List<Double> sorted, double q) {
-    if (sorted.isEmpty()) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(q * sorted.size());
-    return sorted.get(Math.clamp(rank - 1, 0, sorted.size() - 1));
   }
 }

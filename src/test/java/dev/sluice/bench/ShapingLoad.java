@@ -6,10 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -61,8 +54,6 @@ public final class ShapingLoad implements Callable<Integer> {
   private static final String[] PRIORITIES = Schedule.PRIORITIES;
   /** The model sent unless {@code --model} names another. */
   static final String DEFAULT_MODEL = "nvidia/llama-3.1-8b";
-  /** Marks the sim's counters read once every request was answered (or given up), after the window samples. */
-  private static final String AFTER_DRAIN = "after_drain";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One request's record; written by its own virtual thread only, read after the run. */
@@ -75,16 +66,6 @@ public final class ShapingLoad implements Callable<Integer> {
     long latencyNanos = -1; // from the intended send instant to the whole answer
     boolean answered;
     String failure = "";
-  }
-
-  /**
-   * One reading of the sim's counters or Sluice's /status, {@code offsetNanos} from the run's start; {@code body} is
-   * null when the read failed; {@code afterDrain} marks the sim's counters read once every answer was in.
-   */
-  private record Sample(long offsetNanos, JsonNode body, boolean afterDrain) {
-    Sample(long offsetNanos, JsonNode body) {
-      this(offsetNanos, body, false);
-    }
   }
 
   /** How requests are spaced in time. */
@@ -245,13 +226,8 @@ public final class ShapingLoad implements Callable<Integer> {
       recs[i] = r;
     }
 
-    ExecutorService vthreads = Executors.newVirtualThreadPerTaskExecutor();
-    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(10)).executor(vthreads).build();
-    HttpClient control = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
-
-    JsonNode baseline = getJson(control, URI.create(simBase + "/sim/stats"));
+    Control control = new Control(Duration.ofSeconds(5));
+    JsonNode baseline = control.get(URI.create(simBase + "/sim/stats"));
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
     long end = start + duration * 1_000_000_000L;
     AtomicBoolean drained = new AtomicBoolean();
@@ -264,19 +240,15 @@ public final class ShapingLoad implements Callable<Integer> {
       boolean dropped = dropAt < 0;
       for (int k = 0; k <= windows; k++) {
         long at = start + k * (long) window * 1_000_000_000L;
-        parkUntil(at);
-        try {
-          JsonNode stats = k == 0 ? baseline : getJson(control, URI.create(simBase + "/sim/stats"));
-          simSamples.add(new Sample(k == 0 ? 0 : System.nanoTime() - start, stats));
-        } catch (Exception e) {
-          simSamples.add(new Sample(System.nanoTime() - start, null));
-        }
+        Sampler.parkUntil(at);
+        JsonNode stats = k == 0 ? baseline : control.getOrNull(URI.create(simBase + "/sim/stats"));
+        simSamples.add(new Sample(k == 0 ? 0 : System.nanoTime() - start, stats));
         long dropNanos = start + dropAt * 1_000_000_000L;
         if (!dropped && dropNanos < at + (long) window * 1_000_000_000L) {
-          parkUntil(dropNanos);
+          Sampler.parkUntil(dropNanos);
           dropped = true;
           try {
-            JsonNode cfg = postJson(control, URI.create(simBase + "/sim/config"), "{\"rpm\":" + dropRpm + "}");
+            JsonNode cfg = control.post(URI.create(simBase + "/sim/config"), "{\"rpm\":" + dropRpm + "}");
             events.add(String.format(Locale.ROOT, "t=%.3fs POST /sim/config {\"rpm\":%d} -> rpm %s",
                 (System.nanoTime() - start) / 1e9, dropRpm, cfg.path("rpm").asText()));
           } catch (Exception e) {
@@ -287,70 +259,38 @@ public final class ShapingLoad implements Callable<Integer> {
     });
 
     // ---- sampler 2: Sluice's /status every statusEvery seconds (from 0 to the end of the run and the drain) ----
-    List<Sample> statusSamples = new ArrayList<>();
-    Thread statusSampler = statusUri == null ? null : Thread.ofPlatform().name("status-sampler").start(() -> {
-      long maxSamples = (duration + clientTimeout + 20L) / statusEvery + 2;
-      for (long k = 0; k < maxSamples; k++) {
-        long at = start + k * statusEvery * 1_000_000_000L;
-        if (at > end && drained.get()) {
-          break;
-        }
-        parkUntil(at);
-        try {
-          statusSamples.add(new Sample(System.nanoTime() - start, getJson(control, statusUri)));
-        } catch (Exception e) {
-          statusSamples.add(new Sample(System.nanoTime() - start, null));
-        }
-      }
-    });
+    Sampler statusSampler = statusUri == null ? null : new Sampler("status-sampler", start,
+        statusEvery * 1_000_000_000L, end, (duration + clientTimeout + 20L) / statusEvery + 2, drained,
+        () -> control.getOrNull(statusUri));
 
     // ---- the open loop ----
-    CountDownLatch outstanding = new CountDownLatch(count);
-    List<java.util.concurrent.Future<?>> futures = new ArrayList<>(count);
+    long[] offsets = new long[count];
     for (int i = 0; i < count; i++) {
-      Rec r = recs[i];
-      long intended = start + r.offsetNanos;
-      parkUntil(intended);
-      futures.add(vthreads.submit(() -> {
-        r.sentLagNanos = System.nanoTime() - intended;
-        HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
-            .header("Content-Type", "application/json").header("X-Priority", PRIORITIES[r.priority])
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        try {
-          HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
-          r.latencyNanos = System.nanoTime() - intended;
-          r.status = response.statusCode();
-          r.answered = true;
-          if (r.status != 200) {
-            r.code = errorCode(response.body());
-          }
-        } catch (InterruptedException e) {
-          r.failure = "interrupted";
-        } catch (Exception e) {
-          r.failure = e.getClass().getSimpleName();
-        } finally {
-          outstanding.countDown();
-        }
-      }));
+      offsets[i] = recs[i].offsetNanos;
     }
-    boolean allDone = outstanding.await(clientTimeout + 15L, TimeUnit.SECONDS);
-    drained.set(true);
-    if (!allDone) {
-      futures.forEach(f -> f.cancel(true));
-    }
-    simSampler.join(TimeUnit.SECONDS.toMillis(window + 30L));
-    if (statusSampler != null) {
-      statusSampler.join(TimeUnit.SECONDS.toMillis(statusEvery + 30L));
+    List<Sample> statusSamples;
+    try (OpenSender sender = new OpenSender(Duration.ofSeconds(10))) {
+      sender.send(start, offsets, i -> HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(clientTimeout))
+          .header("Content-Type", "application/json").header("X-Priority", PRIORITIES[recs[i].priority])
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), (i, reply) -> {
+            Rec r = recs[i];
+            r.sentLagNanos = reply.sendLagNanos();
+            r.latencyNanos = reply.latencyNanos();
+            r.status = reply.status();
+            r.answered = reply.answered();
+            r.failure = reply.failure();
+            if (r.answered && r.status != 200) {
+              r.code = reply.errorCode();
+            }
+          }, clientTimeout + 15L);
+      drained.set(true);
+      simSampler.join(TimeUnit.SECONDS.toMillis(window + 30L));
+      statusSamples = statusSampler == null ? new ArrayList<>()
+          : statusSampler.join(TimeUnit.SECONDS.toMillis(statusEvery + 30L));
     }
     long drainSeconds = (System.nanoTime() - end) / 1_000_000_000L;
-    vthreads.shutdownNow();
     // the whole run's upstream attempts include those made for requests answered during the drain
-    Sample afterDrain;
-    try {
-      afterDrain = new Sample(System.nanoTime() - start, getJson(control, URI.create(simBase + "/sim/stats")));
-    } catch (Exception e) {
-      afterDrain = new Sample(System.nanoTime() - start, null);
-    }
+    Sample afterDrain = new Sample(System.nanoTime() - start, control.getOrNull(URI.create(simBase + "/sim/stats")));
 
     // ---- raw data ----
     StringBuilder csv = new StringBuilder("index,send_ms,send_lag_ms,priority,status,code,latency_ms,answered,failure\n");
@@ -362,8 +302,10 @@ public final class ShapingLoad implements Callable<Integer> {
           .append(',').append(r.failure).append('\n');
     }
     Files.writeString(out.resolve("requests.csv"), csv);
-    writeSamples(out.resolve("sim-stats.jsonl"), simSamples, afterDrain);
-    writeSamples(out.resolve("status.jsonl"), statusSamples, null);
+    List<Sample> simLines = new ArrayList<>(simSamples);
+    simLines.add(new Sample(afterDrain.offsetNanos(), afterDrain.body(), true));
+    Sample.write(out.resolve("sim-stats.jsonl"), simLines);
+    Sample.write(out.resolve("status.jsonl"), statusSamples);
 
     Files.writeString(out.resolve("events.txt"), events.isEmpty() ? "" : String.join("\n", events) + "\n");
     Files.writeString(out.resolve("run.txt"), "count=" + count + "\ndrain_s=" + drainSeconds + "\n");
@@ -487,8 +429,8 @@ public final class ShapingLoad implements Callable<Integer> {
       for (int p = 0; p < PRIORITIES.length; p++) {
         List<Double> l = lat.get(p);
         l.sort(null);
-        p50[p] = percentile(l, 0.50);
-        p99[p] = percentile(l, 0.99);
+        p50[p] = Percentile.nearestRank(l, 0.50);
+        p99[p] = Percentile.nearestRank(l, 0.99);
       }
       List<Double> urgentFromSend = new ArrayList<>();
       for (int i = 0; i < count; i++) {
@@ -498,7 +440,7 @@ public final class ShapingLoad implements Callable<Integer> {
         }
       }
       urgentFromSend.sort(null);
-      double urgentP99FromSend = percentile(urgentFromSend, 0.99);
+      double urgentP99FromSend = Percentile.nearestRank(urgentFromSend, 0.99);
       if (maxLag > 1_000_000_000L) {
         notes.add(String.format(Locale.ROOT, "%s %d: the driver itself sent up to %.1f s late (the machine stalled); "
             + "urgent p99 counted from the actual send instead of the intended one: %.2f s", unit, w + 1,
@@ -730,29 +672,12 @@ public final class ShapingLoad implements Callable<Integer> {
         }
       }
     }
-    List<Sample> simSamples = readSamples(out.resolve("sim-stats.jsonl"));
+    List<Sample> simSamples = new ArrayList<>(Sample.read(out.resolve("sim-stats.jsonl")));
     Sample afterDrain = null;
     if (!simSamples.isEmpty() && simSamples.getLast().afterDrain()) {
       afterDrain = simSamples.removeLast();
     }
-    report(recs, recs.length, simSamples, afterDrain, readSamples(out.resolve("status.jsonl")), events, drain);
-  }
-
-  private static List<Sample> readSamples(Path file) throws IOException {
-    List<Sample> samples = new ArrayList<>();
-    if (!Files.exists(file)) {
-      return samples;
-    }
-    for (String l : Files.readAllLines(file)) {
-      if (l.isBlank()) {
-        continue;
-      }
-      JsonNode line = JSON.readTree(l);
-      JsonNode data = line.get("data");
-      samples.add(new Sample((long) (line.path("t_s").asDouble() * 1e9), data == null || data.isNull() ? null : data,
-          line.path(AFTER_DRAIN).asBoolean(false)));
-    }
-    return samples;
+    report(recs, recs.length, simSamples, afterDrain, Sample.read(out.resolve("status.jsonl")), events, drain);
   }
 
   private static String pm(boolean pass) {
@@ -767,15 +692,6 @@ public final class ShapingLoad implements Callable<Integer> {
     return String.format(Locale.ROOT, "%.3f", v);
   }
 
-  /** Nearest-rank percentile of a sorted list; NaN when empty. */
-  private static double percentile(List<Double> sorted, double q) {
-    if (sorted.isEmpty()) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(q * sorted.size());
-    return sorted.get(Math.clamp(rank - 1, 0, sorted.size() - 1));
-  }
-
   /** The /status sample closest to {@code offsetNanos} (within half a sampling period either side, else null). */
   private static JsonNode statusAt(List<Sample> samples, long offsetNanos) {
     Sample best = null;
@@ -788,34 +704,6 @@ public final class ShapingLoad implements Callable<Integer> {
     return best == null || Math.abs(best.offsetNanos() - offsetNanos) > 3_000_000_000L ? null : best.body();
   }
 
-  private static String errorCode(byte[] body) {
-    try {
-      JsonNode code = JSON.readTree(body).path("error").path("code");
-      return code.isTextual() ? code.asText().replace(',', ';') : "";
-    } catch (IOException e) {
-      return "non-json";
-    }
-  }
-
-  /** One JSON line per sample, then {@code afterDrain} (if not null) marked {@code "after_drain":true}. */
-  private static void writeSamples(Path file, List<Sample> samples, Sample afterDrain) throws IOException {
-    StringBuilder text = new StringBuilder();
-    List<Sample> all = new ArrayList<>(samples);
-    if (afterDrain != null) {
-      all.add(new Sample(afterDrain.offsetNanos(), afterDrain.body(), true));
-    }
-    for (Sample s : all) {
-      ObjectNode line = JSON.createObjectNode();
-      line.put("t_s", Math.round(s.offsetNanos() / 1e6) / 1e3);
-      if (s.afterDrain()) {
-        line.put(AFTER_DRAIN, true);
-      }
-      line.set("data", s.body());
-      text.append(JSON.writeValueAsString(line)).append('\n');
-    }
-    Files.writeString(file, text, StandardCharsets.UTF_8);
-  }
-
   /** A non-streaming chat completion asking {@code model} for 8 tokens. */
   static String requestBody(String model) {
     ObjectNode body = JSON.createObjectNode();
@@ -823,28 +711,5 @@ public final class ShapingLoad implements Callable<Integer> {
     body.putArray("messages").addObject().put("role", "user").put("content", "hi");
     body.put("max_tokens", 8);
     return body.toString();
-  }
-
-  private static JsonNode getJson(HttpClient client, URI uri) throws IOException, InterruptedException {
-    HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET()
-        .build(), HttpResponse.BodyHandlers.ofByteArray());
-    return JSON.readTree(response.body());
-  }
-
-  private static JsonNode postJson(HttpClient client, URI uri, String body) throws IOException, InterruptedException {
-    HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
-    if (response.statusCode() != 200) {
-      throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body(), StandardCharsets.UTF_8));
-    }
-    return JSON.readTree(response.body());
-  }
-
-  private static void parkUntil(long deadlineNanos) {
-    long left;
-    while ((left = deadlineNanos - System.nanoTime()) > 0) {
-      LockSupport.parkNanos(left);
-    }
   }
 }

@@ -32,9 +32,10 @@ class CommandLineTest {
 
   private record Run(int exitCode, String stdout, String stderr) {}
 
-  private static ProcessBuilder sluice(Map<String, String> env, String... args) {
+  static ProcessBuilder sluice(Map<String, String> env, String... args) {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.add("--enable-native-access=ALL-UNNAMED"); // SQLite's driver loads a native library
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
@@ -44,6 +45,8 @@ class CommandLineTest {
     builder.environment().putAll(env);
     // An ephemeral metrics port, so that a run never depends on 9191 being free.
     builder.environment().putIfAbsent("SIDECAR_METRICS_PORT", "0");
+    // No state file left in the working directory by a test that is not about it.
+    builder.environment().putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     return builder;
   }
 
@@ -78,6 +81,31 @@ class CommandLineTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.stderr()).isEqualTo(
         "sluice: invalid configuration: SIDECAR_RATE_RPM: 0 is outside 1..100000" + System.lineSeparator());
+  }
+
+  @Test
+  void aCorruptStateFileStopsStartUpWithOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+    Path db = Files.writeString(dir.resolve("sluice.db"), "this is not a database, just text\n".repeat(200));
+    Run run = run(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.stderr()).startsWith("sluice: state store " + db.toAbsolutePath() + ": not a database")
+        .endsWith(System.lineSeparator()).hasLineCount(1);
+  }
+
+  @Test
+  void aStateFileAnotherSluiceUsesStopsStartUp(@TempDir Path dir) throws Exception {
+    Path db = dir.resolve("sluice.db");
+    Process first = sluice(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve")
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      new Output(first).await(Pattern.compile("^(Sluice listening on) "));
+      Run second = run(Map.of("SIDECAR_PORT", "0", "SIDECAR_DB_PATH", db.toString()), "serve");
+      assertThat(second.exitCode()).isEqualTo(2);
+      assertThat(second.stderr()).startsWith("sluice: state store " + db.toAbsolutePath() + ": locked by another")
+          .hasLineCount(1);
+    } finally {
+      first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
   }
 
   @Test
@@ -257,7 +285,7 @@ class CommandLineTest {
   }
 
   /** A process's standard output, read line by line on its own thread so that the pipe never fills. */
-  private static final class Output {
+  static final class Output {
     private static final String END = "\u0000end";
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     final List<String> seen = new ArrayList<>();

@@ -143,6 +143,7 @@ class PoolThreadsTest {
     Map<String, String> all = new HashMap<>(env);
     all.put(ConfigLoader.ENV_PORT, "0");
     all.put(ConfigLoader.ENV_METRICS_PORT, "0");
+    all.put(ConfigLoader.ENV_DB_PATH, ":memory:");
     all.put(ConfigLoader.ENV_UPSTREAM, sim.baseUrl());
     Sluice sluice = Wiring.build(new ConfigLoader(all).load(), Clock.system(), threadIdleTimeout);
     running.add(sluice);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sluice.limit.RetreatPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +28,7 @@ class ConfigLoaderTest {
   void defaultsMatchTheEarlierSidecar() {
     SluiceConfig config = env(Map.of());
     assertThat(config.server())
-        .isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096, true));
+        .isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10L * 1024 * 1024, 1024, 4096, true, "./data/sluice.db"));
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).hasToString("https://integrate.api.nvidia.com/v1");
     assertThat(config.logLevel()).isEqualTo("INFO");
@@ -129,7 +130,7 @@ class ConfigLoaderTest {
     assertThat(nv1.apiKey()).map(Secret::reveal).contains("nvapi-123");
     assertThat(nv1.concurrency().mode()).isEqualTo(ConcurrencyConfig.Mode.ADAPTIVE);
     assertThat(nv1.cooldown()).isEqualTo(new CooldownConfig(3, 60, false, 1));
-    assertThat(nv1.quota()).contains(new QuotaConfig(2_000_000, 5, 95, 120));
+    assertThat(nv1.quota()).contains(new QuotaConfig(2_000_000, 300, 95, 120));
     assertThat(config.pools().get(1).backends().getFirst().apiKey()).map(Secret::reveal).contains("sk-file-key");
   }
 
@@ -148,6 +149,11 @@ class ConfigLoaderTest {
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", api_key_env: MISSING_KEY}]}]' | pools[0].backends[0].api_key_env: environment variable MISSING_KEY is not set
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", concurrency: {max_concurrent: 101}}]}]' | pools[0].backends[0].concurrency.max_concurrent: 101 is outside 1..100
       'pools: [{name: a, backends: [{id: b, base_url: "http://h", cooldown: {base_seconds: 10, max_seconds: 5}}]}]' | pools[0].backends[0].cooldown.max_seconds: 5 is outside 10..86400
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", tpm: 0}]}]' | pools[0].backends[0].tpm: 0 is outside 1..100000000
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {budget_tokens: 9, window_hours: 1, window_minutes: 10}}]}]' | pools[0].backends[0].quota.window_minutes: cannot be combined with window_hours
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {budget_tokens: 9, window_minutes: 10081}}]}]' | pools[0].backends[0].quota.window_minutes: 10081 is outside 1..10080
+      'pools: [{name: a, backends: [{id: b, base_url: "http://h", quota: {window_hours: 5}}]}]' | pools[0].backends[0].quota.budget_tokens: is required
+      'server: {db_path: ""}'                                    | server.db_path: must not be empty
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: a, backends: [{id: c, base_url: "http://h"}]}]' | pools[1].name: a is declared twice
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}]}, {name: c, aliases: [a], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].aliases: a is claimed by pool a and by pool c; an alias belongs to one pool
       'pools: [{name: a, models: [gpt-4o], backends: [{id: b, base_url: "http://h"}]}, {name: c, models: [gpt-4o-mini, gpt-4o], backends: [{id: d, base_url: "http://h"}]}]' | pools[1].models[1]: gpt-4o is claimed by pool a and by pool c; a model name or glob belongs to one pool
@@ -161,10 +167,41 @@ class ConfigLoaderTest {
       'default_pool: openai'                                     | default_pool: openai must name a declared pool (one of nvidia)
       'pools: [{name: a, backends: [{id: b, base_url: "http://h"}, {id: b, base_url: "http://h"}]}]' | pools[0].backends[1].id: b is declared twice
       'pools: [{name: a, fallback_pool: a, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].fallback_pool: a must name another declared pool (one of a)
+      'pools: [{name: a, stream_usage: yes please, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].stream_usage: "yes please" is not a boolean (true or false)
+      'pools: [{name: a, default_max_tokens: 0, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].default_max_tokens: 0 is outside 1..1000000
+      'pools: [{name: a, default_max_tokens: 1000001, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].default_max_tokens: 1000001 is outside 1..1000000
+      'pools: [{name: a, quota_errors: {statuses: [429, 99]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses[1]: 99 is outside 100..599
+      'pools: [{name: a, quota_errors: {statuses: [429, "402"]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses[1]: "402" is not an integer in 100..599
+      'pools: [{name: a, quota_errors: {statuses: 429}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.statuses: expected a list of integers in 100..599, got 429
+      'pools: [{name: a, quota_errors: {patterns: [quota, ""]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.patterns[1]: expected a non-empty string, got ""
+      'pools: [{name: a, quota_errors: {codes: [1]}, backends: [{id: b, base_url: "http://h"}]}]' | pools[0].quota_errors.codes: unknown key
       '[1, 2]'                                                   | config file: expected a mapping of server, defaults, upstream and pools at the top
       """)
   void invalidYamlIsRejectedWithPathValueAndRange(String text, String message) {
     assertThatThrownBy(() -> yaml(text, Map.of())).isInstanceOf(ConfigException.class).hasMessage(message);
+  }
+
+  @Test
+  void accountingSettingsDefaultAndMayBeSetPerPool() {
+    SluiceConfig config = yaml("""
+        pools:
+          - name: nvidia
+            backends: [{id: nv-1, base_url: "http://h/v1"}]
+          - name: gemini
+            stream_usage: false
+            default_max_tokens: 4096
+            quota_errors: {patterns: [PerDay, "quota exceeded"]}
+            backends: [{id: g-1, base_url: "http://h/v1"}]
+          - name: none
+            quota_errors: {statuses: [], patterns: []}
+            backends: [{id: n-1, base_url: "http://h/v1"}]
+        """, Map.of());
+    assertThat(config.pools().get(0).accounting()).isEqualTo(AccountingConfig.defaults());
+    assertThat(env(Map.of()).pools().getFirst().accounting()).isEqualTo(AccountingConfig.defaults());
+    assertThat(config.pools().get(1).accounting()).isEqualTo(new AccountingConfig(false, 4096,
+        new AccountingConfig.QuotaErrors(List.of(400, 402, 403, 429), List.of("PerDay", "quota exceeded"))));
+    assertThat(config.pools().get(2).accounting().quotaErrors())
+        .isEqualTo(new AccountingConfig.QuotaErrors(List.of(), List.of()));
   }
 
   @Test
@@ -181,6 +218,34 @@ class ConfigLoaderTest {
     assertThat(config.defaultPool()).contains("nvidia");
     assertThat(config.pools().get(0).models()).isEmpty();
     assertThat(config.pools().get(1).models()).containsExactly("gpt-4o", "gpt-4o-*", "meta/llama-?");
+  }
+
+  @Test
+  void aQuotaWindowMayBeGivenInMinutesAndTokenLimitsAreRead() {
+    SluiceConfig config = yaml("""
+        pools:
+          - name: a
+            backends:
+              - {id: b, base_url: "http://h", tpm: 40000, raise_rate_from_headers: true,
+                 quota: {budget_tokens: 500000, window_minutes: 10, probe_interval_seconds: 30}}
+              - {id: c, base_url: "http://h", quota: {budget_tokens: 9}}
+        """, Map.of());
+    var backends = config.pools().getFirst().backends();
+    assertThat(backends.get(0).quota()).contains(new QuotaConfig(500_000, 10, 99, 30));
+    assertThat(backends.get(0).tpm()).isEqualTo(40_000);
+    assertThat(backends.get(0).raiseRateFromHeaders()).isTrue();
+    assertThat(backends.get(1).quota()).contains(new QuotaConfig(9, 300, 99, 300));
+    assertThat(backends.get(1).tpm()).isZero();
+    assertThat(backends.get(1).raiseRateFromHeaders()).isFalse();
+  }
+
+  @Test
+  void theStateStoreFileComesFromTheEnvironmentOverTheFile() {
+    assertThat(env(Map.of()).server().dbPath()).isEqualTo("./data/sluice.db");
+    assertThat(yaml("server: {db_path: /var/lib/sluice/state.db}", Map.of()).server().dbPath())
+        .isEqualTo("/var/lib/sluice/state.db");
+    assertThat(yaml("server: {db_path: /var/lib/sluice/state.db}", Map.of("SIDECAR_DB_PATH", ":memory:")).server()
+        .dbPath()).isEqualTo(":memory:");
   }
 
   @Test

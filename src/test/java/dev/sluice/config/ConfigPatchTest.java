@@ -271,6 +271,14 @@ class ConfigPatchTest {
           + " restart Sluice",
       "{\"pools\":[{\"name\":\"nvidia\",\"backends\":[{\"id\":\"nv-1\",\"cooldown\":{\"jitter\":true}}]}]}"
           + " | pools[0].backends[0].cooldown.jitter: unknown key",
+      "{\"pools\":[{\"name\":\"nvidia\",\"stream_usage\":false}]}"
+          + " | pools[0].stream_usage: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"default_max_tokens\":0}]} | pools[0].default_max_tokens: 0 is outside"
+          + " 1..1000000",
+      "{\"pools\":[{\"name\":\"nvidia\",\"quota_errors\":{\"statuses\":[429]}}]}"
+          + " | pools[0].quota_errors: is not hot-reloadable; change it in the configuration and restart Sluice",
+      "{\"pools\":[{\"name\":\"nvidia\",\"quota_errors\":{\"statuses\":[600]}}]}"
+          + " | pools[0].quota_errors.statuses[0]: 600 is outside 100..599",
       "{\"pools\":[{\"name\":\"nvidia\",\"burst\":3}]} | pools[0].burst: unknown key",
       "{\"rpm\":3} | rpm: unknown key",
       "[1] | config: expected a JSON object of the configuration's shape"})
@@ -297,6 +305,17 @@ class ConfigPatchTest {
                    "backends":[{"id":"nv-1","concurrency":{"mode":"fixed","max_concurrent":8},
                                 "cooldown":{"base_seconds":5,"max_seconds":300,"exponential":true,
                                             "precheck_seconds":2}}]}]}""");
+    assertThat(config).isEqualTo(current());
+  }
+
+  @Test
+  void accountingSettingsPostedBackUnchangedAreAccepted() throws Exception {
+    SluiceConfig config = patch("""
+        {"pools":[{"name":"nvidia","stream_usage":true,"default_max_tokens":1024,
+                   "quota_errors":{"statuses":[400,402,403,429],
+                                   "patterns":["insufficient_quota","billing_hard_limit_reached","credit balance",
+                                               "usage limit","insufficient credits","insufficient balance",
+                                               "payment required","perday"]}}]}""");
     assertThat(config).isEqualTo(current());
   }
 

@@ -71,7 +71,7 @@ class ExampleConfigTest {
     JsonNode tree = exampleTree();
     SluiceConfig config = new ConfigLoader(keyVariables(tree)).load(installExample(dir, tree));
 
-    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10_485_760, 1024, 4096, true));
+    assertThat(config.server()).isEqualTo(new ServerConfig("127.0.0.1", 9190, 9191, 10_485_760, 1024, 4096, true, "./data/sluice.db"));
     assertThat(config.defaults()).isEqualTo(new DefaultsConfig(60, 2, RetreatPolicy.defaults()));
     assertThat(config.defaultUpstream()).isEqualTo(URI.create("https://integrate.api.nvidia.com/v1"));
     assertThat(config.pools()).extracting(PoolConfig::name).containsExactly("nvidia", "nvidia-reserve", "openai");
@@ -85,11 +85,13 @@ class ExampleConfigTest {
     BackendConfig nv1 = nvidia.backends().get(0);
     assertThat(nv1).isEqualTo(new BackendConfig("nv-1", URI.create("https://integrate.api.nvidia.com/v1"),
         Optional.of(Secret.of("dummy-NVIDIA_KEY_1")), 40, 40, new ConcurrencyConfig(ConcurrencyConfig.Mode.FIXED, 8),
-        new CooldownConfig(5, 300, true, 2), Optional.of(new QuotaConfig(2_000_000, 5, 99, 300))));
+        new CooldownConfig(5, 300, true, 2), Optional.of(new QuotaConfig(2_000_000, 300, 99, 300)),
+        40_000, false));
     BackendConfig nv2 = nvidia.backends().get(1);
     assertThat(nv2.apiKey()).contains(Secret.of("dummy-NVIDIA_KEY_2"));
     assertThat(nv2.capacity()).isEqualTo(10);
     assertThat(nv2.concurrency()).isEqualTo(new ConcurrencyConfig(ConcurrencyConfig.Mode.ADAPTIVE, 8));
+    assertThat(nv2.quota()).contains(new QuotaConfig(500_000, 90, 99, 300));
 
     PoolConfig reserve = config.pools().get(1);
     assertThat(reserve.aliases()).containsExactly("nvidia-reserve");

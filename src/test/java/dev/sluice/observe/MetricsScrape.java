@@ -45,7 +45,7 @@ public final class MetricsScrape {
               .append(sim.baseUrl()).append("', rate_rpm: 100000, capacity: 100000}\n");
         }
       }
-      Sluice sluice = Wiring.build(new ConfigLoader(Map.of()).loadYaml(yaml.toString(), Path.of(".")),
+      Sluice sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_DB_PATH", ":memory:")).loadYaml(yaml.toString(), Path.of(".")),
           Clock.system());
       try {
         sluice.start();

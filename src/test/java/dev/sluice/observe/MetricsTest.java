@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.backend.Attempt;
+import dev.sluice.backend.Backend;
+import dev.sluice.backend.RateHeaders;
 import dev.sluice.cli.Sluice;
 import dev.sluice.cli.Wiring;
 import dev.sluice.config.ConfigLoader;
@@ -76,6 +79,7 @@ class MetricsTest {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("SIDECAR_PORT", "0");
     all.putIfAbsent("SIDECAR_METRICS_PORT", "0");
+    all.putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     all.put("SIDECAR_UPSTREAM", upstream);
     Sluice sluice = Wiring.build(new ConfigLoader(all).load(), Clock.system());
     running.add(() -> sluice.close(Duration.ZERO));
@@ -202,10 +206,13 @@ class MetricsTest {
 
   @Test
   void backendStateConcurrencyCooldowns429sByKindAndTheRetryBudgetAreSeries() throws Exception {
-    // b1 refuses connections and cools 600 s; b2 allows one request a minute; b3 takes the rest.
-    SimServer limited = SimServer.start(SimConfig.defaults().withRpm(1).withBurst(1), Clock.system(), "127.0.0.1", 0);
+    // b1 refuses connections and cools 600 s; b2 allows one request a minute and sends no rate-limit headers (with
+    // them, Sluice would not send it the request its 429 answers); b3 takes the rest.
+    SimServer limited = SimServer.start(SimConfig.defaults().withRpm(1).withBurst(1).withRateHeaders(false),
+        Clock.system(), "127.0.0.1", 0);
     running.add(limited);
-    Map<String, String> env = new HashMap<>(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0"));
+    Map<String, String> env = new HashMap<>(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+        "SIDECAR_DB_PATH", ":memory:"));
     Sluice sluice = Wiring.build(new ConfigLoader(env).loadYaml("""
         pools:
           - name: nvidia
@@ -236,8 +243,8 @@ class MetricsTest {
     assertThat(scrape.value("sluice_backend_concurrency_adaptive", b1)).isZero();
     assertThat(scrape.value("sluice_backend_concurrency_limit", b2)).isEqualTo(5);
     assertThat(scrape.value("sluice_backend_concurrency_adaptive", b2)).isEqualTo(1);
-    assertThat(scrape.value("sluice_backend_upstream_429_total", "pool", "nvidia", "backend", "b2", "kind", "rpm"))
-        .isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_upstream_429_total", "pool", "nvidia", "backend", "b2", "kind",
+        "unknown")).isEqualTo(1);
     assertThat(scrape.value("sluice_backend_upstream_429_total", "pool", "nvidia", "backend", "b2", "kind",
         "concurrency")).isZero();
     assertThat(scrape.value("sluice_retry_budget_first_attempts", "pool", "nvidia")).isEqualTo(2);
@@ -246,6 +253,115 @@ class MetricsTest {
     assertThat(scrape.value("sluice_spilled_total", "pool", "nvidia")).isZero();
     assertThat(scrape.value("sluice_sent_to_emergency_total", "pool", "nvidia")).isZero();
     assertThat(scrape.value("sluice_no_backend_total", "pool", "nvidia")).isZero();
+  }
+
+  /**
+   * Pool nvidia: b1 with a budget of 2,000 tokens in 5 h (tripping at 90 %) and 1,000 tokens per minute, b2 with
+   * neither; both before the sim.
+   */
+  private Sluice budgets() throws Exception {
+    Sluice sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:"))
+        .loadYaml("""
+            pools:
+              - name: nvidia
+                aliases: [nvidia]
+                backends:
+                  - id: b1
+                    base_url: "%s"
+                    tpm: 1000
+                    quota: {budget_tokens: 2000, window_hours: 5, threshold_percent: 90, probe_interval_seconds: 600}
+                  - {id: b2, base_url: "%1$s"}
+            """.formatted(sim().baseUrl()), dir), Clock.system());
+    running.add(() -> sluice.close(Duration.ZERO));
+    return sluice.start();
+  }
+
+  /** What b1's provider said in its {@code x-ratelimit-*} headers, as the forwarder passes them on. */
+  private static void providerSays(Backend backend, long requestsLeft, long tokensLeft) {
+    long reset = Duration.ofMinutes(1).toNanos();
+    backend.onRateHeaders(new RateHeaders(100, requestsLeft, reset, 50_000, tokensLeft, reset),
+        Clock.system().nanoTime());
+  }
+
+  @Test
+  void tokenBudgetsAreSeriesAndAValueThatDoesNotApplyHasNoSample() throws Exception {
+    Sluice sluice = budgets();
+    HttpResponse<String> answer = chat(sluice, "normal");
+    assertThat(answer.statusCode()).isEqualTo(200);
+    JsonNode usage = new ObjectMapper().readTree(answer.body()).get("usage");
+    scrapeAfter(sluice, 1);
+    Backend b1 = sluice.pools().getFirst().backends().getFirst();
+    // An answer that used the whole budget, released as the forwarder releases each answer with its usage; the
+    // next request asking for b1 finds it spent.
+    Backend.Grant grant = b1.tryAcquire(Clock.system().nanoTime());
+    ((Backend.Granted) grant).permit().release(new Attempt(200, 0).withUsage(2_000, false));
+    assertThat(b1.tryAcquire(Clock.system().nanoTime())).isInstanceOf(Backend.Wait.class);
+    providerSays(b1, 42, 31_000);
+
+    Scrape scrape = scrape(sluice);
+
+    String[] one = {"pool", "nvidia", "backend", "b1"};
+    String[] two = {"pool", "nvidia", "backend", "b2"};
+    assertThat(scrape.types).containsAllEntriesOf(Map.ofEntries(
+        Map.entry("sluice_quota_state", "gauge"),
+        Map.entry("sluice_quota_window_usage_tokens", "gauge"),
+        Map.entry("sluice_quota_budget_tokens", "gauge"),
+        Map.entry("sluice_quota_usage_ratio", "gauge"),
+        Map.entry("sluice_quota_threshold_ratio", "gauge"),
+        Map.entry("sluice_quota_trips_total", "counter"),
+        Map.entry("sluice_quota_probes_total", "counter"),
+        Map.entry("sluice_tpm_limit_tokens", "gauge"),
+        Map.entry("sluice_tpm_available_tokens", "gauge"),
+        Map.entry("sluice_provider_remaining_requests", "gauge"),
+        Map.entry("sluice_provider_remaining_tokens", "gauge"),
+        Map.entry("sluice_tokens_total", "counter")));
+    assertThat(scrape.value("sluice_quota_state", "pool", "nvidia", "backend", "b1", "state", "quota_exceeded"))
+        .isEqualTo(1);
+    assertThat(scrape.value("sluice_quota_state", "pool", "nvidia", "backend", "b1", "state", "within_quota"))
+        .isZero();
+    assertThat(scrape.value("sluice_quota_state", "pool", "nvidia", "backend", "b2", "state", "within_quota"))
+        .isEqualTo(1);
+    assertThat(scrape.value("sluice_backend_state", "pool", "nvidia", "backend", "b1", "state", "quota_exceeded"))
+        .isEqualTo(1);
+    double used = scrape.value("sluice_quota_window_usage_tokens", one);
+    assertThat(used).isGreaterThanOrEqualTo(2_000);
+    assertThat(scrape.value("sluice_quota_budget_tokens", one)).isEqualTo(2_000);
+    assertThat(scrape.value("sluice_quota_usage_ratio", one)).isEqualTo(used / 2_000);
+    assertThat(scrape.value("sluice_quota_threshold_ratio", one)).isEqualTo(0.9);
+    assertThat(scrape.value("sluice_quota_trips_total", one)).isEqualTo(1);
+    assertThat(scrape.value("sluice_quota_probes_total", one)).isZero();
+    assertThat(scrape.value("sluice_tpm_limit_tokens", one)).isEqualTo(1_000);
+    // The 2,000 tokens were charged to the minute's budget of 1,000: in debt for a minute, refilling at 17 a second.
+    assertThat(scrape.value("sluice_tpm_available_tokens", one)).isNegative().isGreaterThan(-1_100.0);
+    assertThat(scrape.value("sluice_provider_remaining_requests", one)).isEqualTo(42);
+    assertThat(scrape.value("sluice_provider_remaining_tokens", one)).isEqualTo(31_000);
+    assertThat(scrape.value("sluice_tokens_total", "pool", "nvidia", "backend", "b1", "kind", "prompt"))
+        .isEqualTo(usage.get("prompt_tokens").asDouble()).isPositive();
+    assertThat(scrape.value("sluice_tokens_total", "pool", "nvidia", "backend", "b1", "kind", "completion"))
+        .isEqualTo(usage.get("completion_tokens").asDouble()).isPositive();
+    assertThat(scrape.value("sluice_tokens_total", "pool", "nvidia", "backend", "b2", "kind", "prompt")).isZero();
+    // b2 has no budget, no tpm and no word from its provider: no sample rather than a 0 or -1 taken for a value.
+    assertThat(scrape.value("sluice_quota_window_usage_tokens", two)).isZero();
+    assertThat(scrape.value("sluice_quota_trips_total", two)).isZero();
+    for (String absent : List.of("sluice_quota_budget_tokens", "sluice_quota_usage_ratio",
+        "sluice_quota_threshold_ratio", "sluice_tpm_limit_tokens", "sluice_tpm_available_tokens",
+        "sluice_provider_remaining_requests", "sluice_provider_remaining_tokens")) {
+      assertThat(scrape.samples).as(absent).doesNotContainKey(absent + "{backend=\"b2\",pool=\"nvidia\"}");
+    }
+  }
+
+  @Test
+  void seriesThatApplyToNoBackendAreLeftOutWhole() throws Exception {
+    Sluice sluice = sluice(sim().baseUrl(), Map.of());
+    chat(sluice, "normal");
+
+    Scrape scrape = scrapeAfter(sluice, 1);
+
+    assertThat(scrape.sampleNames).contains("sluice_quota_state", "sluice_quota_window_usage_tokens",
+        "sluice_tokens_total").doesNotContain("sluice_quota_budget_tokens", "sluice_tpm_limit_tokens",
+        "sluice_provider_remaining_requests");
+    assertThat(scrape.value("sluice_quota_state", "pool", "nvidia", "backend", "nvidia-default", "state",
+        "within_quota")).isEqualTo(1);
   }
 
   @Test
@@ -407,8 +523,10 @@ class MetricsTest {
     collectExpressions(dashboard, expressions);
     assertThat(expressions).hasSizeGreaterThan(20);
 
-    Sluice sluice = sluice(sim().baseUrl(), Map.of());
+    // Every kind of backend the panels show: one with a budget and a tpm limit whose provider sent its counts.
+    Sluice sluice = budgets();
     chat(sluice, "normal");
+    providerSays(sluice.pools().getFirst().backends().getFirst(), 42, 31_000);
     Scrape scrape = scrapeAfter(sluice, 1);
     Pattern metric = Pattern.compile("\\b(?:sidecar|sluice)_[a-z0-9_]+");
     Set<String> named = new TreeSet<>();

@@ -46,7 +46,7 @@ class DeadKeyProbeTest {
     return new Backend(id, "pool", URI.create(baseUrl), Optional.of(Secret.of("sk-" + id + "-secret")),
         new TokenBucket(BucketStore.inMemory(), id, 60, 10),
         new RetreatController(RetreatPolicy.defaults(), 60, clock.nanoTime(), (c, s, f, t, r, a, fl) -> { }),
-        new ConcurrencyLimit(false, 8), Optional.empty(), clock);
+        new ConcurrencyLimit(false, 8), Optional.empty(), Backend.TokenLimits.none(), clock);
   }
 
   private static void kill(Backend backend) {

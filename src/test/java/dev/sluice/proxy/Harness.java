@@ -54,6 +54,7 @@ final class Harness implements AutoCloseable {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("SIDECAR_PORT", "0");
     all.putIfAbsent("SIDECAR_METRICS_PORT", "0");
+    all.putIfAbsent("SIDECAR_DB_PATH", ":memory:");
     return all;
   }
 

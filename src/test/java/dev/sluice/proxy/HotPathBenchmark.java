@@ -19,8 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * JMH microbenchmarks of the code Sluice runs on every request besides Jetty's: scanning the request body for
- * {@code model} and {@code stream}, building the upstream target, and sniffing {@code usage} out of a JSON answer
- * and out of a stream. Run with {@code bench/jmh.sh} (see BENCHMARKS.md); surefire does not run it.
+ * {@code model}, {@code stream} and the token limits, building the upstream target, sniffing {@code usage} out of a
+ * JSON answer and out of a stream, and removing the usage event from a stream whose usage Sluice asked for. Run with {@code bench/jmh.sh} (see BENCHMARKS.md); surefire does not run it.
  *
  * <p>The payloads have the shape of OpenAI's: a chat request, a chat completion with usage details, and the 52
  * events of a 50-token stream that asked for {@code stream_options.include_usage}, where every chunk carries
@@ -80,6 +80,21 @@ public class HotPathBenchmark {
       sniffer.accept(event);
     }
     return sniffer.usage();
+  }
+
+  /**
+   * The same stream as {@link #sniffStream}, relayed by a pool that asked for its usage on the caller's behalf:
+   * the sniffing, plus working out what of each chunk goes to the caller (all of it, as a slice, but for the usage
+   * event).
+   */
+  @Benchmark
+  public int stripUsageEvent() {
+    UsageEventStrip strip = new UsageEventStrip(new UsageSniffer.EventStream(factory));
+    int parts = 0;
+    for (ByteBuffer event : events) {
+      parts += strip.plan(event);
+    }
+    return parts;
   }
 
   static byte[][] streamEvents(int tokens) {

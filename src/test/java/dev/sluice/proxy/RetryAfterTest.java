@@ -43,6 +43,14 @@ class RetryAfterTest {
   }
 
   @Test
+  void aResetInPlainSecondsIsAWaitToo() {
+    HttpFields headers = HttpFields.build().put("Retry-After", "9").put("x-ratelimit-remaining-requests", "0")
+        .put("x-ratelimit-reset-requests", "1.5");
+
+    assertThat(RetryAfter.nanos(headers, NOW_MILLIS)).isEqualTo(1_500_000_000L);
+  }
+
+  @Test
   void whenNoTokensRemainTheResetOfTokensIsTheWait() {
     HttpFields tokens = HttpFields.build().put("Retry-After", "2").put("x-ratelimit-remaining-requests", "3")
         .put("x-ratelimit-remaining-tokens", "0").put("x-ratelimit-reset-tokens", "6.5s");

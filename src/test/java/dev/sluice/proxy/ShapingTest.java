@@ -225,8 +225,9 @@ class ShapingTest {
 
   @Test
   void anUpstream429WhoseWaitWouldPassTheDeadlineGoesToTheCallerWithoutARetry(@TempDir Path dir) throws Exception {
-    // One request a minute upstream: its 429 asks for about 60 s, past the 10 s deadline of the request.
-    SimServer sim = harness.sim(SimConfig.defaults().withRpm(1).withBurst(1));
+    // One request a minute upstream: its 429 asks for about 60 s, past the 10 s deadline of the request. No
+    // rate-limit headers on its answers: with them Sluice would hold the second request itself.
+    SimServer sim = harness.sim(SimConfig.defaults().withRpm(1).withBurst(1).withRateHeaders(false));
     Sluice sluice = sluice(sim, "max_attempts: 3", "rate_rpm: 60000, capacity: 10", "timeout_seconds: 10", dir);
     assertThat(harness.post(uri(sluice, "/v1/chat/completions"), chat("first")).statusCode()).isEqualTo(200);
 
@@ -368,7 +369,7 @@ class ShapingTest {
   void retreatCutsTheRateToJustUnderAHiddenLimitAndRetriesAnswerTheCallers(@TempDir Path dir) throws Exception {
     // The upstream secretly accepts 600 RPM (a token every 100 ms; a burst of 10 keeps the tokens of a second in
     // which a busy machine stalls Sluice); Sluice is set to 1,200 RPM.
-    SimServer sim = harness.sim(SimConfig.defaults().withRpm(600).withBurst(10));
+    SimServer sim = harness.sim(SimConfig.defaults().withRpm(600).withBurst(10).withRateHeaders(false));
     Sluice sluice = sluice(sim, "max_attempts: 10\n    queue_max_size: 1000", "rate_rpm: 1200, capacity: 2",
         "retreat: {min_sample: 60, min_sample_seconds: 8, window_seconds: 10}", dir);
 
@@ -411,7 +412,9 @@ class ShapingTest {
     JsonNode retreat = pool.at("/backends/0/retreat");
     assertThat(retreat.get("state").asText()).isIn("RETREAT", "RECOVER");
     assertThat(retreat.get("base_rpm").asInt()).isEqualTo(1200);
-    assertThat(retreat.get("alerts").asInt()).isEqualTo(1);
+    // Without headers a 429 sent with many in flight reads as one about concurrency and is not counted against the
+    // rate: the share of rate 429s may stay under the alert ratio while still over the one that cuts.
+    assertThat(retreat.get("alerts").asInt()).isBetween(0, 1);
     assertThat(retreat.get("effective_rpm").asInt()).isBetween(510, 630);
     assertThat(pool.at("/backends/0/bucket/rate_rpm").asInt()).isEqualTo(retreat.get("effective_rpm").asInt());
   }

@@ -172,7 +172,8 @@ class UsageSnifferTest {
   /**
    * Random JSON documents (nested objects, arrays, strings with escapes and quotes, keys named like usage at
    * every depth, numbers and literals), with or without a top-level usage object, fed in random slices: the
-   * sniffer finds exactly what a full parse of the document finds.
+   * sniffer finds exactly what a full parse of the document finds, and tells the usage event (empty choices and a
+   * usage object) as a full parse does.
    */
   @ParameterizedTest
   @MethodSource("seeds")
@@ -195,6 +196,13 @@ class UsageSnifferTest {
           .isEqualTo(Optional.ofNullable(expected));
       assertThat(usageOf("text/event-stream", "data: {\"choices\":[]}\n\ndata: " + json + "\n\ndata: [DONE]\n\n",
           random.nextLong())).as(json).isEqualTo(Optional.ofNullable(expected));
+      JsonNode root = mapper.readTree(json);
+      boolean usageEvent = root.path("choices").isArray() && root.get("choices").isEmpty()
+          && root.path("usage").isObject();
+      UsageSniffer.EventStream events = (UsageSniffer.EventStream) feed(
+          UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream"), "data: " + json + "\n\n",
+          random.nextLong());
+      assertThat(events.lastEventWasUsage()).as(json).isEqualTo(usageEvent);
     }
   }
 
@@ -285,6 +293,46 @@ class UsageSnifferTest {
         }
       }
     }
+  }
+
+  private static long completionOf(String contentType, String text, long seed) {
+    return feed(UsageSniffer.forContentType(BodyScan.newFactory(), contentType), text, seed).completionEstimate();
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void theTextOfAnAnswerWithoutUsageIsMeasuredWhereverItIsCut(long seed) {
+    String chat = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"" + "x".repeat(41) + "\"}}]}";
+    assertThat(completionOf("application/json", chat, seed)).isEqualTo(11);
+    String text = "{\"choices\":[{\"text\":\"abcdefgh\",\"index\":0}]}";
+    assertThat(completionOf("application/json", text, seed)).isEqualTo(2);
+    String tool = "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[{\"function\":"
+        + "{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}}]}";
+    assertThat(completionOf("application/json", tool, seed)).isEqualTo(5); // 20 bytes of arguments, as escaped
+    String stream = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+        + "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+        + "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"b\"}}]}\n\n"
+        + "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n"
+        + "data: [DONE]\n\n";
+    // Three pieces of text, 8 bytes: one token a piece says more than one per four bytes.
+    assertThat(completionOf("text/event-stream", stream, seed)).isEqualTo(3);
+  }
+
+  @Test
+  void whatIsNotTheAnswersTextIsNotMeasured() {
+    String embedding = "{\"object\":\"list\",\"data\":[{\"embedding\":[0.1,-0.2],\"index\":0}],\"model\":\"e\"}";
+    assertThat(completionOf("application/json", embedding, 1)).isZero();
+    String notText = "{\"content\":\"top level\",\"choices\":[{\"message\":{\"content\":[\"a list\"],"
+        + "\"contents\":\"other key\",\"text\":7,\"Content\":\"case\",\"con\\u0074ent\":\"escaped key\"}}]}";
+    assertThat(completionOf("application/json", notText, 1)).isZero();
+  }
+
+  @Test
+  void aTextCutShortCountsAsFarAsItCame() {
+    UsageSniffer sniffer = UsageSniffer.forContentType(BodyScan.newFactory(), "text/event-stream");
+    accept(sniffer, ByteBuffer.wrap("data: {\"choices\":[{\"delta\":{\"content\":\"abcdefghi".getBytes(
+        StandardCharsets.US_ASCII)));
+    assertThat(sniffer.completionEstimate()).isEqualTo(3);
   }
 
   @Test

@@ -128,6 +128,11 @@ class DispatcherConcurrencyTest {
     }
 
     @Override
+    public long estimatedTokens() {
+      return 0;
+    }
+
+    @Override
     public int attempts() {
       synchronized (permits) {
         return permits.size();

@@ -22,6 +22,8 @@ final class TestWaiter implements Waiter {
   /** The dispatchers it moved to. */
   final List<Dispatcher> moves = new CopyOnWriteArrayList<>();
   private long enteredPoolNanos;
+  /** What it reserves of a tokens-per-minute budget; 0 unless a test sets it. */
+  long estimatedTokens;
   private Optional<URI> inheritedEmergency = Optional.empty();
 
   TestWaiter(String name, Priority priority, long arrivalNanos, long deadlineNanos, List<String> departures) {
@@ -36,6 +38,11 @@ final class TestWaiter implements Waiter {
   @Override
   public long enteredPoolNanos() {
     return enteredPoolNanos;
+  }
+
+  @Override
+  public long estimatedTokens() {
+    return estimatedTokens;
   }
 
   @Override

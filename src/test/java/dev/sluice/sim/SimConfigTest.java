@@ -24,6 +24,13 @@ class SimConfigTest {
     assertThat(c.completionTokens()).isEqualTo(16);
     assertThat(c.stallMillis()).isEqualTo(600_000);
     assertThat(c.rateAlgorithm()).isEqualTo(RateAlgorithm.TOKEN_BUCKET);
+    assertThat(c.tokenBudget()).isZero();
+    assertThat(c.budgetWindowSeconds()).isEqualTo(18_000);
+    assertThat(c.quotaStatus()).isEqualTo(429);
+    assertThat(c.quotaRetryAfter()).isFalse();
+    assertThat(c.quotaMessage()).startsWith("You exceeded your current quota, please check your plan and billing");
+    assertThat(c.rateHeaders()).isTrue();
+    assertThat(c.completionMode()).isEqualTo(CompletionMode.FIXED);
     assertThat(c.models()).containsExactly(
         "sim/llama-3.1-8b", "nvidia/llama-3.1-nemotron-70b-instruct", "meta/llama-3.3-70b-instruct");
   }
@@ -80,6 +87,21 @@ class SimConfigTest {
     assertThatThrownBy(() -> d.withModels(List.of(" "))).hasMessage("sim.models: \" \" is not a model id");
     assertThatThrownBy(() -> d.withRateAlgorithm(null))
         .hasMessage("sim.rate_algorithm: null is not one of token_bucket, sliding_window");
+    assertThatThrownBy(() -> d.withTokenBudget(-1)).hasMessage("sim.token_budget: -1 is outside 0..1000000000000");
+    assertThatThrownBy(() -> d.withTokenBudget(1_000_000_000_001L))
+        .hasMessage("sim.token_budget: 1000000000001 is outside 0..1000000000000");
+    assertThatThrownBy(() -> d.withBudgetWindowSeconds(0))
+        .hasMessage("sim.budget_window_seconds: 0 is outside 1..604800");
+    assertThatThrownBy(() -> d.withBudgetWindowSeconds(604_801))
+        .hasMessage("sim.budget_window_seconds: 604801 is outside 1..604800");
+    assertThatThrownBy(() -> d.withQuotaStatus(399)).hasMessage("sim.quota_status: 399 is outside 400..599");
+    assertThatThrownBy(() -> d.withQuotaStatus(600)).hasMessage("sim.quota_status: 600 is outside 400..599");
+    assertThatThrownBy(() -> d.withQuotaMessage(null)).hasMessage("sim.quota_message: null is not a message");
+    assertThatThrownBy(() -> d.withQuotaMessage("")).hasMessage("sim.quota_message: \"\" is not a message");
+    assertThatThrownBy(() -> d.withQuotaMessage("x".repeat(2001)))
+        .hasMessage("sim.quota_message: 2001 characters is outside 1..2000");
+    assertThatThrownBy(() -> d.withCompletionMode(null))
+        .hasMessage("sim.completion_mode: null is not one of fixed, max_tokens, uniform");
   }
 
   @Test
@@ -88,6 +110,24 @@ class SimConfigTest {
     assertThat(RateAlgorithm.fromName("TOKEN_BUCKET")).isEqualTo(RateAlgorithm.TOKEN_BUCKET);
     assertThatThrownBy(() -> RateAlgorithm.fromName("leaky"))
         .hasMessage("sim.rate_algorithm: leaky is not one of token_bucket, sliding_window");
+  }
+
+  @Test
+  void completionModeParsesLenientlyAndRejectsUnknownNames() {
+    assertThat(CompletionMode.fromName("max-tokens")).isEqualTo(CompletionMode.MAX_TOKENS);
+    assertThat(CompletionMode.fromName(" Uniform ")).isEqualTo(CompletionMode.UNIFORM);
+    assertThat(CompletionMode.MAX_TOKENS.jsonName()).isEqualTo("max_tokens");
+    assertThatThrownBy(() -> CompletionMode.fromName("longest"))
+        .hasMessage("sim.completion_mode: longest is not one of fixed, max_tokens, uniform");
+  }
+
+  @Test
+  void toStringMasksRejectedKeysButShowsTheBudget() {
+    String shown = SimConfig.defaults().withTokenBudget(5000).withRejectedKeys(List.of("sk-abcdefghijklmnop"))
+        .toString();
+
+    assertThat(shown).contains("tokenBudget=5000", "budgetWindowSeconds=18000", "rateHeaders=true",
+        "completionMode=FIXED").doesNotContain("sk-abcdefghijklmnop");
   }
 
   @Test

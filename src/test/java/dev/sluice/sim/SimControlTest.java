@@ -94,9 +94,10 @@ class SimControlTest {
     assertThat(negative.statusCode()).isEqualTo(400);
     assertThat(json(negative).get("error").get("message").asText()).isEqualTo("sim.rpm: -1 is outside 0..1000000");
     assertThat(json(unknown).get("error").get("message").asText()).isEqualTo("sim.rpn: unknown option; known: rpm, "
-        + "burst, rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, "
-        + "completion_tokens, error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, "
-        + "rejected_keys, refuse_connections_seconds");
+        + "burst, rate_algorithm, max_concurrent, tpm, token_budget, budget_window_seconds, quota_status, "
+        + "quota_retry_after, quota_message, rate_headers, ttft_millis, ttft_jitter_millis, per_token_millis, "
+        + "completion_tokens, completion_mode, error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, "
+        + "models, rejected_keys, refuse_connections_seconds");
     assertThat(json(wrongType).get("error").get("message").asText()).isEqualTo("sim.tpm: \"many\" is not a whole number");
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
@@ -111,9 +112,10 @@ class SimControlTest {
         + "within/between Object entries", "invalid_request_error", "invalid_config"));
     assertThat(notAnObject.statusCode()).isEqualTo(400);
     assertThat(notAnObject.body()).isEqualTo(errorBody("sim config: expected a JSON object with any of [rpm, burst, "
-        + "rate_algorithm, max_concurrent, tpm, ttft_millis, ttft_jitter_millis, per_token_millis, completion_tokens, "
-        + "error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, rejected_keys, "
-        + "refuse_connections_seconds]",
+        + "rate_algorithm, max_concurrent, tpm, token_budget, budget_window_seconds, quota_status, quota_retry_after, "
+        + "quota_message, rate_headers, ttft_millis, ttft_jitter_millis, per_token_millis, completion_tokens, "
+        + "completion_mode, error_rate, error_status, reset_rate, stall_rate, stall_millis, seed, models, "
+        + "rejected_keys, refuse_connections_seconds]",
         "invalid_request_error", "invalid_config"));
     assertThat(sim.config()).isEqualTo(SimConfig.defaults());
   }
@@ -165,12 +167,17 @@ class SimControlTest {
     assertThat(stats.get("server_errors").asLong()).isEqualTo(1);
     assertThat(stats.get("accepted_tokens").asLong()).isEqualTo(sim.stats().acceptedTokens()).isPositive();
     assertThat(stats.fieldNames()).toIterable().containsExactly("accepted", "rejected_429", "rejected_by_rate",
-        "rejected_by_concurrency", "rejected_by_tokens", "unauthorized", "server_errors", "resets", "stalls", "client_disconnects",
-        "in_flight", "accepted_tokens");
+        "rejected_by_concurrency", "rejected_by_tokens", "rejected_too_large", "rejected_by_quota", "unauthorized",
+        "server_errors", "resets", "stalls", "client_disconnects", "in_flight", "accepted_tokens", "tokens_last_minute",
+        "budget_window_tokens");
+    long tokens = stats.get("accepted_tokens").asLong();
+    assertThat(stats.get("tokens_last_minute").asLong()).isEqualTo(tokens);
+    assertThat(stats.get("budget_window_tokens").asLong()).isEqualTo(tokens);
 
     HttpResponse<String> reset = client.post("/sim/reset-stats", "");
 
     assertThat(reset.statusCode()).isEqualTo(200);
-    assertThat(sim.stats()).isEqualTo(new SimStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    // The windows are the limits' state, not counters: they keep what they hold.
+    assertThat(sim.stats()).isEqualTo(new SimStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, tokens, tokens));
   }
 }

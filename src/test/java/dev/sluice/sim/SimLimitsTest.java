@@ -55,14 +55,15 @@ class SimLimitsTest {
     assertThat(error.get("type").asText()).isEqualTo("requests");
     assertThat(error.get("code").asText()).isEqualTo("rate_limit_exceeded");
     assertThat(error.get("message").asText())
-        .isEqualTo("Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 1s.");
+        .isEqualTo("Rate limit reached for m on requests per min (RPM): Limit 60, Remaining 0. Please try again in "
+            + "1s.");
 
     clock.advance(Duration.ofMillis(500));
     HttpResponse<String> halfway = call();
     assertThat(halfway.statusCode()).isEqualTo(429);
     assertThat(halfway.headers().firstValue("x-ratelimit-reset-requests")).hasValue("500ms");
     assertThat(json(halfway).get("error").get("message").asText()).isEqualTo(
-        "Rate limit reached for requests per min (RPM): Limit 60, Remaining 0. Please try again in 500ms.");
+        "Rate limit reached for m on requests per min (RPM): Limit 60, Remaining 0. Please try again in 500ms.");
 
     clock.advance(Duration.ofMillis(500));
     assertThat(call().statusCode()).isEqualTo(200);
@@ -170,7 +171,8 @@ class SimLimitsTest {
     JsonNode error = json(limited).get("error");
     assertThat(error.get("type").asText()).isEqualTo("tokens");
     assertThat(error.get("message").asText()).isEqualTo(
-        "Rate limit reached for tokens per min (TPM): Limit 100, Used 100, Requested 50. Please try again in 45s.");
+        "Rate limit reached for m on tokens per min (TPM): Limit 100, Used 100, Requested 50. Please try again in "
+            + "45s.");
 
     clock.advance(Duration.ofSeconds(45));
     assertThat(client.post("/v1/chat/completions", body).statusCode()).isEqualTo(200);

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
+import dev.sluice.limit.QuotaSnapshot;
+import dev.sluice.limit.QuotaState;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.schedule.PoolSnapshot;
 import dev.sluice.schedule.PoolView;
@@ -85,7 +87,7 @@ final class SnapshotBuilder {
         RetreatSnapshot retreat = backend.retreat();
         pointBackends.put(backend.id(), List.of(backend.tokens(), retreat.currentRpm(), retreat.baseRpm(),
             round(retreat.ratio429() * 100)));
-        stateBackends.add(backend(backend, rates(backendSecond, seconds), definitions));
+        stateBackends.add(backend(backend, rates(backendSecond, seconds), definitions, wall));
       }
       Map<String, Object> point = new LinkedHashMap<>();
       point.put("r", rateList(second, seconds));
@@ -161,12 +163,15 @@ final class SnapshotBuilder {
 
   /**
    * A backend's card: its retreat {@code state}, its {@code service} state ({@code active}, {@code cooling},
-   * {@code dead}, {@code disabled}) with {@code cooling_seconds} left, and {@code fields}: a generic set of named values, {@code name: [value]}, or {@code name: [value, max]} for a
-   * gauge, or {@code name: [value, max, note]}, so that a later limiter shows on the page by adding an entry here,
-   * without a change to the page. Each name's label and unit go to {@code definitions}, once for all backends.
+   * {@code quota_exceeded}, {@code dead}, {@code disabled}) with {@code cooling_seconds} left, its {@code quota}
+   * (see {@link #quota}) and {@code fields}: a generic set of named values, {@code name: [value]}, or
+   * {@code name: [value, max]} for a gauge, or {@code name: [value, max, note]}, so that a later limiter shows on the
+   * page by adding an entry here, without a change to the page. Each name's label and unit go to
+   * {@code definitions}, once for all backends. A field that does not apply to a backend (a tokens-per-minute
+   * budget it lacks, a count its provider never sent) is left out of its card.
    */
   private Map<String, Object> backend(BackendSnapshot backend, Map<String, Object> rates,
-      Map<String, Map<String, Object>> definitions) {
+      Map<String, Map<String, Object>> definitions, long wallMillis) {
     RetreatSnapshot retreat = backend.retreat();
     Map<String, Object> fields = new LinkedHashMap<>();
     Fields field = (name, label, value, max, unit) -> {
@@ -188,14 +193,54 @@ final class SnapshotBuilder {
     field.add("last_429", "last 429 kind",
         backend.lastRefusal().map(kind -> kind.name().toLowerCase(Locale.ROOT)).orElse("none"), null, "");
     field.add("alerts", "retreat alerts", retreat.alerts(), null, "");
+    if (backend.tpm() > 0) {
+      field.add("tpm", "tokens per minute", backend.tpmAvailable(), backend.tpm(), "");
+    }
+    if (backend.providerRequestsLeft() >= 0) {
+      field.add("provider_requests_left", "provider: requests left", backend.providerRequestsLeft(), null, "");
+    }
+    if (backend.providerTokensLeft() >= 0) {
+      field.add("provider_tokens_left", "provider: tokens left", backend.providerTokensLeft(), null, "");
+    }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", backend.id());
     m.put("state", retreat.state().name());
     m.put("service", backend.state());
     m.put("cooling_seconds", round(backend.cooldownRemainingNanos() / 1e9));
+    Map<String, Object> quota = quota(backend.quota(), wallMillis);
+    if (quota != null) {
+      m.put("quota", quota);
+    }
     m.put("rates", rates);
     m.put("fields", fields);
     m.put("cuts", events.cutsOf(backend.id(), CUTS_PER_BACKEND).stream().map(SnapshotBuilder::event).toList());
+    return m;
+  }
+
+  /**
+   * The quota bar of a backend's card: {@code state} ({@code WITHIN_QUOTA} or {@code QUOTA_EXCEEDED}), {@code used}
+   * tokens in the window of {@code hours}, {@code budget} (0 for none) and the {@code threshold} percent; while
+   * exceeded also {@code next_probe_seconds} (0 when a probe is due or out) and {@code cap_error}, the provider's
+   * quota error, when one holds it. Null, and no bar, for a backend without a budget that is within quota: most
+   * backends, whose frames stay as small as before.
+   */
+  private static Map<String, Object> quota(QuotaSnapshot q, long wallMillis) {
+    boolean exceeded = q.state() == QuotaState.QUOTA_EXCEEDED;
+    if (q.budgetTokens() == 0 && !exceeded) {
+      return null;
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("state", q.state().name());
+    m.put("used", q.windowUsageTokens());
+    m.put("budget", q.budgetTokens());
+    m.put("threshold", q.thresholdPercent());
+    m.put("hours", q.windowHoursShown());
+    if (exceeded) {
+      m.put("next_probe_seconds", Math.max(0, Math.ceilDiv(q.nextProbeMillis() - wallMillis, 1000)));
+      if (q.capError()) {
+        m.put("cap_error", q.capErrorMessage());
+      }
+    }
     return m;
   }
 

@@ -39,7 +39,7 @@ class DashboardAdminEditTest {
 
   @Test
   void aRateEditedWithTheTokenIsAppliedAndAnInvalidOneIsShownAtItsField() throws Exception {
-    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:",
         "SIDECAR_UPSTREAM", "http://127.0.0.1:1/v1",
         "SIDECAR_ADMIN_TOKEN", TOKEN)).load(), Clock.system()).start();
     browser = Chromium.start(temp.resolve("profile"));

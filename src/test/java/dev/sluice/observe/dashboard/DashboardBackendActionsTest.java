@@ -61,7 +61,7 @@ class DashboardBackendActionsTest {
     try (ServerSocket socket = new ServerSocket(0)) {
       closed = socket.getLocalPort();
     }
-    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:",
         "SIDECAR_ADMIN_TOKEN", TOKEN)).loadYaml("""
         pools:
           - name: nvidia

@@ -96,7 +96,7 @@ class DashboardBrowserTest {
   }
 
   private Sluice startSluice(int port) throws Exception {
-    return Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", Integer.toString(port), "SIDECAR_METRICS_PORT", "0",
+    return Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", Integer.toString(port), "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:",
         "SIDECAR_UPSTREAM", sim.baseUrl(), "SIDECAR_RATE_RPM", "600", "SIDECAR_BUCKET_CAPACITY", "20")).load(),
         Clock.system()).start();
   }

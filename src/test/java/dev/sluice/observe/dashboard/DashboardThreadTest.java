@@ -37,7 +37,7 @@ class DashboardThreadTest {
   @Test
   void snapshotsAreBuiltOnTheDashboardsOwnThreadWhichStopsWithSluice() throws Exception {
     Set<Thread> before = dashboardThreads();
-    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0",
+    sluice = Wiring.build(new ConfigLoader(Map.of("SIDECAR_PORT", "0", "SIDECAR_METRICS_PORT", "0", "SIDECAR_DB_PATH", ":memory:",
         "SIDECAR_UPSTREAM", "http://127.0.0.1:1/v1")).load(), Clock.system()).start();
 
     HttpResponse<Stream<String>> stream = http.send(HttpRequest.newBuilder(

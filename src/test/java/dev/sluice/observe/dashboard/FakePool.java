@@ -4,6 +4,8 @@ import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Priority;
 import dev.sluice.config.FullPolicy;
 import dev.sluice.limit.RetryUsage;
+import dev.sluice.limit.QuotaSnapshot;
+import dev.sluice.limit.QuotaState;
 import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.limit.RetreatState;
 import dev.sluice.schedule.PoolSnapshot;
@@ -37,7 +39,8 @@ final class FakePool implements PoolView {
     List<BackendSnapshot> list = IntStream.range(0, backends).mapToObj(i -> new BackendSnapshot(
         backends == 1 ? name : name + "-" + i, name, URI.create("http://127.0.0.1:1/v1"), true, 12, 40, 40,
         new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 1, Optional.empty(), 8, false, 0, 0,
-        Optional.empty(), Map.of(), 0)).toList();
+        Optional.empty(), Map.of(), 0, new QuotaSnapshot(QuotaState.WITHIN_QUOTA, 0, 0, 0, 99, 5, false, "", 300_000,
+        0, 0, 0, 0), 0, 0, -1, -1)).toList();
     return new PoolSnapshot(name, 3, 500, FullPolicy.PASSTHROUGH, depth, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         new RetryUsage(10, 0), list);
   }

@@ -4,13 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.backend.BackendSnapshot;
 import dev.sluice.backend.Outcome;
 import dev.sluice.backend.Priority;
+import dev.sluice.config.FullPolicy;
+import dev.sluice.limit.QuotaSnapshot;
+import dev.sluice.limit.QuotaState;
+import dev.sluice.limit.RetreatSnapshot;
 import dev.sluice.limit.RetreatState;
+import dev.sluice.limit.RetryUsage;
+import dev.sluice.schedule.PoolSnapshot;
+import dev.sluice.schedule.PoolView;
 import dev.sluice.time.ManualClock;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -74,6 +84,41 @@ class SnapshotBuilderTest {
         .isEqualTo("{\"name\":\"effective_rpm\",\"label\":\"effective rate\",\"unit\":\"rpm\"}");
     assertThat(backend.at("/cuts/0/text").asText())
         .isEqualTo("backend nvidia cut 40 → 30 rpm (upstream 429 share 12.5 %), now RETREAT");
+  }
+
+  @Test
+  void aBackendWithABudgetCarriesItsQuotaBarItsTpmAndItsProvidersCountsAndOneWithoutNone() throws Exception {
+    long wall = clock.wallTimeMillis();
+    QuotaSnapshot spent = new QuotaSnapshot(QuotaState.QUOTA_EXCEEDED, 1_000, 1_000, 100.0, 90, 5, true,
+        "insufficient_quota", 600_000, wall - 100_000, wall + 499_500, 1, 0);
+    QuotaSnapshot none = new QuotaSnapshot(QuotaState.WITHIN_QUOTA, 120, 0, 0, 99, 5, false, "", 300_000, 0, 0, 0, 0);
+    PoolView pool = () -> new PoolSnapshot("nvidia", 0, 500, FullPolicy.PASSTHROUGH, Map.of(), 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, new RetryUsage(0, 0), List.of(backend("b1", spent, 100_000, 99_000, 42, -1),
+            backend("b2", none, 0, 0, -1, -1)));
+    SnapshotBuilder builder = new SnapshotBuilder(clock, List.of(pool), traffic, events);
+
+    SnapshotBuilder.Snapshot snapshot = builder.build();
+
+    JsonNode b1 = json.readTree(snapshot.state()).at("/pools/0/backends/0");
+    JsonNode b2 = json.readTree(snapshot.state()).at("/pools/0/backends/1");
+    assertThat(b1.get("service").asText()).isEqualTo("quota_exceeded");
+    assertThat(b1.get("quota")).isEqualTo(json.readTree("""
+        {"state":"QUOTA_EXCEEDED","used":1000,"budget":1000,"threshold":90,"hours":5,"next_probe_seconds":500,
+         "cap_error":"insufficient_quota"}"""));
+    assertThat(b1.at("/fields/tpm").toString()).as("available of the limit, as a gauge").isEqualTo("[99000,100000]");
+    assertThat(b1.at("/fields/provider_requests_left").toString()).isEqualTo("[42]");
+    assertThat(b1.get("fields").has("provider_tokens_left")).as("a count the provider never sent").isFalse();
+    assertThat(b2.has("quota")).as("no budget and within quota: no bar").isFalse();
+    assertThat(b2.get("fields").has("tpm")).isFalse();
+    assertThat(json.readTree(snapshot.fields())).extracting(f -> f.get("name").asText())
+        .endsWith("tpm", "provider_requests_left");
+  }
+
+  private static BackendSnapshot backend(String id, QuotaSnapshot quota, long tpm, long tpmAvailable,
+      long requestsLeft, long tokensLeft) {
+    return new BackendSnapshot(id, "nvidia", URI.create("http://127.0.0.1:1/v1"), true, 40, 40, 40,
+        new RetreatSnapshot(RetreatState.NORMAL, 40, 40, 0.0, 0), 0, 0, Optional.empty(), 8, false, 0, 0,
+        Optional.empty(), Map.of(), 0, quota, tpm, tpmAvailable, requestsLeft, tokensLeft);
   }
 
   @Test
