@@ -312,7 +312,8 @@ public final class Backend {
     }
     boolean raised = false;
     synchronized (this) {
-      pacing.onHeaders(headers.remainingRequests(), headers.resetRequestsNanos(), headers.remainingTokens(),
+      pacing.onHeaders(headers.limitRequests(), headers.remainingRequests(), headers.resetRequestsNanos(),
+          headers.limitTokens(), headers.remainingTokens(),
           headers.resetTokensNanos(), nowNanos);
       // Only limits of a window of a minute at most read as per-minute rates (some providers count per day).
       if (tokens.raiseFromHeaders() && perMinuteWindow(headers.resetRequestsNanos())) {

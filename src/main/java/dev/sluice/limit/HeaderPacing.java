@@ -9,7 +9,9 @@ import dev.sluice.time.Waits;
  * limit anything (the configured rate and the adaptive retreat do).
  *
  * <p>The counts are taken when an answer's headers arrive, the freshest word of the provider, and each request sent
- * afterwards is subtracted. Never reads a clock: methods take the caller's {@code nowNanos}. Not thread-safe: its
+ * afterwards is subtracted. A provider's reset is when its count is whole again (OpenAI's meaning), so with the
+ * limit known the count is taken to come back evenly until then: a request short of a few tokens waits for those,
+ * not for the whole count; without the limit it waits for the reset. Never reads a clock: methods take the caller's {@code nowNanos}. Not thread-safe: its
  * backend calls it under the backend's monitor.
  */
 public final class HeaderPacing {
@@ -18,8 +20,14 @@ public final class HeaderPacing {
 
   private long requestsLeft = UNKNOWN;
   private long requestsResetNanos;
+  private long requestsSinceNanos;
+  /** How long one request takes to come back, by the provider's count; 0 when its limit is unknown. */
+  private long requestNanos;
   private long tokensLeft = UNKNOWN;
   private long tokensResetNanos;
+  private long tokensSinceNanos;
+  /** How long one token takes to come back; 0 when the limit is unknown. */
+  private double tokenNanos;
 
   /**
    * Takes the provider's counts from an answer's headers at {@code nowNanos}; a count without its reset (or
@@ -32,13 +40,26 @@ public final class HeaderPacing {
    */
   public void onHeaders(long remainingRequests, long resetRequestsNanos, long remainingTokens,
       long resetTokensNanos, long nowNanos) {
+    onHeaders(UNKNOWN, remainingRequests, resetRequestsNanos, UNKNOWN, remainingTokens, resetTokensNanos, nowNanos);
+  }
+
+  /**
+   * As {@link #onHeaders(long, long, long, long, long)}, with the limits ({@code x-ratelimit-limit-*}, or
+   * {@link #UNKNOWN}) that tell how fast the counts come back.
+   */
+  public void onHeaders(long limitRequests, long remainingRequests, long resetRequestsNanos, long limitTokens,
+      long remainingTokens, long resetTokensNanos, long nowNanos) {
     if (remainingRequests >= 0 && resetRequestsNanos >= 0) {
       requestsLeft = remainingRequests;
       requestsResetNanos = Waits.saturatedAdd(nowNanos, resetRequestsNanos);
+      requestsSinceNanos = nowNanos;
+      requestNanos = limitRequests > remainingRequests ? resetRequestsNanos / (limitRequests - remainingRequests) : 0;
     }
     if (remainingTokens >= 0 && resetTokensNanos >= 0) {
       tokensLeft = remainingTokens;
       tokensResetNanos = Waits.saturatedAdd(nowNanos, resetTokensNanos);
+      tokensSinceNanos = nowNanos;
+      tokenNanos = limitTokens > remainingTokens ? (double) resetTokensNanos / (limitTokens - remainingTokens) : 0;
     }
   }
 
@@ -50,12 +71,16 @@ public final class HeaderPacing {
     forgetPast(nowNanos);
     long at = nowNanos;
     if (requestsLeft != UNKNOWN && requestsLeft < 1) {
-      at = requestsResetNanos;
+      at = requestNanos == 0 ? requestsResetNanos
+          : Math.min(requestsResetNanos, Waits.saturatedAdd(requestsSinceNanos, (1 - requestsLeft) * requestNanos));
     }
     if (tokensLeft != UNKNOWN && tokens > 0 && tokensLeft < tokens) {
-      at = Math.max(at, tokensResetNanos);
+      long back = tokenNanos == 0 ? tokensResetNanos
+          : Math.min(tokensResetNanos, Waits.saturatedAdd(tokensSinceNanos, (long) Math.ceil((tokens - tokensLeft)
+              * Math.min(tokenNanos, Long.MAX_VALUE / 2.0 / Math.max(1, tokens - tokensLeft)))));
+      at = Math.max(at, back);
     }
-    return at;
+    return Math.max(at, nowNanos);
   }
 
   /** A request reserving {@code tokens} was sent at {@code nowNanos}. */

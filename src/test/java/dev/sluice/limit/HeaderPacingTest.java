@@ -109,4 +109,17 @@ class HeaderPacingTest {
 
     assertThat(pacing.allowedAt(0, NOW)).isEqualTo(NOW);
   }
+
+  @Test
+  void withTheLimitKnownARequestShortOfAFewTokensWaitsForThoseNotForTheWholeCount() {
+    // 900 of 1,000 tokens come back over 9 s: one every 10 ms.
+    pacing.onHeaders(UNKNOWN, UNKNOWN, UNKNOWN, 1_000, 100, 9 * SECOND, NOW);
+    assertThat(pacing.allowedAt(300, NOW)).isEqualTo(NOW + 2 * SECOND);
+    assertThat(pacing.allowedAt(5_000, NOW)).as("never later than the reset").isEqualTo(NOW + 9 * SECOND);
+
+    // 59 of 60 requests come back over 59 s: one a second; two sent since the count.
+    pacing.onHeaders(60, 1, 59 * SECOND, UNKNOWN, UNKNOWN, UNKNOWN, NOW);
+    pacing.onSent(0, NOW);
+    assertThat(pacing.allowedAt(0, NOW)).isEqualTo(NOW + SECOND);
+  }
 }
