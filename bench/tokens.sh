@@ -106,7 +106,8 @@ start_sluice() {  # start_sluice DIR CONFIG: Sluice through the launcher, SIDECA
   sed -e "s/@SLUICE_PORT@/$SLUICE_PORT/" -e "s/@METRICS_PORT@/$SLUICE_METRICS_PORT/" -e "s/@SIM_PORT@/$SIM_PORT/" \
     -e "s/@BUDGET@/$GUARD_BUDGET/" -e "s/@WINDOW_MINUTES@/$GUARD_WINDOW_MINUTES/" \
     -e "s/@THRESHOLD@/$GUARD_THRESHOLD/" -e "s/@PROBE@/$GUARD_PROBE/" "$here/$config" >"$dir/$config"
-  env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') SIDECAR_DB_PATH="$dir/sluice.db" \
+  # The key is the backend's own, as a plan's key is: the provider's quota error is then the key's, not a caller's.
+  env $(env | sed -n 's/^\(SIDECAR_[A-Z_]*\)=.*/-u \1/p') SIDECAR_DB_PATH="$dir/sluice.db" BENCH_KEY=sk-bench-key \
     JAVA_HOME="$JAVA_HOME_25" "$launcher" serve --config "$dir/$config" >"$dir/sluice.log" 2>&1 &
   sluice_pid=$!; pids+=("$sluice_pid")
   for i in $(seq 1 150); do

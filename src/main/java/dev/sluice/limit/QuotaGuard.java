@@ -269,9 +269,25 @@ public final class QuotaGuard {
     probeIntervalMillis = policy.probeInterval().toMillis();
   }
 
-  /** The guard as of {@code wallMillis}. */
+  /**
+   * The state a request asking at {@code wallMillis} would find: what usage alone changes, shown without changing
+   * the guard (a trip, and its probe interval, start when a request asks). Lock held.
+   */
+  private QuotaState effective(long wallMillis) {
+    long used = window.total(wallMillis);
+    long threshold = policy.thresholdTokens();
+    if (state == QuotaState.WITHIN_QUOTA && usageArmed && used >= threshold) {
+      return QuotaState.QUOTA_EXCEEDED;
+    }
+    if (state == QuotaState.QUOTA_EXCEEDED && !capError && used < threshold) {
+      return QuotaState.WITHIN_QUOTA;
+    }
+    return state;
+  }
+
+  /** The guard as of {@code wallMillis}, as a request asking then would find it (see {@link #state(long)}). */
   public synchronized QuotaSnapshot snapshot(long wallMillis) {
-    refresh(wallMillis);
+    QuotaState state = effective(wallMillis);
     long used = window.total(wallMillis);
     return new QuotaSnapshot(state, used, policy.budgetTokens(),
         policy.budgetTokens() == 0 ? 0 : 100.0 * used / policy.budgetTokens(), policy.thresholdPercent(),
@@ -284,9 +300,9 @@ public final class QuotaGuard {
     return state;
   }
 
-  /** The state at {@code wallMillis} (what usage alone changes is applied first). */
+  /** The state a request asking at {@code wallMillis} would find; asking changes nothing. */
   public synchronized QuotaState state(long wallMillis) {
-    return refresh(wallMillis);
+    return effective(wallMillis);
   }
 
   /** What to save; see {@link #restore(Saved, List, long)}. */
