@@ -187,11 +187,14 @@ class RestartTest {
         """.formatted(good.baseUrl()));
     URI base = serve(config);
 
-    // Steady traffic; the usage Sluice reported, sampled as it goes. The kill comes while requests are in flight.
+    // Steady traffic; the usage Sluice reported, sampled as it goes, until some was reported more than a write
+    // interval and a half ago (however slowly a busy machine answers). The kill comes while requests are in flight.
     List<long[]> samples = new ArrayList<>(); // {nanoTime, window usage}
     List<CompletableFuture<HttpResponse<String>>> load = new ArrayList<>();
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
-    while (System.nanoTime() < end && load.size() < 400) {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    long margin = TimeUnit.MILLISECONDS.toNanos(1_500);
+    while (System.nanoTime() < end && load.size() < 400
+        && samples.stream().noneMatch(s -> s[1] > 0 && s[0] <= System.nanoTime() - margin)) {
       load.add(chat(base));
       samples.add(new long[] {System.nanoTime(), get(base, "/api/admin/quota/a").get("window_usage_tokens").asLong()});
     }
@@ -200,9 +203,10 @@ class RestartTest {
 
     long restored = get(serve(config), "/api/admin/quota/a").get("window_usage_tokens").asLong();
     // The keeper writes every second; allow half a second more for a loaded machine's scheduling.
-    long writtenBy = killedAt - TimeUnit.MILLISECONDS.toNanos(1_500);
+    long writtenBy = killedAt - margin;
     long surelyWritten = samples.stream().filter(s -> s[0] <= writtenBy).mapToLong(s -> s[1]).max().orElse(0);
-    long perRequest = load.getFirst().join().body().transform(RestartTest::totalTokens);
+    long perRequest = load.stream().filter(f -> f.isDone() && !f.isCompletedExceptionally()).findFirst()
+        .orElseThrow().join().body().transform(RestartTest::totalTokens);
     assertThat(surelyWritten).as("usage reported 1.5 s before the kill").isGreaterThan(0);
     assertThat(restored).isBetween(surelyWritten, load.size() * perRequest);
   }
