@@ -407,7 +407,7 @@ class ShapingTest {
         .isEqualTo(sim.stats().rejected429() - (120 - sim.stats().accepted()));
 
     // One cut, from what the upstream accepted while refusing: 0.95 x 600 = 570 RPM, give or take a token at
-    // either end of the measure or a stall, and perhaps a recovery step. Within 0.85-1.05 x the hidden limit: a
+    // either end of the measure or a stall, and perhaps a recovery step. Within 0.75-1.05 x the hidden limit: a
     // collapse towards the floor fails here, and so does a cut that is not taken from the accepted rate (1,140).
     JsonNode retreat = pool.at("/backends/0/retreat");
     assertThat(retreat.get("state").asText()).isIn("RETREAT", "RECOVER");
@@ -415,7 +415,9 @@ class ShapingTest {
     // Without headers a 429 sent with many in flight reads as one about concurrency and is not counted against the
     // rate: the share of rate 429s may stay under the alert ratio while still over the one that cuts.
     assertThat(retreat.get("alerts").asInt()).isBetween(0, 1);
-    assertThat(retreat.get("effective_rpm").asInt()).isBetween(510, 630);
+    // Without the provider's headers some 429s of a burst read as concurrency ones and are not measured, so the cut
+    // may land lower than with them: 0.75-1.05 x still fails a collapse and a cut not taken from the accepted rate.
+    assertThat(retreat.get("effective_rpm").asInt()).isBetween(450, 630);
     assertThat(pool.at("/backends/0/bucket/rate_rpm").asInt()).isEqualTo(retreat.get("effective_rpm").asInt());
   }
 
